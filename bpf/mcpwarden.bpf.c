@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mcpwarden: track MCP server process trees and fence their network access.
+ *
+ * Tracking: raw_tp/sched_process_{fork,exec,exit} keep mw_tracked (tgid ->
+ * server identity) in step with the process tree; exec also auto-detects
+ * servers from the rules in mw_detect and cgroup selection from mw_cgroups.
+ * Enforcement: cgroup sock_addr hooks judge every connect and unconnected
+ * UDP send of a tracked process; other processes pay one hash lookup.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "mcpwarden.h"
+#include "mw_match.h"
+#include "maps.bpf.h"
+#include "path.bpf.h"
+#include "net.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET		2
+#define AF_INET6	10
+#define AF_PACKET	17
+#define SOCK_RAW	3
+#define SOCK_PACKET	10
+
+/* Keep the verifier's bounds on @v: clang must not reuse an older copy. */
+#define mw_barrier_var(v)	asm volatile("" : "+r"(v))
+
+struct mw_exec_scratch {
+	struct mw_event_exec ev;
+	char name[MW_NAME_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_exec_scratch);
+} mw_exec_scratch SEC(".maps");
+
+static __always_inline void mw_hdr(struct mw_event_hdr *h, __u32 type,
+				   __u32 size)
+{
+	h->type = type;
+	h->size = size;
+	h->time = bpf_ktime_get_boot_ns();
+}
+
+static __always_inline int mw_emit(void *ev, __u64 size)
+{
+	if (bpf_ringbuf_output(&mw_events, ev, size, 0)) {
+		mw_count(MW_CNT_RB_DROPS);
+		return -1;
+	}
+	mw_count(MW_CNT_EVENTS);
+	return 0;
+}
+
+/* Is the cgroup of @task, or one of its ancestors, selected in @gen? */
+static __always_inline __u32 mw_cgroup_profile(struct task_struct *task,
+					       __u32 gen)
+{
+	struct mw_cgroup_key key = { .gen = gen };
+	struct mw_gen *g = bpf_map_lookup_elem(&mw_gens, &gen);
+	struct cgroup *cg;
+	__u32 *profile;
+	int level, i;
+
+	if (!g || !g->ncgroups)
+		return 0;
+	cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	level = BPF_CORE_READ(cg, level);
+	for (i = 0; i < MW_CGROUP_DEPTH; i++) {
+		struct cgroup *anc;
+
+		if (level - i < 0)
+			break;
+		anc = BPF_CORE_READ(cg, ancestors[(level - i) & 255]);
+		key.cgroup_id = BPF_CORE_READ(anc, kn, id);
+		profile = bpf_map_lookup_elem(&mw_cgroups, &key);
+		if (profile)
+			return *profile;
+	}
+	return 0;
+}
+
+static __always_inline int mw_track(__u32 tgid, __u64 start,
+				    const struct mw_server *server)
+{
+	struct mw_tracked t = { .start_time = start, .server = *server };
+
+	if (bpf_map_update_elem(&mw_tracked, &tgid, &t, BPF_ANY)) {
+		mw_count(MW_CNT_TRACK_FULL);
+		return -1;
+	}
+	return 0;
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u64 cstart = BPF_CORE_READ(child, start_boottime);
+	struct mw_server server = {};
+	struct mw_tracked *t;
+	__u32 profile;
+
+	if (ctgid == ptgid)	/* a thread: it counts as its process */
+		return 0;
+	t = bpf_map_lookup_elem(&mw_tracked, &ptgid);
+	if (t && mw_same_start(t->start_time, BPF_CORE_READ(parent, group_leader,
+							    start_boottime))) {
+		mw_track(ctgid, cstart, &t->server);
+		return 0;
+	}
+	profile = mw_cgroup_profile(child, mw_active_gen());
+	if (!profile)
+		return 0;
+	server.pid = ctgid;
+	server.profile = profile;
+	server.start_time = cstart;
+	server.source = MW_SOURCE_CGROUP;
+	mw_track(ctgid, cstart, &server);
+	return 0;
+}
+
+struct mw_detect_ctx {
+	__u32 off;		/* argv starts at ev.data[off] */
+	__u32 len;		/* bytes of argv */
+	__u32 base;		/* start of the current element's basename */
+	__u32 base2;		/* start of its last two components */
+	__u32 nelem;
+	__u32 gen;
+	__u32 ndetect;
+	__u32 profile;		/* the match, 0 if none */
+};
+
+struct mw_rule_ctx {
+	__u32 gen;
+	__u32 len;
+	__u32 depth;
+	__u32 profile;
+};
+
+static long mw_rule_step(__u32 r, struct mw_rule_ctx *c)
+{
+	struct mw_exec_scratch *s;
+	struct mw_detect_rule *rule;
+	__u32 zero = 0, idx;
+
+	s = bpf_map_lookup_elem(&mw_exec_scratch, &zero);
+	if (!s || r >= MW_DETECT_MAX)
+		return 1;
+	idx = c->gen * MW_DETECT_MAX + r;
+	rule = bpf_map_lookup_elem(&mw_detect, &idx);
+	if (rule && rule->depth == c->depth &&
+	    mw_rule_match(rule, s->name, c->len)) {
+		c->profile = rule->profile;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Test ev.data[start..start+len), the last @depth path components of a name,
+ * against the detection rules of that depth.
+ */
+static __always_inline __u32 mw_detect_name(struct mw_exec_scratch *s,
+					    __u32 start, __u32 len, __u32 depth,
+					    __u32 gen, __u32 ndetect)
+{
+	struct mw_rule_ctx rc = { .gen = gen, .len = len, .depth = depth };
+
+	if (len == 0 || len >= MW_NAME_MAX ||
+	    start >= sizeof(s->ev.data) - MW_NAME_MAX)
+		return 0;
+	mw_barrier_var(len);
+	len &= MW_NAME_MAX - 1;
+	if (bpf_probe_read_kernel(s->name, len, &s->ev.data[start]))
+		return 0;
+	bpf_loop(ndetect < MW_DETECT_MAX ? ndetect : MW_DETECT_MAX,
+		 mw_rule_step, &rc, 0);
+	return rc.profile;
+}
+
+static long mw_detect_step(__u32 i, struct mw_detect_ctx *c)
+{
+	struct mw_exec_scratch *s;
+	__u32 zero = 0, pos;
+	char ch;
+
+	if (i >= c->len || c->nelem >= MW_DETECT_ARGS)
+		return 1;
+	s = bpf_map_lookup_elem(&mw_exec_scratch, &zero);
+	if (!s)
+		return 1;
+	pos = c->off + i;
+	if (pos >= sizeof(s->ev.data))
+		return 1;
+	ch = s->ev.data[pos];
+	if (ch == '/') {
+		c->base2 = c->base;
+		c->base = pos + 1;
+	} else if (ch == '\0') {
+		c->profile = mw_detect_name(s, c->base, pos - c->base, 1,
+					    c->gen, c->ndetect);
+		if (!c->profile && c->base2 != c->base)
+			c->profile = mw_detect_name(s, c->base2, pos - c->base2,
+						    2, c->gen, c->ndetect);
+		if (c->profile)
+			return 1;
+		c->base = pos + 1;
+		c->base2 = pos + 1;
+		c->nelem++;
+	}
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	struct mw_exec_scratch *s;
+	struct mw_event_exec *ev;
+	struct mw_path_buf *pb;
+	struct mw_tracked *t;
+	struct mw_gen *g;
+	struct file *exe;
+	__u64 arg_start, arg_end, start;
+	__u32 zero = 0, tgid, gen, alen, plen, size;
+	__u32 w_pos = 0, base_pos = 0, base_len = 0;
+
+	tgid = BPF_CORE_READ(task, tgid);
+	start = BPF_CORE_READ(task, group_leader, start_boottime);
+	t = bpf_map_lookup_elem(&mw_tracked, &tgid);
+	if (t && !mw_same_start(t->start_time, start))
+		t = NULL;
+	gen = mw_active_gen();
+	g = bpf_map_lookup_elem(&mw_gens, &gen);
+	if (!t && (!g || (!g->ndetect && !g->ncgroups)))
+		return 0;	/* nothing can make this process tracked */
+
+	s = bpf_map_lookup_elem(&mw_exec_scratch, &zero);
+	if (!s)
+		return 0;
+	ev = &s->ev;
+	ev->exe_len = 0;
+	ev->args_len = 0;
+	ev->args_truncated = 0;
+	ev->exe_ino = 0;
+	ev->exe_dev = 0;
+	ev->pad = 0;
+
+	/* The image the kernel runs: the interpreter, for a script. */
+	exe = BPF_CORE_READ(task, mm, exe_file);
+	if (exe) {
+		pb = mw_file_path(exe);
+		if (pb) {
+			w_pos = pb->pos & (MW_PATH_MAX - 1);
+			base_pos = pb->base_pos;
+			base_len = pb->base_len;
+			plen = MW_PATH_MAX - w_pos;	/* with the NUL */
+			mw_barrier_var(plen);
+			plen &= MW_PATH_MAX - 1;	/* pos >= 1: no-op */
+			if (plen && !bpf_probe_read_kernel(ev->data, plen,
+						   &pb->buf[w_pos]))
+				ev->exe_len = plen;
+		}
+		ev->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
+		ev->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	}
+
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	arg_end = BPF_CORE_READ(task, mm, arg_end);
+	alen = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (alen > MW_ARGS_MAX - 1) {
+		alen = MW_ARGS_MAX - 1;
+		ev->args_truncated = 1;
+	}
+	plen = ev->exe_len & (MW_PATH_MAX - 1);
+	mw_barrier_var(alen);
+	alen &= MW_ARGS_MAX - 1;
+	if (alen && bpf_probe_read_user(&ev->data[plen], alen,
+					(void *)arg_start)) {
+		mw_count(MW_CNT_READ_ERRS);
+		alen = 0;
+	}
+	ev->args_len = alen;
+
+	if (!t) {
+		struct mw_detect_ctx dc = {
+			.off = plen, .len = alen, .base = plen, .base2 = plen,
+			.gen = gen,
+			.ndetect = g ? g->ndetect : 0,
+		};
+		struct mw_server server = {
+			.pid = tgid, .start_time = start,
+			.source = MW_SOURCE_DETECT,
+		};
+
+		if (dc.ndetect) {
+			/* The executable's own name, then argv elements. */
+			if (ev->exe_len > 1 && base_len)
+				dc.profile = mw_detect_name(s, base_pos - w_pos,
+							    base_len, 1, gen,
+							    dc.ndetect);
+			if (!dc.profile && alen)
+				bpf_loop(MW_ARGS_MAX, mw_detect_step, &dc, 0);
+		}
+		if (!dc.profile) {
+			dc.profile = mw_cgroup_profile(task, gen);
+			server.source = MW_SOURCE_CGROUP;
+		}
+		if (!dc.profile)
+			return 0;
+		server.profile = dc.profile;
+		if (mw_track(tgid, start, &server))
+			return 0;
+		t = bpf_map_lookup_elem(&mw_tracked, &tgid);
+		if (!t)
+			return 0;
+	}
+
+	mw_fill_process(&ev->proc, task);
+	ev->server = t->server;
+	size = offsetof(struct mw_event_exec, data) + plen + alen;
+	if (size > sizeof(*ev))
+		size = sizeof(*ev);
+	mw_hdr(&ev->hdr, MW_EVENT_EXEC, size);
+	mw_emit(ev, size);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(handle_exit, struct task_struct *task)
+{
+	struct mw_event_exit *ev;
+	struct mw_tracked *t;
+	__u32 tgid;
+
+	/* Only the last thread of the process ends it. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	t = bpf_map_lookup_elem(&mw_tracked, &tgid);
+	if (!t)
+		return 0;
+	if (!mw_same_start(t->start_time,
+			   BPF_CORE_READ(task, group_leader, start_boottime))) {
+		bpf_map_delete_elem(&mw_tracked, &tgid);
+		return 0;
+	}
+	ev = bpf_ringbuf_reserve(&mw_events, sizeof(*ev), 0);
+	if (ev) {
+		mw_hdr(&ev->hdr, MW_EVENT_EXIT, sizeof(*ev));
+		mw_fill_process(&ev->proc, task);
+		ev->server = t->server;
+		ev->exit_code = BPF_CORE_READ(task, exit_code);
+		ev->pad = 0;
+		bpf_ringbuf_submit(ev, 0);
+		mw_count(MW_CNT_EVENTS);
+	} else {
+		mw_count(MW_CNT_RB_DROPS);
+	}
+	bpf_map_delete_elem(&mw_tracked, &tgid);
+	return 0;
+}
+
+/* Judge a connect or send of the current process; 1 lets it through. */
+static __always_inline int mw_sock_addr(struct bpf_sock_addr *ctx, __u8 op,
+					const __u8 *addr)
+{
+	struct mw_event_net *ev;
+	struct mw_verdict vd;
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u32 gen;
+	__u16 port;
+	__u8 proto;
+
+	t = mw_current_tracked();
+	if (!t)
+		return 1;
+	gen = mw_active_gen();
+	p = mw_profile_get(gen, t->server.profile);
+	port = bpf_ntohs(ctx->user_port);
+	proto = ctx->protocol;
+	if (!p || !p->present) {
+		/* A profile without rules in force: deny, never guess. */
+		vd.action = MW_ACTION_DENY;
+		vd.form = MW_FORM_NATIVE;
+		vd.rule_id = MW_RULE_DEFAULT;
+		__builtin_memcpy(vd.checked, addr, 16);
+	} else {
+		mw_net_judge(&vd, gen, t->server.profile, addr, port, proto,
+			     p->net_default);
+		if (vd.action == MW_ACTION_DENY && p->mode == MW_MODE_MONITOR)
+			vd.action = MW_ACTION_AUDIT;
+	}
+	if (vd.action == MW_ACTION_DENY)
+		mw_count(MW_CNT_DENIES);
+	else if (vd.action == MW_ACTION_AUDIT)
+		mw_count(MW_CNT_AUDITS);
+
+	ev = bpf_ringbuf_reserve(&mw_events, sizeof(*ev), 0);
+	if (ev) {
+		mw_hdr(&ev->hdr, MW_EVENT_NET, sizeof(*ev));
+		mw_fill_process(&ev->proc,
+				(struct task_struct *)bpf_get_current_task());
+		ev->server = t->server;
+		__builtin_memcpy(ev->daddr, addr, 16);
+		__builtin_memcpy(ev->checked, vd.checked, 16);
+		ev->dport = port;
+		ev->family = ctx->family;
+		ev->protocol = proto;
+		ev->op = op;
+		ev->action = vd.action;
+		ev->form = vd.form;
+		ev->pad = 0;
+		ev->rule_id = vd.rule_id;
+		ev->pad2 = 0;
+		bpf_ringbuf_submit(ev, 0);
+		mw_count(MW_CNT_EVENTS);
+	} else {
+		mw_count(MW_CNT_RB_DROPS);
+	}
+	return vd.action == MW_ACTION_DENY ? 0 : 1;
+}
+
+static __always_inline int mw_sock_addr4(struct bpf_sock_addr *ctx, __u8 op)
+{
+	__u8 addr[16];
+
+	mw_addr_v4(addr, ctx->user_ip4);
+	return mw_sock_addr(ctx, op, addr);
+}
+
+static __always_inline int mw_sock_addr6(struct bpf_sock_addr *ctx, __u8 op)
+{
+	__u32 a[4];
+
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	return mw_sock_addr(ctx, op, (__u8 *)a);
+}
+
+SEC("cgroup/connect4")
+int handle_connect4(struct bpf_sock_addr *ctx)
+{
+	return mw_sock_addr4(ctx, MW_NET_CONNECT);
+}
+
+SEC("cgroup/connect6")
+int handle_connect6(struct bpf_sock_addr *ctx)
+{
+	return mw_sock_addr6(ctx, MW_NET_CONNECT);
+}
+
+SEC("cgroup/sendmsg4")
+int handle_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return mw_sock_addr4(ctx, MW_NET_SENDMSG);
+}
+
+SEC("cgroup/sendmsg6")
+int handle_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return mw_sock_addr6(ctx, MW_NET_SENDMSG);
+}
+
+/* Raw and packet sockets bypass every address hook: refuse them. */
+SEC("cgroup/sock_create")
+int handle_sock_create(struct bpf_sock *sk)
+{
+	struct mw_event_socket *ev;
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u8 action;
+
+	if (sk->type != SOCK_RAW && sk->type != SOCK_PACKET &&
+	    sk->family != AF_PACKET)
+		return 1;
+	t = mw_current_tracked();
+	if (!t)
+		return 1;
+	p = mw_profile_get(mw_active_gen(), t->server.profile);
+	action = MW_ACTION_DENY;
+	if (p && p->present) {
+		if (!p->deny_raw)
+			action = MW_ACTION_ALLOW;
+		else if (p->mode == MW_MODE_MONITOR)
+			action = MW_ACTION_AUDIT;
+	}
+	if (action == MW_ACTION_DENY)
+		mw_count(MW_CNT_DENIES);
+	ev = bpf_ringbuf_reserve(&mw_events, sizeof(*ev), 0);
+	if (ev) {
+		mw_hdr(&ev->hdr, MW_EVENT_SOCKET, sizeof(*ev));
+		mw_fill_process(&ev->proc,
+				(struct task_struct *)bpf_get_current_task());
+		ev->server = t->server;
+		ev->family = sk->family;
+		ev->type = sk->type;
+		ev->protocol = sk->protocol;
+		ev->action = action;
+		__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+		bpf_ringbuf_submit(ev, 0);
+		mw_count(MW_CNT_EVENTS);
+	} else {
+		mw_count(MW_CNT_RB_DROPS);
+	}
+	return action == MW_ACTION_DENY ? 0 : 1;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Network verdicts: destinations normalized to IPv6 (IPv4 as ::ffff:a.b.c.d),
+ * looked up in the profile's LPM trie; the most specific prefix whose port
+ * rules match decides. Included by mcpwarden.bpf.c and the test programs.
+ */
+#ifndef MW_NET_BPF_H
+#define MW_NET_BPF_H
+
+struct mw_verdict {
+	__u8 action;
+	__u8 form;
+	__u16 pad;
+	__u32 rule_id;
+	__u8 checked[16];
+};
+
+static __always_inline void mw_addr_v4(__u8 *out, __u32 ip4 /* net order */)
+{
+	__builtin_memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	__builtin_memcpy(out + 12, &ip4, 4);
+}
+
+static __always_inline int mw_zero(const __u8 *p, int n)
+{
+	int i;
+
+	for (i = 0; i < 12; i++)
+		if (i < n && p[i])
+			return 0;
+	return 1;
+}
+
+/* One lookup: the verdict of @addr for @profile, MW_ACTION_NONE if none. */
+static __always_inline __u8 mw_net_lookup(__u32 gen, __u32 profile,
+					  const __u8 *addr, __u16 port,
+					  __u8 proto, __u32 *rule_id)
+{
+	struct mw_net_key key = {
+		.prefixlen = MW_NET_KEY_FIXED_BITS + 128,
+		.gen = gen,
+		.profile = profile,
+	};
+	struct mw_net_value *v;
+	int i, j;
+
+	__builtin_memcpy(key.addr, addr, 16);
+	for (i = 0; i < MW_NET_FALLBACK; i++) {
+		v = bpf_map_lookup_elem(&mw_net_rules, &key);
+		if (!v)
+			return MW_ACTION_NONE;
+		for (j = 0; j < MW_NET_PORTS; j++) {
+			struct mw_port_rule *r = &v->rules[j];
+
+			if (j >= v->nrules)
+				break;
+			if (r->protocol && r->protocol != proto)
+				continue;
+			if (port < r->port_lo || port > r->port_hi)
+				continue;
+			*rule_id = r->rule_id;
+			return r->action;
+		}
+		if (v->plen == 0)
+			return MW_ACTION_NONE;
+		key.prefixlen = MW_NET_KEY_FIXED_BITS + v->plen - 1;
+	}
+	return MW_ACTION_NONE;
+}
+
+/*
+ * Judge @addr (16 bytes, IPv6 or mapped IPv4). IPv4 hidden in NAT64 and 6to4
+ * is judged as IPv4 too, and the stricter verdict wins; 0.0.0.0 and :: are
+ * judged as the loopback they reach.
+ */
+static __always_inline void mw_net_judge(struct mw_verdict *vd, __u32 gen,
+					 __u32 profile, const __u8 *addr,
+					 __u16 port, __u8 proto, __u8 def)
+{
+	__u8 alt[16];
+	__u32 rule = MW_RULE_DEFAULT, alt_rule = MW_RULE_DEFAULT, ip4;
+	__u8 action, alt_action = MW_ACTION_NONE, alt_form = MW_FORM_NATIVE;
+	int has_alt = 0;
+
+	__builtin_memcpy(vd->checked, addr, 16);
+	vd->form = MW_FORM_NATIVE;
+	__builtin_memcpy(&ip4, addr + 12, 4);
+	if (mw_zero(addr, 10) && addr[10] == 0xff &&
+	    addr[11] == 0xff) {
+		if (ip4 == 0) {		/* ::ffff:0.0.0.0 */
+			vd->form = MW_FORM_UNSPEC;
+			vd->checked[12] = 127;
+			vd->checked[15] = 1;
+		}
+	} else if (mw_zero(addr, 12) && ip4 == 0) {
+		vd->form = MW_FORM_UNSPEC;	/* :: */
+		vd->checked[15] = 1;
+	} else if (addr[0] == 0x00 && addr[1] == 0x64 && addr[2] == 0xff &&
+		   addr[3] == 0x9b && mw_zero(addr + 4, 8)) {
+		mw_addr_v4(alt, ip4);
+		alt_form = MW_FORM_NAT64;
+		has_alt = 1;
+	} else if (addr[0] == 0x20 && addr[1] == 0x02) {
+		__builtin_memcpy(&ip4, addr + 2, 4);
+		mw_addr_v4(alt, ip4);
+		alt_form = MW_FORM_6TO4;
+		has_alt = 1;
+	}
+	action = mw_net_lookup(gen, profile, vd->checked, port, proto, &rule);
+	if (has_alt)
+		alt_action = mw_net_lookup(gen, profile, alt, port, proto,
+					   &alt_rule);
+	if (action == MW_ACTION_NONE)
+		action = def;
+	if (alt_action > action) {
+		action = alt_action;
+		rule = alt_rule;
+		vd->form = alt_form;
+		__builtin_memcpy(vd->checked, alt, 16);
+	}
+	vd->action = action;
+	vd->rule_id = rule;
+}
+
+#endif /* MW_NET_BPF_H */

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The path of a struct path, built in the kernel by walking dentries and
+ * mounts up to the root of the mount tree (bpf_d_path is not available to
+ * raw tracepoints). Written backwards into a per-CPU buffer.
+ */
+#ifndef MW_PATH_BPF_H
+#define MW_PATH_BPF_H
+
+#define MW_PATH_DEPTH	64
+
+/*
+ * The walk's state lives in the per-CPU map value, not on the stack: the
+ * verifier then sees the same callback state every iteration and converges.
+ */
+struct mw_path_buf {
+	__u64 dentry;		/* struct dentry * */
+	__u64 mnt;		/* struct mount * */
+	__u32 pos;		/* start of the path built so far in buf */
+	__u32 base_pos;		/* start of the last component */
+	__u32 base_len;
+	__u32 truncated;
+	char buf[2 * MW_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_path_buf);
+} mw_path_scratch SEC(".maps");
+
+static long mw_path_step(__u32 i, void *unused)
+{
+	struct mw_path_buf *pb;
+	struct dentry *d, *parent;
+	struct mount *m, *mp;
+	const unsigned char *name;
+	__u32 zero = 0, len, pos;
+
+	pb = bpf_map_lookup_elem(&mw_path_scratch, &zero);
+	if (!pb)
+		return 1;
+	d = (struct dentry *)pb->dentry;
+	m = (struct mount *)pb->mnt;
+	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
+		mp = BPF_CORE_READ(m, mnt_parent);
+		if (mp == m)
+			return 1;	/* the root of the mount tree */
+		pb->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+		pb->mnt = (__u64)mp;
+		return 0;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (parent == d)
+		return 1;
+	len = BPF_CORE_READ(d, d_name.len) & 255;
+	name = BPF_CORE_READ(d, d_name.name);
+	pos = pb->pos;
+	if (pos < len + 2 || pos >= MW_PATH_MAX) {
+		pb->truncated = 1;
+		return 1;
+	}
+	pos -= len;
+	if (bpf_probe_read_kernel(&pb->buf[pos & (MW_PATH_MAX - 1)], len, name))
+		return 1;
+	pos--;
+	pb->buf[pos & (MW_PATH_MAX - 1)] = '/';
+	if (pb->base_len == 0) {
+		pb->base_pos = pos + 1;
+		pb->base_len = len;
+	}
+	pb->pos = pos;
+	pb->dentry = (__u64)parent;
+	return 0;
+}
+
+/*
+ * Build the path of @f in mw_path_scratch: the NUL-terminated path starts at
+ * buf[pos], its last component at buf[base_pos] (base_len bytes).
+ */
+static __always_inline struct mw_path_buf *mw_file_path(struct file *f)
+{
+	struct mw_path_buf *pb;
+	__u32 zero = 0;
+
+	pb = bpf_map_lookup_elem(&mw_path_scratch, &zero);
+	if (!pb)
+		return NULL;
+	pb->dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	pb->mnt = (__u64)container_of(BPF_CORE_READ(f, f_path.mnt),
+				      struct mount, mnt);
+	pb->pos = MW_PATH_MAX - 1;
+	pb->base_pos = pb->pos;
+	pb->base_len = 0;
+	pb->truncated = 0;
+	pb->buf[MW_PATH_MAX - 1] = '\0';
+	bpf_loop(MW_PATH_DEPTH, mw_path_step, NULL, 0);
+	if (pb->pos >= MW_PATH_MAX - 1) {
+		pb->pos = MW_PATH_MAX - 2;
+		pb->buf[MW_PATH_MAX - 2] = '/';
+	}
+	return pb;
+}
+
+#endif /* MW_PATH_BPF_H */

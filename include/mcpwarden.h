@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The one contract between the BPF programs and userspace: map keys and
+ * values, event records, enums. Fixed-width types, explicit padding, numbered
+ * enums; userspace _Static_asserts the sizes (user/abi.c).
+ */
+#ifndef MCPWARDEN_H
+#define MCPWARDEN_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define MW_COMM_LEN		16
+#define MW_PATH_MAX		4096	/* power of two: used as a mask */
+#define MW_ARGS_MAX		2048	/* power of two: used as a mask */
+#define MW_NAME_MAX		64	/* basename buffer for detection */
+#define MW_PATTERN_MAX		48	/* longest detection pattern */
+#define MW_DETECT_MAX		32	/* detection rules per generation */
+#define MW_DETECT_ARGS		8	/* argv elements looked at by detection */
+#define MW_PROFILES_MAX		64	/* profile ids 1..63; 0 is "none" */
+#define MW_NET_PORTS		8	/* port rules sharing one prefix */
+#define MW_NET_FALLBACK		8	/* shorter prefixes tried after a port miss */
+#define MW_TRACKED_MAX		65536
+#define MW_CGROUPS_MAX		1024
+#define MW_NET_RULES_MAX	16384
+#define MW_CGROUP_DEPTH		8	/* ancestors checked for cgroup selection */
+#define MW_TICK_NS		10000000ULL /* USER_HZ 100: /proc start times */
+
+enum mw_event_type {
+	MW_EVENT_EXEC		= 1,
+	MW_EVENT_EXIT		= 2,
+	MW_EVENT_NET		= 3,
+	MW_EVENT_SOCKET		= 4,
+};
+
+/* How a process came to be tracked; children keep their root's source. */
+enum mw_source {
+	MW_SOURCE_NONE		= 0,
+	MW_SOURCE_WRAPPER	= 1,
+	MW_SOURCE_DETECT	= 2,
+	MW_SOURCE_CGROUP	= 3,
+	MW_SOURCE_SCAN		= 4,
+};
+
+enum mw_action {
+	MW_ACTION_NONE		= 0,
+	MW_ACTION_ALLOW		= 1,
+	MW_ACTION_AUDIT		= 2,
+	MW_ACTION_DENY		= 3,	/* ordered: a larger value is stricter */
+};
+
+enum mw_mode {
+	MW_MODE_ENFORCE		= 0,
+	MW_MODE_MONITOR		= 1,
+};
+
+enum mw_net_op {
+	MW_NET_CONNECT		= 1,
+	MW_NET_SENDMSG		= 2,
+};
+
+/* Which form of a destination decided the verdict. */
+enum mw_addr_form {
+	MW_FORM_NATIVE		= 0,
+	MW_FORM_MAPPED		= 1,	/* ::ffff:a.b.c.d on an AF_INET6 socket */
+	MW_FORM_NAT64		= 2,	/* 64:ff9b::a.b.c.d */
+	MW_FORM_6TO4		= 3,	/* 2002:aabb:ccdd::/48 */
+	MW_FORM_UNSPEC		= 4,	/* 0.0.0.0 or ::, judged as loopback */
+};
+
+enum mw_match_kind {
+	MW_MATCH_EXACT		= 1,
+	MW_MATCH_PREFIX		= 2,
+	MW_MATCH_SUFFIX		= 3,
+};
+
+/* Per-CPU counters (mw_counters); userspace sums and reports them. */
+enum mw_counter {
+	MW_CNT_EVENTS		= 0,	/* events written to the ring buffer */
+	MW_CNT_RB_DROPS		= 1,	/* ring-buffer reserve/output failed */
+	MW_CNT_TRACK_FULL	= 2,	/* mw_tracked update failed */
+	MW_CNT_DENIES		= 3,
+	MW_CNT_AUDITS		= 4,
+	MW_CNT_READ_ERRS	= 5,	/* a kernel/user read failed */
+	MW_CNT_MAX		= 8,
+};
+
+/* The identity of a tracked tree: its root process and profile. */
+struct mw_server {
+	__u32 pid;		/* tgid of the tracked root */
+	__u32 profile;		/* profile id, 1..MW_PROFILES_MAX-1 */
+	__u64 start_time;	/* root's start_boottime, ns */
+	__u32 source;		/* enum mw_source */
+	__u32 pad;
+};
+
+/* mw_tracked: tgid -> this value. */
+struct mw_tracked {
+	__u64 start_time;	/* the process's start_boottime, ns; compared
+				 * at MW_TICK_NS granularity (/proc's unit) */
+	struct mw_server server;
+};
+
+/* mw_cgroups key: cgroup v2 id in a policy generation. */
+struct mw_cgroup_key {
+	__u64 cgroup_id;
+	__u32 gen;
+	__u32 pad;
+};
+
+/*
+ * A detection rule matches the basename of the executable and of each of the
+ * first MW_DETECT_ARGS argv elements; a pattern with one '/' (depth 2, e.g.
+ * "@modelcontextprotocol/server-*") matches the last two components.
+ */
+struct mw_detect_rule {
+	__u8 kind;		/* enum mw_match_kind */
+	__u8 len;		/* pattern length, 1..MW_PATTERN_MAX */
+	__u8 depth;		/* path components compared: 1 or 2 */
+	__u8 pad;
+	__u32 profile;
+	char pattern[MW_PATTERN_MAX];
+};
+
+/* mw_config[0]: the active generation; mw_gens[gen]: what it holds. */
+struct mw_config {
+	__u32 active_gen;	/* 0 or 1 */
+	__u32 pad;
+};
+
+struct mw_gen {
+	__u32 ndetect;		/* rules in mw_detect[gen * MW_DETECT_MAX ..] */
+	__u32 ncgroups;		/* entries of this generation in mw_cgroups */
+};
+
+/* mw_profiles[gen * MW_PROFILES_MAX + id] */
+struct mw_profile {
+	__u8 present;
+	__u8 mode;		/* enum mw_mode */
+	__u8 net_default;	/* enum mw_action when no network rule matches */
+	__u8 deny_raw;		/* raw and packet sockets refused */
+	__u32 pad;
+};
+
+/* mw_net_rules: LPM trie. prefixlen counts the 64 bits of gen and profile. */
+struct mw_net_key {
+	__u32 prefixlen;
+	__u32 gen;
+	__u32 profile;
+	__u8 addr[16];		/* IPv6; IPv4 as ::ffff:a.b.c.d */
+} __attribute__((packed));
+
+#define MW_NET_KEY_FIXED_BITS	64
+
+struct mw_port_rule {
+	__u16 port_lo;		/* 0..65535; lo = 0, hi = 65535 for any port */
+	__u16 port_hi;
+	__u8 protocol;		/* 0 any, 6 tcp, 17 udp */
+	__u8 action;		/* enum mw_action */
+	__u16 rule_id;		/* index into userspace's rule table */
+};
+
+struct mw_net_value {
+	__u8 plen;		/* the CIDR length of this entry, 0..128 */
+	__u8 nrules;
+	__u16 pad;
+	struct mw_port_rule rules[MW_NET_PORTS]; /* most specific first */
+};
+
+/* Every event starts with this header. */
+struct mw_event_hdr {
+	__u32 type;		/* enum mw_event_type */
+	__u32 size;		/* bytes of the whole record */
+	__u64 time;		/* bpf_ktime_get_boot_ns() */
+};
+
+struct mw_process {
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__u32 ppid;		/* tgid of real_parent */
+	__u32 uid;
+	__u32 gid;
+	__u32 pad;
+	__u64 start_time;	/* group leader's start_boottime, ns */
+	__u64 cgroup_id;	/* cgroup v2 id */
+	char comm[MW_COMM_LEN];
+};
+
+struct mw_event_exec {
+	struct mw_event_hdr hdr;
+	struct mw_process proc;
+	struct mw_server server;
+	__u64 exe_ino;
+	__u32 exe_dev;
+	__u16 exe_len;		/* bytes of exe path in data[], with its NUL */
+	__u16 args_len;		/* bytes of argv in data[] after the path */
+	__u32 args_truncated;
+	__u32 pad;
+	char data[MW_PATH_MAX + MW_ARGS_MAX];
+};
+
+struct mw_event_exit {
+	struct mw_event_hdr hdr;
+	struct mw_process proc;
+	struct mw_server server;
+	__u32 exit_code;	/* the wait status: code << 8 | signal */
+	__u32 pad;
+};
+
+struct mw_event_net {
+	struct mw_event_hdr hdr;
+	struct mw_process proc;
+	struct mw_server server;
+	__u8 daddr[16];		/* as the caller gave it, IPv4 mapped */
+	__u8 checked[16];	/* the address that decided (unwrapped) */
+	__u16 dport;		/* host order */
+	__u8 family;		/* AF_INET or AF_INET6 of the socket */
+	__u8 protocol;		/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 op;		/* enum mw_net_op */
+	__u8 action;		/* enum mw_action */
+	__u8 form;		/* enum mw_addr_form */
+	__u8 pad;
+	__u32 rule_id;		/* 0xffffffff: the profile's default */
+	__u32 pad2;
+};
+
+struct mw_event_socket {
+	struct mw_event_hdr hdr;
+	struct mw_process proc;
+	struct mw_server server;
+	__u32 family;
+	__u32 type;
+	__u32 protocol;
+	__u8 action;
+	__u8 pad[3];
+};
+
+#define MW_RULE_DEFAULT		0xffffffffu
+
+#endif /* MCPWARDEN_H */

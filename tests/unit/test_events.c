@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Event records to JSON (events.c) and the process helpers behind it
+ * (proc.c): field names and values as docs/events.md promises them, and
+ * malformed records refused.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <unistd.h>
+#include "events.h"
+#include "mcpwarden.h"
+#include "proc.h"
+#include "unit.h"
+
+static const char *prof(void *arg, __u32 id)
+{
+	return id == 3 ? "fetch" : NULL;
+}
+
+static const char *rule(void *arg, __u32 id)
+{
+	return id == 7 ? "profiles.fetch.network.deny[0] (metadata)" : NULL;
+}
+
+static struct events ev_ctx(void)
+{
+	struct events e = {
+		.cache = proc_cache_new(),
+		.proc_root = "/nonexistent",	/* no /proc fallback */
+		.boot_to_real = 1000000000LL * 1764151200,	/* 2025-11-26T10:00:00Z */
+		.profile_name = prof,
+		.rule_name = rule,
+	};
+	return e;
+}
+
+static const char *get(json_object *o, const char *path)
+{
+	char buf[128], *tok, *save;
+	json_object *cur = o;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(cur, tok, &cur))
+			return NULL;
+	return json_object_get_string(cur);
+}
+
+static void fill_common(struct mw_process *p, struct mw_server *s)
+{
+	p->pid = 100;
+	p->tid = 101;
+	p->ppid = 1;
+	p->uid = 1000;
+	p->gid = 1000;
+	p->start_time = 5000000000ULL;
+	p->cgroup_id = 42;
+	memcpy(p->comm, "node\0", 5);
+	s->pid = 90;
+	s->profile = 3;
+	s->start_time = 4000000000ULL;
+	s->source = MW_SOURCE_DETECT;
+}
+
+UNIT_TEST(exec_record)
+{
+	struct events e = ev_ctx();
+	struct mw_event_exec *x = calloc(1, sizeof(*x));
+	static const char path[] = "/usr/bin/node";
+	static const char args[] = "node\0server.js\0--port\0" "8\xff";
+	size_t size;
+	json_object *o, *a;
+	int err;
+
+	fill_common(&x->proc, &x->server);
+	memcpy(x->data, path, sizeof(path));
+	x->exe_len = sizeof(path);
+	memcpy(x->data + sizeof(path), args, sizeof(args) - 1);
+	x->args_len = sizeof(args) - 1;
+	x->exe_ino = 77;
+	x->exe_dev = (8 << 20) | 1;
+	size = offsetof(struct mw_event_exec, data) + x->exe_len + x->args_len;
+	x->hdr.type = MW_EVENT_EXEC;
+	x->hdr.size = size;
+	x->hdr.time = 1500000000ULL;
+	o = event_from_record(&e, x, size, &err);
+	CHECK(o && err == 0);
+	CHECK_STR(get(o, "type"), "process_exec");
+	CHECK_STR(get(o, "time"), "2025-11-26T10:00:01.500000000Z");
+	CHECK_STR(get(o, "process.exe"), "/usr/bin/node");
+	CHECK_STR(get(o, "process.pid"), "100");
+	CHECK_STR(get(o, "process.tid"), "101");
+	CHECK_STR(get(o, "process.comm"), "node");
+	CHECK_STR(get(o, "process.start_time"), "2025-11-26T10:00:05.000000000Z");
+	CHECK_STR(get(o, "mcp_server.profile"), "fetch");
+	CHECK_STR(get(o, "mcp_server.pid"), "90");
+	CHECK_STR(get(o, "mcp_server.source"), "detect");
+	CHECK_STR(get(o, "exec.inode"), "77");
+	CHECK_STR(get(o, "exec.dev_major"), "8");
+	CHECK(json_object_object_get_ex(json_object_object_get(o, "process"),
+					"args", &a));
+	CHECK(json_object_array_length(a) == 4);
+	/* The last element lacks its NUL; its bad byte becomes U+FFFD. */
+	CHECK_STR(json_object_get_string(json_object_array_get_idx(a, 3)),
+		  "8\xef\xbf\xbd");
+	json_object_put(o);
+
+	/* Later events of the pid find exe and args in the cache. */
+	CHECK(proc_cache_get(e.cache, 100, 5000000000ULL) != NULL);
+	CHECK(proc_cache_get(e.cache, 100, 9000000000ULL) == NULL);
+
+	/* Lengths that overrun the record are refused. */
+	x->args_len = MW_ARGS_MAX + 1;
+	CHECK(event_from_record(&e, x, size, &err) == NULL && err == -EINVAL);
+	x->args_len = sizeof(args) - 1;
+	CHECK(event_from_record(&e, x, size - 1, &err) == NULL);
+	CHECK(event_from_record(&e, x, 4, &err) == NULL);
+	x->hdr.type = 99;
+	CHECK(event_from_record(&e, x, size, &err) == NULL);
+	free(x);
+	proc_cache_free(e.cache);
+}
+
+UNIT_TEST(net_record)
+{
+	struct events e = ev_ctx();
+	struct mw_event_net n = {};
+	json_object *o;
+	int err;
+
+	fill_common(&n.proc, &n.server);
+	n.hdr.type = MW_EVENT_NET;
+	n.hdr.size = sizeof(n);
+	n.daddr[0] = 0x00;
+	n.daddr[1] = 0x64;
+	n.daddr[2] = 0xff;
+	n.daddr[3] = 0x9b;
+	n.daddr[12] = 169;
+	n.daddr[13] = 254;
+	n.daddr[14] = 169;
+	n.daddr[15] = 254;
+	memcpy(n.checked, "\0\0\0\0\0\0\0\0\0\0\xff\xff\xa9\xfe\xa9\xfe", 16);
+	n.dport = 80;
+	n.family = AF_INET6;
+	n.protocol = 6;
+	n.op = MW_NET_CONNECT;
+	n.action = MW_ACTION_DENY;
+	n.form = MW_FORM_NAT64;
+	n.rule_id = 7;
+	o = event_from_record(&e, &n, sizeof(n), &err);
+	CHECK(o != NULL);
+	CHECK_STR(get(o, "type"), "network_connect");
+	CHECK_STR(get(o, "action"), "deny");
+	CHECK_STR(get(o, "network.daddr"), "64:ff9b::a9fe:a9fe");
+	CHECK_STR(get(o, "network.checked"), "169.254.169.254");
+	CHECK_STR(get(o, "network.form"), "nat64");
+	CHECK_STR(get(o, "network.protocol"), "tcp");
+	CHECK_STR(get(o, "network.family"), "ipv6");
+	CHECK_STR(get(o, "rule"), "profiles.fetch.network.deny[0] (metadata)");
+	json_object_put(o);
+
+	n.op = MW_NET_SENDMSG;
+	n.form = MW_FORM_NATIVE;
+	n.rule_id = MW_RULE_DEFAULT;
+	n.action = MW_ACTION_AUDIT;
+	o = event_from_record(&e, &n, sizeof(n), &err);
+	CHECK_STR(get(o, "type"), "network_send");
+	CHECK_STR(get(o, "action"), "audit");
+	CHECK_STR(get(o, "rule"), "profiles.fetch.network.default");
+	CHECK(get(o, "network.form") == NULL);
+	json_object_put(o);
+	CHECK(event_from_record(&e, &n, sizeof(n) - 1, &err) == NULL);
+	proc_cache_free(e.cache);
+}
+
+UNIT_TEST(exit_record)
+{
+	struct events e = ev_ctx();
+	struct mw_event_exit x = {};
+	json_object *o;
+	int err;
+
+	fill_common(&x.proc, &x.server);
+	x.hdr.type = MW_EVENT_EXIT;
+	x.hdr.size = sizeof(x);
+	x.exit_code = 3 << 8;
+	o = event_from_record(&e, &x, sizeof(x), &err);
+	CHECK_STR(get(o, "exit.code"), "3");
+	CHECK(get(o, "exit.signal") == NULL);
+	json_object_put(o);
+	x.exit_code = 9 | 0x80;
+	o = event_from_record(&e, &x, sizeof(x), &err);
+	CHECK_STR(get(o, "exit.signal"), "9");
+	CHECK_STR(get(o, "exit.core_dumped"), "true");
+	CHECK_STR(get(o, "mcp_server.profile"), "fetch");
+	json_object_put(o);
+	proc_cache_free(e.cache);
+}
+
+UNIT_TEST(utf8)
+{
+	static const struct { const char *in; size_t len; const char *out; } t[] = {
+		{ "plain", 5, "plain" },
+		{ "caf\xc3\xa9", 5, "caf\xc3\xa9" },
+		{ "\xc3", 1, "\xef\xbf\xbd" },			/* truncated */
+		{ "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* surrogate */
+		{ "\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd" },	/* overlong */
+		{ "a\x00" "b", 3, NULL },			/* NUL kept */
+		{ "\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		json_object *j = json_string_bytes(t[i].in, t[i].len);
+
+		if (t[i].out)
+			CHECK_STR(json_object_get_string(j), t[i].out);
+		else
+			CHECK(json_object_get_string_len(j) == 3);
+		json_object_put(j);
+	}
+}
+
+UNIT_TEST(time_format)
+{
+	char buf[48];
+
+	events_format_time(0, buf, sizeof(buf));
+	CHECK_STR(buf, "1970-01-01T00:00:00.000000000Z");
+	events_format_time(1764151200123456789LL, buf, sizeof(buf));
+	CHECK_STR(buf, "2025-11-26T10:00:00.123456789Z");
+}
+
+UNIT_TEST(proc_cache)
+{
+	struct proc_cache *c = proc_cache_new();
+	__u32 pid;
+
+	for (pid = 1; pid <= 10000; pid++)
+		CHECK(proc_cache_put(c, pid, pid * MW_TICK_NS, strdup("x"),
+				     NULL) == 0);
+	CHECK(proc_cache_count(c) == 10000);
+	CHECK(proc_cache_get(c, 4097, 4097 * MW_TICK_NS + 5) != NULL);
+	CHECK(proc_cache_get(c, 4097, 4098 * MW_TICK_NS) == NULL);
+	proc_cache_put(c, 4097, 1, NULL, NULL);		/* replaced */
+	CHECK(proc_cache_count(c) == 10000);
+	for (pid = 1; pid <= 10000; pid += 2)
+		proc_cache_del(c, pid);
+	CHECK(proc_cache_count(c) == 5000);
+	CHECK(proc_cache_get(c, 3, 3 * MW_TICK_NS) == NULL);
+	CHECK(proc_cache_get(c, 4, 4 * MW_TICK_NS) != NULL);
+	proc_cache_free(c);
+}
+
+UNIT_TEST(proc_read_self)
+{
+	struct proc_info pi;
+
+	CHECK(proc_read(NULL, getpid(), &pi) == 0);
+	CHECK(pi.ppid == (__u32)getppid());
+	CHECK(pi.exe && strstr(pi.exe, "test_events"));
+	CHECK(pi.args && json_object_array_length(pi.args) >= 1);
+	CHECK(pi.start_time > 0);
+	proc_info_clear(&pi);
+	CHECK(proc_read(NULL, 0x7ffffffe, &pi) == -ENOENT);
+}
+
+UNIT_MAIN("events")

@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "maps.h"
+
+__u32 profile_ids_get(const struct profile_ids *ids, const char *name)
+{
+	__u32 i;
+
+	for (i = 1; i < MW_PROFILES_MAX; i++)
+		if (ids->names[i] && !strcmp(ids->names[i], name))
+			return i;
+	return 0;
+}
+
+const char *profile_ids_name(const struct profile_ids *ids, __u32 id)
+{
+	return id && id < MW_PROFILES_MAX ? ids->names[id] : NULL;
+}
+
+void profile_ids_free(struct profile_ids *ids)
+{
+	__u32 i;
+
+	for (i = 0; i < MW_PROFILES_MAX; i++) {
+		free(ids->names[i]);
+		ids->names[i] = NULL;
+	}
+}
+
+static int profile_ids_assign(struct profile_ids *ids, const char *name,
+			      __u32 *id)
+{
+	__u32 i = profile_ids_get(ids, name);
+
+	if (i) {
+		*id = i;
+		return 0;
+	}
+	/* Ids are never reused: a tracked process keeps its profile's id. */
+	for (i = 1; i < MW_PROFILES_MAX; i++) {
+		if (!ids->names[i]) {
+			ids->names[i] = strdup(name);
+			if (!ids->names[i])
+				return -ENOMEM;
+			*id = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+void compiled_free(struct compiled *c)
+{
+	free(c->net_keys);
+	free(c->net_vals);
+	free(c->cgroups);
+	memset(c, 0, sizeof(*c));
+}
+
+static int detect_compile(const char *pat, __u32 profile,
+			  struct mw_detect_rule *r)
+{
+	size_t len = strlen(pat);
+
+	memset(r, 0, sizeof(*r));
+	r->profile = profile;
+	r->kind = MW_MATCH_EXACT;
+	if (len && pat[len - 1] == '*') {
+		r->kind = MW_MATCH_PREFIX;
+		len--;
+	} else if (len && pat[0] == '*') {
+		r->kind = MW_MATCH_SUFFIX;
+		pat++;
+		len--;
+	}
+	if (len == 0 || len > MW_PATTERN_MAX)
+		return -EINVAL;
+	r->depth = memchr(pat, '/', len) ? 2 : 1;
+	memcpy(r->pattern, pat, len);
+	r->len = len;
+	return 0;
+}
+
+struct net_item {
+	__u32 profile;
+	const struct net_rule *r;
+};
+
+/* Order: by profile and prefix; within a prefix, most specific first. */
+static int net_item_cmp(const void *a, const void *b)
+{
+	const struct net_item *x = a, *y = b;
+	int c;
+
+	if (x->profile != y->profile)
+		return x->profile < y->profile ? -1 : 1;
+	if (x->r->plen != y->r->plen)
+		return x->r->plen < y->r->plen ? -1 : 1;
+	c = memcmp(x->r->addr, y->r->addr, 16);
+	if (c)
+		return c;
+	c = (x->r->port_hi - x->r->port_lo) - (y->r->port_hi - y->r->port_lo);
+	if (c)
+		return c;
+	if (!x->r->protocol != !y->r->protocol)
+		return x->r->protocol ? -1 : 1;
+	if (x->r->action != y->r->action)
+		return x->r->action > y->r->action ? -1 : 1;
+	return x->r->id < y->r->id ? -1 : x->r->id > y->r->id;
+}
+
+static int net_compile(const struct policy *p, const __u32 *pids, __u32 gen,
+		       struct compiled *out, char *err, size_t errlen)
+{
+	struct net_item *items;
+	size_t i, n = 0, k;
+
+	for (i = 0; i < p->nprofiles; i++)
+		n += p->profiles[i].nnet;
+	if (!n)
+		return 0;
+	items = calloc(n, sizeof(*items));
+	out->net_keys = calloc(n, sizeof(*out->net_keys));
+	out->net_vals = calloc(n, sizeof(*out->net_vals));
+	if (!items || !out->net_keys || !out->net_vals) {
+		free(items);
+		return -ENOMEM;
+	}
+	n = 0;
+	for (i = 0; i < p->nprofiles; i++)
+		for (k = 0; k < p->profiles[i].nnet; k++)
+			items[n++] = (struct net_item){ pids[i],
+							&p->profiles[i].net[k] };
+	qsort(items, n, sizeof(*items), net_item_cmp);
+	for (i = 0; i < n; i++) {
+		const struct net_rule *r = items[i].r;
+		struct mw_net_key *key;
+		struct mw_net_value *v;
+
+		key = out->nnet ? &out->net_keys[out->nnet - 1] : NULL;
+		if (!key || key->profile != items[i].profile ||
+		    key->prefixlen != (__u32)MW_NET_KEY_FIXED_BITS + r->plen ||
+		    memcmp(key->addr, r->addr, 16)) {
+			key = &out->net_keys[out->nnet];
+			v = &out->net_vals[out->nnet];
+			out->nnet++;
+			key->prefixlen = MW_NET_KEY_FIXED_BITS + r->plen;
+			key->gen = gen;
+			key->profile = items[i].profile;
+			memcpy(key->addr, r->addr, 16);
+			v->plen = r->plen;
+		}
+		v = &out->net_vals[out->nnet - 1];
+		if (v->nrules >= MW_NET_PORTS) {
+			snprintf(err, errlen, "%s: more than %d port rules on one prefix",
+				 p->rule_names[r->id], MW_NET_PORTS);
+			free(items);
+			return -E2BIG;
+		}
+		v->rules[v->nrules++] = (struct mw_port_rule){
+			.port_lo = r->port_lo, .port_hi = r->port_hi,
+			.protocol = r->protocol, .action = r->action,
+			.rule_id = r->id,
+		};
+	}
+	free(items);
+	return 0;
+}
+
+int maps_compile(const struct policy *p, struct profile_ids *ids, __u32 gen,
+		 struct compiled *out, char *err, size_t errlen,
+		 void (*warn)(const char *msg, void *arg), void *warn_arg)
+{
+	__u32 pids[MW_PROFILES_MAX];
+	char msg[512];
+	size_t i, k;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (p->nprofiles >= MW_PROFILES_MAX) {
+		snprintf(err, errlen, "%s: more than %d profiles", p->source,
+			 MW_PROFILES_MAX - 1);
+		return -E2BIG;
+	}
+	for (i = 0; i < p->nprofiles; i++) {
+		const struct profile *pr = &p->profiles[i];
+		struct mw_profile *mp;
+
+		ret = profile_ids_assign(ids, pr->name, &pids[i]);
+		if (ret) {
+			snprintf(err, errlen, "profiles.%s: no profile id left (%d names since start); restart the agent",
+				 pr->name, MW_PROFILES_MAX - 1);
+			goto fail;
+		}
+		mp = &out->profiles[pids[i]];
+		mp->present = 1;
+		mp->mode = pr->mode;
+		mp->net_default = pr->net_default;
+		mp->deny_raw = pr->deny_raw;
+		for (k = 0; k < pr->ndetect; k++) {
+			if (out->ndetect >= MW_DETECT_MAX) {
+				snprintf(err, errlen, "profiles.%s.select.detect: more than %d patterns in the policy",
+					 pr->name, MW_DETECT_MAX);
+				ret = -E2BIG;
+				goto fail;
+			}
+			ret = detect_compile(pr->detect[k], pids[i],
+					     &out->detect[out->ndetect]);
+			if (ret) {
+				snprintf(err, errlen, "profiles.%s.select.detect[%zu]: \"%s\" is not a pattern",
+					 pr->name, k, pr->detect[k]);
+				goto fail;
+			}
+			out->ndetect++;
+		}
+		for (k = 0; k < pr->ncgroups; k++) {
+			struct mw_cgroup_sel *cg;
+			struct stat st;
+
+			if (stat(pr->cgroups[k], &st) || !S_ISDIR(st.st_mode)) {
+				if (warn) {
+					snprintf(msg, sizeof(msg), "profiles.%s.select.cgroups[%zu]: \"%s\": %s, ignoring",
+						 pr->name, k, pr->cgroups[k],
+						 strerror(errno ? errno : ENOTDIR));
+					warn(msg, warn_arg);
+				}
+				continue;
+			}
+			cg = realloc(out->cgroups,
+				     (out->ncgroups + 1) * sizeof(*cg));
+			if (!cg) {
+				ret = -ENOMEM;
+				goto fail;
+			}
+			out->cgroups = cg;
+			cg[out->ncgroups++] = (struct mw_cgroup_sel){
+				.id = st.st_ino, .profile = pids[i] };
+		}
+	}
+	ret = net_compile(p, pids, gen, out, err, errlen);
+	if (ret)
+		goto fail;
+	return 0;
+fail:
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+	compiled_free(out);
+	return ret;
+}
+
+int maps_init(struct mw_maps *m, const struct mw_map_fds *fds)
+{
+	memset(m, 0, sizeof(*m));
+	m->fd = *fds;
+	m->sync_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mw_sync_inner",
+					  sizeof(__u32), sizeof(__u32), 1, NULL);
+	if (m->sync_inner_fd < 0)
+		return -errno;
+	return 0;
+}
+
+void maps_free(struct mw_maps *m)
+{
+	compiled_free(&m->gen[0]);
+	compiled_free(&m->gen[1]);
+	profile_ids_free(&m->ids);
+	if (m->sync_inner_fd > 0)
+		close(m->sync_inner_fd);
+	m->sync_inner_fd = -1;
+}
+
+/* Remove generation @gen's entries from the maps. Best effort. */
+static void gen_clear(struct mw_maps *m, __u32 gen, const struct compiled *c)
+{
+	struct mw_profile none = {};
+	struct mw_gen g = {};
+	size_t i;
+	__u32 idx;
+
+	bpf_map_update_elem(m->fd.gens, &gen, &g, BPF_ANY);
+	for (i = 0; i < c->nnet; i++)
+		bpf_map_delete_elem(m->fd.net, &c->net_keys[i]);
+	for (i = 0; i < c->ncgroups; i++) {
+		struct mw_cgroup_key k = { .cgroup_id = c->cgroups[i].id,
+					   .gen = gen };
+
+		bpf_map_delete_elem(m->fd.cgroups, &k);
+	}
+	for (idx = 0; idx < MW_PROFILES_MAX; idx++) {
+		__u32 key = gen * MW_PROFILES_MAX + idx;
+
+		bpf_map_update_elem(m->fd.profiles, &key, &none, BPF_ANY);
+	}
+}
+
+static int gen_fill(struct mw_maps *m, __u32 gen, const struct compiled *c)
+{
+	struct mw_gen g = { .ndetect = c->ndetect, .ncgroups = c->ncgroups };
+	size_t i;
+	__u32 key;
+
+	for (i = 0; i < MW_PROFILES_MAX; i++) {
+		key = gen * MW_PROFILES_MAX + i;
+		if (bpf_map_update_elem(m->fd.profiles, &key, &c->profiles[i],
+					BPF_ANY))
+			return -errno;
+	}
+	for (i = 0; i < c->ndetect; i++) {
+		key = gen * MW_DETECT_MAX + i;
+		if (bpf_map_update_elem(m->fd.detect, &key, &c->detect[i],
+					BPF_ANY))
+			return -errno;
+	}
+	for (i = 0; i < c->nnet; i++)
+		if (bpf_map_update_elem(m->fd.net, &c->net_keys[i],
+					&c->net_vals[i], BPF_ANY))
+			return -errno;
+	for (i = 0; i < c->ncgroups; i++) {
+		struct mw_cgroup_key k = { .cgroup_id = c->cgroups[i].id,
+					   .gen = gen };
+
+		if (bpf_map_update_elem(m->fd.cgroups, &k,
+					&c->cgroups[i].profile, BPF_ANY))
+			return -errno;
+	}
+	/* Last: the counts that make the entries above visible. */
+	if (bpf_map_update_elem(m->fd.gens, &gen, &g, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
+	       size_t errlen, void (*warn)(const char *msg, void *arg),
+	       void *warn_arg)
+{
+	__u32 gen = m->applied ? !m->active_gen : 0, old = m->active_gen, zero = 0;
+	struct mw_config cfg = { .active_gen = gen };
+	struct compiled c;
+	int ret;
+
+	ret = maps_compile(p, &m->ids, gen, &c, err, errlen, warn, warn_arg);
+	if (ret)
+		return ret;
+	ret = gen_fill(m, gen, &c);
+	if (ret) {
+		snprintf(err, errlen, "filling policy generation %u: %s", gen,
+			 strerror(-ret));
+		goto undo;
+	}
+	if (bpf_map_update_elem(m->fd.config, &zero, &cfg, BPF_ANY)) {
+		ret = -errno;
+		snprintf(err, errlen, "switching to policy generation %u: %s",
+			 gen, strerror(-ret));
+		goto undo;
+	}
+	/* Programs that read the old generation finish before it goes. */
+	if (bpf_map_update_elem(m->fd.sync, &zero, &m->sync_inner_fd, BPF_ANY))
+		usleep(10000);	/* no map-in-map: a grace period is ~ms */
+	if (m->applied) {
+		gen_clear(m, old, &m->gen[old]);
+		compiled_free(&m->gen[old]);
+	}
+	compiled_free(&m->gen[gen]);
+	m->gen[gen] = c;
+	m->active_gen = gen;
+	m->applied = 1;
+	return 0;
+undo:
+	gen_clear(m, gen, &c);
+	compiled_free(&c);
+	return ret;
+}
+
+const struct compiled *maps_active(const struct mw_maps *m)
+{
+	return m->applied ? &m->gen[m->active_gen] : NULL;
+}
+
+int maps_track(struct mw_maps *m, __u32 pid, __u64 start,
+	       const struct mw_server *server, int replace)
+{
+	struct mw_tracked t = { .start_time = start, .server = *server };
+
+	if (bpf_map_update_elem(m->fd.tracked, &pid, &t,
+				replace ? BPF_ANY : BPF_NOEXIST))
+		return -errno;
+	return 0;
+}
+
+int maps_tracked_get(struct mw_maps *m, __u32 pid, struct mw_tracked *out)
+{
+	if (bpf_map_lookup_elem(m->fd.tracked, &pid, out))
+		return -errno;
+	return 0;
+}
+
+int maps_untrack(struct mw_maps *m, __u32 pid)
+{
+	if (bpf_map_delete_elem(m->fd.tracked, &pid))
+		return -errno;
+	return 0;
+}
+
+size_t maps_tracked_count(struct mw_maps *m)
+{
+	__u32 key, next;
+	size_t n = 0;
+	int ret;
+
+	for (ret = bpf_map_get_next_key(m->fd.tracked, NULL, &next); !ret;
+	     ret = bpf_map_get_next_key(m->fd.tracked, &key, &next)) {
+		key = next;
+		n++;
+	}
+	return n;
+}
+
+int maps_counters(struct mw_maps *m, __u64 out[MW_CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	__u64 *vals;
+	__u32 i;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (i = 0; i < MW_CNT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(m->fd.counters, &i, vals))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A policy compiled into BPF map entries, and the generation swap that puts
+ * it in force without a moment in which a rule is missing.
+ */
+#ifndef MW_MAPS_H
+#define MW_MAPS_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "mcpwarden.h"
+#include "policy.h"
+
+struct mw_cgroup_sel {
+	__u64 id;
+	__u32 profile;
+};
+
+/* Map entries for one generation: pure data, no file descriptors. */
+struct compiled {
+	struct mw_detect_rule detect[MW_DETECT_MAX];
+	size_t ndetect;
+	struct mw_profile profiles[MW_PROFILES_MAX];
+	struct mw_net_key *net_keys;
+	struct mw_net_value *net_vals;
+	size_t nnet;
+	struct mw_cgroup_sel *cgroups;
+	size_t ncgroups;
+};
+
+/* Stable profile ids: a name keeps its id across reloads. */
+struct profile_ids {
+	char *names[MW_PROFILES_MAX];	/* [0] unused */
+};
+
+struct mw_map_fds {
+	int tracked, cgroups, detect, config, gens, profiles, net, sync,
+	    counters;
+};
+
+struct mw_maps {
+	struct mw_map_fds fd;
+	struct profile_ids ids;
+	__u32 active_gen;
+	int applied;			/* a generation is in force */
+	struct compiled gen[2];		/* what each generation holds */
+	int sync_inner_fd;
+};
+
+__u32 profile_ids_get(const struct profile_ids *ids, const char *name);
+const char *profile_ids_name(const struct profile_ids *ids, __u32 id);
+void profile_ids_free(struct profile_ids *ids);
+
+/*
+ * Compile @p for generation @gen. Assigns ids in @ids to new profile names.
+ * Cgroup paths that do not exist are reported through @warn and skipped.
+ */
+int maps_compile(const struct policy *p, struct profile_ids *ids, __u32 gen,
+		 struct compiled *out, char *err, size_t errlen,
+		 void (*warn)(const char *msg, void *arg), void *warn_arg);
+void compiled_free(struct compiled *c);
+
+int maps_init(struct mw_maps *m, const struct mw_map_fds *fds);
+void maps_free(struct mw_maps *m);
+/*
+ * Put @p in force: fill the inactive generation, flip, wait for running
+ * programs, clear the old one. On error nothing in force has changed.
+ */
+int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
+	       size_t errlen, void (*warn)(const char *msg, void *arg),
+	       void *warn_arg);
+const struct compiled *maps_active(const struct mw_maps *m);
+
+int maps_track(struct mw_maps *m, __u32 pid, __u64 start,
+	       const struct mw_server *server, int replace);
+int maps_tracked_get(struct mw_maps *m, __u32 pid, struct mw_tracked *out);
+int maps_untrack(struct mw_maps *m, __u32 pid);
+size_t maps_tracked_count(struct mw_maps *m);
+int maps_counters(struct mw_maps *m, __u64 out[MW_CNT_MAX]);
+
+#endif /* MW_MAPS_H */
