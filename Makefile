@@ -28,7 +28,7 @@ BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
 
 # Debian packages the build and the tests need.
 DEB_PKGS	:= clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev \
-		   zlib1g-dev libjson-c-dev nettle-dev libclang-rt-14-dev \
+		   zlib1g-dev libjson-c-dev nettle-dev \
 		   iproute2 python3 util-linux
 
 ifeq ($(V),1)
