@@ -103,14 +103,15 @@ deps:
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \
-		echo "  DEPS     installing:" $$missing; \
+		echo "  DEPS     installing:" $$missing >&2; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# stdout carries the JSON events only: build messages go to stderr.
 run: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(OUT)/mcpwarden run $(RUN_ARGS)
+	$(Q)$(MAKE) --no-print-directory all >&2
+	$(Q)$(OUT)/mcpwarden run $(RUN_ARGS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)

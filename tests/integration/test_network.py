@@ -249,3 +249,23 @@ def monitor():
     check(out == "ok", f"monitor mode must not block: {out!r}")
     e = f.event(pid, daddr="169.254.169.254")
     check(e["action"] == "audit", f"action {e['action']}")
+
+
+@case("network/nameservers_follow_resolv_conf")
+def resolv_reread():
+    f = Fixture.get("resolv")
+    pid, out = f.tracked("connect", "10.1.2.3", "53", "udp")
+    check(out == "ok", f"nameserver before the change: {out!r}")
+    n = len(f.env.agent.find(lambda e: e["type"] == "policy_load"))
+    # Replace the file by rename, as resolvconf and NetworkManager do.
+    tmp = f.resolv.name + ".new"
+    with open(tmp, "w") as w:
+        w.write("nameserver 10.20.0.5\n")
+    os.rename(tmp, f.resolv.name)
+    f.env.agent.wait(lambda e: len(f.env.agent.find(
+        lambda x: x["type"] == "policy_load")) > n, what="reload after the change")
+    pid, out = f.tracked("connect", "10.20.0.5", "53", "udp")
+    check(out == "ok", f"the new nameserver: {out!r}")
+    e = f.event(pid, daddr="10.20.0.5")
+    check(e["action"] == "allow" and "(nameservers)" in e["rule"], f"{e.get('rule')}")
+    deny(f, "10.1.2.3", 53, "udp", rule="(private)")
