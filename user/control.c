@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include "control.h"
 #include "log.h"
@@ -16,6 +17,14 @@
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
 #endif
+
+static unsigned long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
 
 static int sockaddr_fill(struct sockaddr_un *sa, const char *path)
 {
@@ -100,6 +109,25 @@ static void client_drop(struct control *c, struct control_client *cl)
 	free(cl);
 }
 
+/*
+ * A free slot; when all are taken, the one of the peer that has waited
+ * longest: a silent peer cannot lock others out, and a real request is
+ * answered within a loop iteration of its arrival.
+ */
+static int client_slot(struct control *c)
+{
+	int i, oldest = 0;
+
+	for (i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+		if (!c->clients[i])
+			return i;
+		if (c->clients[i]->since_ms < c->clients[oldest]->since_ms)
+			oldest = i;
+	}
+	client_drop(c, c->clients[oldest]);
+	return oldest;
+}
+
 void control_on_listen(struct control *c)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -110,16 +138,15 @@ void control_on_listen(struct control *c)
 		fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		for (i = 0; i < CONTROL_CLIENTS_MAX && c->clients[i]; i++)
-			;
-		cl = i < CONTROL_CLIENTS_MAX ? calloc(1, sizeof(*cl)) : NULL;
+		i = client_slot(c);
+		cl = calloc(1, sizeof(*cl));
 		if (!cl) {
-			log_msg("control: too many clients, refusing one");
 			close(fd);
 			continue;
 		}
 		cl->src.kind = EP_CONTROL_CLIENT;
 		cl->fd = fd;
+		cl->since_ms = now_ms();
 		ev.data.ptr = cl;
 		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 			close(fd);
@@ -207,6 +234,17 @@ reply:
 	if (peer.pidfd >= 0)
 		close(peer.pidfd);
 	client_drop(c, cl);
+}
+
+void control_expire(struct control *c)
+{
+	unsigned long long now = now_ms();
+	int i;
+
+	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		if (c->clients[i] &&
+		    now - c->clients[i]->since_ms > CONTROL_IDLE_MS)
+			client_drop(c, c->clients[i]);
 }
 
 void control_close(struct control *c)

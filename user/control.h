@@ -17,6 +17,7 @@
 #define CONTROL_SOCKET_DEFAULT	"/run/mcpwarden/control.sock"
 #define CONTROL_REQ_MAX		4096
 #define CONTROL_CLIENTS_MAX	64
+#define CONTROL_IDLE_MS		2000	/* a peer must finish its request */
 
 struct control_peer {
 	pid_t pid;
@@ -32,6 +33,7 @@ typedef json_object *(*control_handler)(const struct control_peer *peer,
 struct control_client {
 	struct ep_src src;	/* EP_CONTROL_CLIENT */
 	int fd;
+	unsigned long long since_ms;	/* CLOCK_MONOTONIC at accept */
 	size_t len;
 	char buf[CONTROL_REQ_MAX];
 };
@@ -51,6 +53,8 @@ int control_listen(struct control *c, const char *path, int epfd,
 /* Called from the loop: the listening socket or a client is readable. */
 void control_on_listen(struct control *c);
 void control_on_client(struct control *c, struct control_client *cl);
+/* Drop peers that have not finished a request in CONTROL_IDLE_MS. */
+void control_expire(struct control *c);
 void control_close(struct control *c);
 
 /* Client side: send @req, wait up to @timeout_ms for the response. */

@@ -697,8 +697,10 @@ static void loop(struct daemon *d)
 				on_signal(d);
 				break;
 			case EP_TIMER:
-				if (read(d->timerfd, &ticks, sizeof(ticks)) > 0)
+				if (read(d->timerfd, &ticks, sizeof(ticks)) > 0) {
 					check_counters(d);
+					control_expire(&d->ctl);
+				}
 				break;
 			case EP_INOTIFY:
 				on_inotify(d);

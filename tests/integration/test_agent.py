@@ -151,12 +151,15 @@ def control_robust():
                          (b"x" * 5000, "longer than 4096")):
             r = ask(bad)
             check(r and r["ok"] is False and why in r["error"], f"{bad[:20]}: {r}")
-        # A peer that connects and says nothing does not stall the agent.
-        idle = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(5)]
+        # Peers that connect and say nothing do not stall the agent, and
+        # filling every slot only delays the wrapper until they time out.
+        idle = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(70)]
         for s in idle:
             s.connect(sock)
-        r = ask(b'{"op": "status"}\n')
-        check(r["ok"] is True, f"status while idle peers wait: {r}")
+        time.sleep(0.2)
+        p = subprocess.run([BIN, "exec", "--socket", sock, "--", "/bin/true"],
+                           capture_output=True, text=True, timeout=20)
+        check(p.returncode == 0, f"wrapper after idle peers: {p.stderr}")
         for s in idle:
             s.close()
         check(env.agent.proc.poll() is None, "the agent survived")
