@@ -50,9 +50,22 @@ static __always_inline void mw_hdr(struct mw_event_hdr *h, __u32 type,
 	h->time = bpf_ktime_get_boot_ns();
 }
 
-static __always_inline int mw_emit(void *ev, __u64 size)
+/*
+ * Wake the agent only for what is urgent (a verdict against a process) or
+ * when the ring is a quarter full; it drains the rest on a 100 ms tick. A
+ * wake-up per event costs a self-IPI, about a microsecond in a VM.
+ */
+static __always_inline __u64 mw_wakeup(int urgent)
 {
-	if (bpf_ringbuf_output(&mw_events, ev, size, 0)) {
+	if (urgent || bpf_ringbuf_query(&mw_events, BPF_RB_AVAIL_DATA) * 4 >
+		      bpf_ringbuf_query(&mw_events, BPF_RB_RING_SIZE))
+		return 0;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline int mw_emit(void *ev, __u64 size, int urgent)
+{
+	if (bpf_ringbuf_output(&mw_events, ev, size, mw_wakeup(urgent))) {
 		mw_count(MW_CNT_RB_DROPS);
 		return -1;
 	}
@@ -332,7 +345,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);
 	mw_hdr(&ev->hdr, MW_EVENT_EXEC, size);
-	mw_emit(ev, size);
+	mw_emit(ev, size, 0);
 	return 0;
 }
 
@@ -362,7 +375,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 		ev->server = t->server;
 		ev->exit_code = BPF_CORE_READ(task, exit_code);
 		ev->pad = 0;
-		bpf_ringbuf_submit(ev, 0);
+		bpf_ringbuf_submit(ev, mw_wakeup(0));
 		mw_count(MW_CNT_EVENTS);
 	} else {
 		mw_count(MW_CNT_RB_DROPS);
@@ -379,11 +392,12 @@ static __always_inline int mw_sock_addr(struct bpf_sock_addr *ctx, __u8 op,
 	struct mw_verdict vd;
 	struct mw_profile *p;
 	struct mw_tracked *t;
+	__u64 start;
 	__u32 gen;
 	__u16 port;
 	__u8 proto;
 
-	t = mw_current_tracked();
+	t = mw_current_tracked(&start);
 	if (!t)
 		return 1;
 	gen = mw_active_gen();
@@ -410,8 +424,7 @@ static __always_inline int mw_sock_addr(struct bpf_sock_addr *ctx, __u8 op,
 	ev = bpf_ringbuf_reserve(&mw_events, sizeof(*ev), 0);
 	if (ev) {
 		mw_hdr(&ev->hdr, MW_EVENT_NET, sizeof(*ev));
-		mw_fill_process(&ev->proc,
-				(struct task_struct *)bpf_get_current_task());
+		mw_fill_current(&ev->proc, start);
 		ev->server = t->server;
 		__builtin_memcpy(ev->daddr, addr, 16);
 		__builtin_memcpy(ev->checked, vd.checked, 16);
@@ -424,7 +437,7 @@ static __always_inline int mw_sock_addr(struct bpf_sock_addr *ctx, __u8 op,
 		ev->pad = 0;
 		ev->rule_id = vd.rule_id;
 		ev->pad2 = 0;
-		bpf_ringbuf_submit(ev, 0);
+		bpf_ringbuf_submit(ev, mw_wakeup(vd.action != MW_ACTION_ALLOW));
 		mw_count(MW_CNT_EVENTS);
 	} else {
 		mw_count(MW_CNT_RB_DROPS);
@@ -482,12 +495,13 @@ int handle_sock_create(struct bpf_sock *sk)
 	struct mw_event_socket *ev;
 	struct mw_profile *p;
 	struct mw_tracked *t;
+	__u64 start;
 	__u8 action;
 
 	if (sk->type != SOCK_RAW && sk->type != SOCK_PACKET &&
 	    sk->family != AF_PACKET)
 		return 1;
-	t = mw_current_tracked();
+	t = mw_current_tracked(&start);
 	if (!t)
 		return 1;
 	p = mw_profile_get(mw_active_gen(), t->server.profile);
@@ -503,15 +517,14 @@ int handle_sock_create(struct bpf_sock *sk)
 	ev = bpf_ringbuf_reserve(&mw_events, sizeof(*ev), 0);
 	if (ev) {
 		mw_hdr(&ev->hdr, MW_EVENT_SOCKET, sizeof(*ev));
-		mw_fill_process(&ev->proc,
-				(struct task_struct *)bpf_get_current_task());
+		mw_fill_current(&ev->proc, start);
 		ev->server = t->server;
 		ev->family = sk->family;
 		ev->type = sk->type;
 		ev->protocol = sk->protocol;
 		ev->action = action;
 		__builtin_memset(ev->pad, 0, sizeof(ev->pad));
-		bpf_ringbuf_submit(ev, 0);
+		bpf_ringbuf_submit(ev, mw_wakeup(action != MW_ACTION_ALLOW));
 		mw_count(MW_CNT_EVENTS);
 	} else {
 		mw_count(MW_CNT_RB_DROPS);

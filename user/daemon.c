@@ -42,6 +42,7 @@
 #endif
 
 #define CGROUP2_FALLBACK	"/run/mcpwarden/cgroup2"
+#define DRAIN_MS		100	/* latest delivery of a routine event */
 
 enum { L_FORK, L_EXEC, L_EXIT, L_CONNECT4, L_CONNECT6, L_SENDMSG4,
        L_SENDMSG6, L_SOCK_CREATE, L_MAX };
@@ -681,7 +682,8 @@ static void loop(struct daemon *d)
 	int n, i;
 
 	while (!d->stop_signal) {
-		n = epoll_wait(d->epfd, evs, 32, -1);
+		/* Routine events do not wake us (mw_wakeup()): drain on a tick. */
+		n = epoll_wait(d->epfd, evs, 32, DRAIN_MS);
 		if (n < 0 && errno != EINTR) {
 			log_msg("epoll_wait: %s", strerror(errno));
 			break;
@@ -714,6 +716,7 @@ static void loop(struct daemon *d)
 				break;
 			}
 		}
+		ring_buffer__consume(d->rb);	/* cheap when empty */
 		if (d->reload) {
 			d->reload = false;
 			reload(d);
