@@ -131,3 +131,25 @@ clean:
 	rm -rf $(OUT)
 
 -include $(wildcard $(OUT)/*.d $(OUT)/user/*.d $(OUT)/tests/*.d)
+
+# --- VM lane (tests/vm) ---
+# A static agent for the busybox initramfs of the VM lane: the same user
+# objects, linked against the Debian static archives (libelf.a in Debian 12
+# needs no zstd). `make vm` boots Debian's 6.1 cloud kernel (BPF-LSM) under
+# qemu TCG and runs tests/vm/cases/*.sh there; see tests/vm/README.md.
+STATIC_LDLIBS	:= -static -lbpf -lelf -ljson-c -lnettle -lz -lm
+
+.PHONY: vm static
+
+static: $(OUT)/static/mcpwarden
+
+$(OUT)/static:
+	$(Q)mkdir -p $@
+
+$(OUT)/static/mcpwarden: $(USER_OBJS) | $(OUT)/static
+	$(call msg,LD-STAT,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(STATIC_LDLIBS) -o $@
+
+vm:
+	$(Q)tests/vm/run
+# --- end VM lane ---
