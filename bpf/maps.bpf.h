@@ -54,6 +54,14 @@ struct {
 } mw_net_rules SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_EXEC_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mw_exec_key);
+	__type(value, struct mw_exec_value);
+} mw_exec_rules SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, MW_CNT_MAX);
 	__type(key, __u32);

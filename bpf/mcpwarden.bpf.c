@@ -234,18 +234,90 @@ static long mw_detect_step(__u32 i, struct mw_detect_ctx *c)
 	return 0;
 }
 
+/* A file with no name: memfd, O_TMPFILE, or deleted after it was opened. */
+static __always_inline int mw_fileless(struct file *f)
+{
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+
+	if (BPF_CORE_READ(d, d_inode, __i_nlink) == 0)
+		return 1;
+	/* d_unlinked(): unhashed and not a root */
+	return !BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d;
+}
+
+struct mw_exec_verdict {
+	__u8 action;
+	__u8 fileless;
+	__u32 rule_id;
+};
+
+/*
+ * Judge an exec of @f for profile @p after mw_file_path(f, gen, profile):
+ * fileless first, then the nearest rule on the file or a directory above
+ * it, then the profile's allow-list.
+ */
+static __always_inline void mw_exec_judge(struct mw_exec_verdict *v,
+					  const struct mw_profile *p,
+					  const struct mw_path_buf *pb,
+					  struct file *f)
+{
+	v->action = MW_ACTION_ALLOW;
+	v->rule_id = MW_RULE_DEFAULT;
+	v->fileless = mw_fileless(f);
+	if (v->fileless && p->fileless != MW_ACTION_ALLOW) {
+		v->action = p->fileless;
+		v->rule_id = MW_RULE_FILELESS;
+	} else if (pb->matched) {
+		v->action = pb->match.action;
+		v->rule_id = pb->match.rule_id;
+	} else if (p->exec_allowlist) {
+		v->action = MW_ACTION_DENY;
+	}
+	if (v->action == MW_ACTION_DENY && p->mode == MW_MODE_MONITOR)
+		v->action = MW_ACTION_AUDIT;
+}
+
+/* Copy the path built in @pb to ev->data; returns its length with NUL. */
+static __always_inline __u32 mw_copy_path(struct mw_event_exec *ev,
+					  struct mw_path_buf *pb)
+{
+	__u32 w_pos = pb->pos & (MW_PATH_MAX - 1), plen;
+
+	plen = MW_PATH_MAX - w_pos;	/* with the NUL */
+	mw_barrier_var(plen);
+	plen &= MW_PATH_MAX - 1;	/* pos >= 1: no-op */
+	if (plen && !bpf_probe_read_kernel(ev->data, plen, &pb->buf[w_pos]))
+		return plen;
+	return 0;
+}
+
+static __always_inline void mw_exec_reset(struct mw_event_exec *ev)
+{
+	ev->exe_len = 0;
+	ev->args_len = 0;
+	ev->args_truncated = 0;
+	ev->exe_ino = 0;
+	ev->exe_dev = 0;
+	ev->action = MW_ACTION_NONE;
+	ev->hook = MW_HOOK_EXEC_TP;
+	ev->fileless = 0;
+	ev->rule_id = MW_RULE_DEFAULT;
+}
+
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
+	struct mw_exec_verdict vd = {};
 	struct mw_exec_scratch *s;
 	struct mw_event_exec *ev;
-	struct mw_path_buf *pb;
+	struct mw_path_buf *pb = NULL;
+	struct mw_profile *p;
 	struct mw_tracked *t;
 	struct mw_gen *g;
 	struct file *exe;
 	__u64 arg_start, arg_end, start;
-	__u32 zero = 0, tgid, gen, alen, plen, size;
+	__u32 zero = 0, tgid, gen, alen, plen, size, profile;
 	__u32 w_pos = 0, base_pos = 0, base_len = 0;
 
 	tgid = BPF_CORE_READ(task, tgid);
@@ -262,27 +334,19 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	if (!s)
 		return 0;
 	ev = &s->ev;
-	ev->exe_len = 0;
-	ev->args_len = 0;
-	ev->args_truncated = 0;
-	ev->exe_ino = 0;
-	ev->exe_dev = 0;
-	ev->pad = 0;
+	mw_exec_reset(ev);
+	profile = t ? t->server.profile : 0;
+	p = profile ? mw_profile_get(gen, profile) : NULL;
 
 	/* The image the kernel runs: the interpreter, for a script. */
 	exe = BPF_CORE_READ(task, mm, exe_file);
 	if (exe) {
-		pb = mw_file_path(exe);
+		pb = mw_file_path(exe, gen, p && p->has_exec ? profile : 0);
 		if (pb) {
 			w_pos = pb->pos & (MW_PATH_MAX - 1);
 			base_pos = pb->base_pos;
 			base_len = pb->base_len;
-			plen = MW_PATH_MAX - w_pos;	/* with the NUL */
-			mw_barrier_var(plen);
-			plen &= MW_PATH_MAX - 1;	/* pos >= 1: no-op */
-			if (plen && !bpf_probe_read_kernel(ev->data, plen,
-						   &pb->buf[w_pos]))
-				ev->exe_len = plen;
+			ev->exe_len = mw_copy_path(ev, pb);
 		}
 		ev->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
 		ev->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
@@ -337,6 +401,26 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 		t = bpf_map_lookup_elem(&mw_tracked, &tgid);
 		if (!t)
 			return 0;
+		profile = dc.profile;
+		p = mw_profile_get(gen, profile);
+		/* A new server is judged too: walk again, with its rules. */
+		if (exe && p && p->has_exec)
+			pb = mw_file_path(exe, gen, profile);
+	}
+
+	if (exe && pb && p && p->present) {
+		mw_exec_judge(&vd, p, pb, exe);
+		ev->action = vd.action;
+		ev->rule_id = vd.rule_id;
+		ev->fileless = vd.fileless;
+		if (vd.action == MW_ACTION_DENY) {
+			/* The new image has not run an instruction yet. */
+			bpf_send_signal(9);
+			ev->action = MW_ACTION_KILL;
+			mw_count(MW_CNT_DENIES);
+		} else if (vd.action == MW_ACTION_AUDIT) {
+			mw_count(MW_CNT_AUDITS);
+		}
 	}
 
 	mw_fill_process(&ev->proc, task);
@@ -345,8 +429,130 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);
 	mw_hdr(&ev->hdr, MW_EVENT_EXEC, size);
-	mw_emit(ev, size, 0);
+	mw_emit(ev, size, ev->action >= MW_ACTION_AUDIT);
 	return 0;
+}
+
+/*
+ * BPF-LSM backend: judge every binfmt pass of an exec (a script, then its
+ * interpreter) before anything is committed; EPERM fails the execve().
+ */
+SEC("lsm/bprm_check_security")
+int BPF_PROG(handle_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	struct mw_exec_verdict vd = {};
+	struct mw_exec_scratch *s;
+	struct mw_event_exec *ev;
+	struct mw_path_buf *pb;
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	struct file *f;
+	__u64 start;
+	__u32 zero = 0, gen, size;
+
+	if (ret)
+		return ret;
+	t = mw_current_tracked(&start);
+	if (!t)
+		return 0;
+	gen = mw_active_gen();
+	p = mw_profile_get(gen, t->server.profile);
+	if (!p || !p->present || !p->has_exec)
+		return 0;
+	f = BPF_CORE_READ(bprm, file);
+	s = bpf_map_lookup_elem(&mw_exec_scratch, &zero);
+	if (!f || !s)
+		return 0;
+	pb = mw_file_path(f, gen, t->server.profile);
+	if (!pb)
+		return 0;
+	mw_exec_judge(&vd, p, pb, f);
+	if (vd.action == MW_ACTION_ALLOW)
+		return 0;	/* reported by the exec tracepoint, with argv */
+	ev = &s->ev;
+	mw_exec_reset(ev);
+	ev->exe_len = mw_copy_path(ev, pb);
+	ev->exe_ino = BPF_CORE_READ(f, f_inode, i_ino);
+	ev->exe_dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	ev->action = vd.action;
+	ev->rule_id = vd.rule_id;
+	ev->fileless = vd.fileless;
+	ev->hook = MW_HOOK_BPRM_CHECK;
+	mw_fill_current(&ev->proc, start);
+	ev->server = t->server;
+	size = offsetof(struct mw_event_exec, data) + (ev->exe_len & (MW_PATH_MAX - 1));
+	mw_hdr(&ev->hdr, MW_EVENT_EXEC, size);
+	mw_emit(ev, size, 1);
+	if (vd.action == MW_ACTION_DENY) {
+		mw_count(MW_CNT_DENIES);
+		return -1;	/* -EPERM */
+	}
+	mw_count(MW_CNT_AUDITS);
+	return 0;
+}
+
+#define MW_PROT_EXEC	0x4
+
+/*
+ * The loader trick: "ld.so /usr/bin/curl" maps the binary without an exec.
+ * A tracked process may not map a denied binary executable.
+ */
+SEC("lsm/mmap_file")
+int BPF_PROG(handle_mmap_file, struct file *file, unsigned long reqprot,
+	     unsigned long prot, unsigned long flags, int ret)
+{
+	struct mw_exec_scratch *s;
+	struct mw_event_exec *ev;
+	struct mw_exec_value *v;
+	struct mw_exec_key key;
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u64 start;
+	__u32 zero = 0, gen, size;
+	__u8 action;
+
+	if (ret || !file || !(prot & MW_PROT_EXEC))
+		return ret;
+	t = mw_current_tracked(&start);
+	if (!t)
+		return 0;
+	gen = mw_active_gen();
+	p = mw_profile_get(gen, t->server.profile);
+	if (!p || !p->present || !p->has_exec)
+		return 0;
+	key.gen = gen;
+	key.profile = t->server.profile;
+	key.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	key.pad = 0;
+	key.ino = BPF_CORE_READ(file, f_inode, i_ino);
+	v = bpf_map_lookup_elem(&mw_exec_rules, &key);
+	if (!v || v->is_dir || v->action != MW_ACTION_DENY)
+		return 0;	/* libraries: only named binaries are refused */
+	action = p->mode == MW_MODE_MONITOR ? MW_ACTION_AUDIT : MW_ACTION_DENY;
+	s = bpf_map_lookup_elem(&mw_exec_scratch, &zero);
+	if (s) {
+		struct mw_path_buf *pb = mw_file_path(file, gen, 0);
+
+		ev = &s->ev;
+		mw_exec_reset(ev);
+		if (pb)
+			ev->exe_len = mw_copy_path(ev, pb);
+		ev->exe_ino = key.ino;
+		ev->exe_dev = key.dev;
+		ev->action = action;
+		ev->rule_id = v->rule_id;
+		ev->hook = MW_HOOK_MMAP_FILE;
+		mw_fill_current(&ev->proc, start);
+		ev->server = t->server;
+		size = offsetof(struct mw_event_exec, data) +
+		       (ev->exe_len & (MW_PATH_MAX - 1));
+		mw_hdr(&ev->hdr, MW_EVENT_EXEC, size);
+		mw_emit(ev, size, 1);
+	}
+	if (action == MW_ACTION_AUDIT)
+		return 0;
+	mw_count(MW_CNT_DENIES);
+	return -1;	/* -EPERM */
 }
 
 SEC("raw_tp/sched_process_exit")

@@ -20,6 +20,11 @@ struct mw_path_buf {
 	__u32 base_pos;		/* start of the last component */
 	__u32 base_len;
 	__u32 truncated;
+	/* Exec rules: checked on the file and each ancestor, if check. */
+	struct mw_exec_key key;	/* gen and profile set by the caller */
+	__u32 check;
+	__u32 matched;
+	struct mw_exec_value match;	/* the nearest rule: most specific */
 	char buf[2 * MW_PATH_MAX];
 };
 
@@ -43,6 +48,17 @@ static long mw_path_step(__u32 i, void *unused)
 		return 1;
 	d = (struct dentry *)pb->dentry;
 	m = (struct mount *)pb->mnt;
+	if (pb->check && !pb->matched) {
+		struct mw_exec_value *v;
+
+		pb->key.dev = BPF_CORE_READ(d, d_sb, s_dev);
+		pb->key.ino = BPF_CORE_READ(d, d_inode, i_ino);
+		v = bpf_map_lookup_elem(&mw_exec_rules, &pb->key);
+		if (v && (v->is_dir || i == 0)) {
+			pb->match = *v;
+			pb->matched = 1;
+		}
+	}
 	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
 		mp = BPF_CORE_READ(m, mnt_parent);
 		if (mp == m)
@@ -77,9 +93,13 @@ static long mw_path_step(__u32 i, void *unused)
 
 /*
  * Build the path of @f in mw_path_scratch: the NUL-terminated path starts at
- * buf[pos], its last component at buf[base_pos] (base_len bytes).
+ * buf[pos], its last component at buf[base_pos] (base_len bytes). With
+ * @profile, also find the nearest exec rule of (@gen, @profile) on the file
+ * or an ancestor directory (pb->matched, pb->match).
  */
-static __always_inline struct mw_path_buf *mw_file_path(struct file *f)
+static __always_inline struct mw_path_buf *mw_file_path(struct file *f,
+							 __u32 gen,
+							 __u32 profile)
 {
 	struct mw_path_buf *pb;
 	__u32 zero = 0;
@@ -87,6 +107,11 @@ static __always_inline struct mw_path_buf *mw_file_path(struct file *f)
 	pb = bpf_map_lookup_elem(&mw_path_scratch, &zero);
 	if (!pb)
 		return NULL;
+	pb->check = profile != 0;
+	pb->matched = 0;
+	pb->key.gen = gen;
+	pb->key.profile = profile;
+	pb->key.pad = 0;
 	pb->dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
 	pb->mnt = (__u64)container_of(BPF_CORE_READ(f, f_path.mnt),
 				      struct mount, mnt);

@@ -24,6 +24,7 @@
 #define MW_TRACKED_MAX		65536
 #define MW_CGROUPS_MAX		1024
 #define MW_NET_RULES_MAX	16384
+#define MW_EXEC_RULES_MAX	8192
 #define MW_CGROUP_DEPTH		8	/* ancestors checked for cgroup selection */
 #define MW_TICK_NS		10000000ULL /* USER_HZ 100: /proc start times */
 
@@ -48,6 +49,7 @@ enum mw_action {
 	MW_ACTION_ALLOW		= 1,
 	MW_ACTION_AUDIT		= 2,
 	MW_ACTION_DENY		= 3,	/* ordered: a larger value is stricter */
+	MW_ACTION_KILL		= 4,	/* events only: denied after the exec */
 };
 
 enum mw_mode {
@@ -140,8 +142,30 @@ struct mw_profile {
 	__u8 mode;		/* enum mw_mode */
 	__u8 net_default;	/* enum mw_action when no network rule matches */
 	__u8 deny_raw;		/* raw and packet sockets refused */
-	__u32 pad;
+	__u8 exec_allowlist;	/* only binaries with an allow rule may run */
+	__u8 fileless;		/* enum mw_action for memfd and deleted files */
+	__u8 has_exec;		/* the profile has exec rules or an allow-list */
+	__u8 pad;
 };
+
+/* mw_exec_rules: a binary or directory inode in a profile's generation. */
+struct mw_exec_key {
+	__u32 gen;
+	__u32 profile;
+	__u32 dev;		/* the kernel's s_dev: major << 20 | minor */
+	__u32 pad;
+	__u64 ino;
+};
+
+struct mw_exec_value {
+	__u8 action;		/* enum mw_action */
+	__u8 is_dir;		/* applies to everything beneath */
+	__u16 pad;
+	__u32 rule_id;
+};
+
+/* rule ids that are not an index into the policy's rule table */
+#define MW_RULE_FILELESS	0xfffffffeu
 
 /* mw_net_rules: LPM trie. prefixlen counts the 64 bits of gen and profile. */
 struct mw_net_key {
@@ -187,6 +211,12 @@ struct mw_process {
 	char comm[MW_COMM_LEN];
 };
 
+enum mw_exec_hook {
+	MW_HOOK_EXEC_TP		= 0,	/* raw_tp/sched_process_exec */
+	MW_HOOK_BPRM_CHECK	= 1,	/* lsm/bprm_check_security */
+	MW_HOOK_MMAP_FILE	= 2,	/* lsm/mmap_file (the loader trick) */
+};
+
 struct mw_event_exec {
 	struct mw_event_hdr hdr;
 	struct mw_process proc;
@@ -195,8 +225,11 @@ struct mw_event_exec {
 	__u32 exe_dev;
 	__u16 exe_len;		/* bytes of exe path in data[], with its NUL */
 	__u16 args_len;		/* bytes of argv in data[] after the path */
-	__u32 args_truncated;
-	__u32 pad;
+	__u8 args_truncated;
+	__u8 action;		/* enum mw_action; NONE where nothing judged */
+	__u8 hook;		/* enum mw_exec_hook */
+	__u8 fileless;
+	__u32 rule_id;
 	char data[MW_PATH_MAX + MW_ARGS_MAX];
 };
 

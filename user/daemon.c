@@ -14,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "events.h"
+#include "fence.h"
 #include "log.h"
 #include "loop.h"
 #include "maps.h"
@@ -45,7 +47,9 @@
 #define DRAIN_MS		100	/* latest delivery of a routine event */
 
 enum { L_FORK, L_EXEC, L_EXIT, L_CONNECT4, L_CONNECT6, L_SENDMSG4,
-       L_SENDMSG6, L_SOCK_CREATE, L_MAX };
+       L_SENDMSG6, L_SOCK_CREATE, L_BPRM_CHECK, L_MMAP_FILE, L_MAX };
+
+#define EXEC_WATCH_MAX	256	/* directories watched for replaced binaries */
 
 struct daemon {
 	const struct run_opts *o;
@@ -57,7 +61,11 @@ struct daemon {
 	struct ring_buffer *rb;
 	struct control ctl;
 	struct features feat;
+	bool exec_lsm;			/* exec fence: BPF-LSM, else fanotify */
+	struct fence fence;
 	struct bpf_link *links[L_MAX];
+	int exec_wd[EXEC_WATCH_MAX];	/* parents of exec rule paths */
+	size_t nexec_wd;
 	FILE *out;
 	int epfd, sigfd, timerfd, inofd, cgroup_fd;
 	int policy_wd, resolv_wd;
@@ -197,6 +205,83 @@ static int load_policy(struct daemon *d, struct policy **out, char *err,
 				quiet ? NULL : warn_stderr, d);
 }
 
+/*
+ * Watch the directories of the exec rules' paths: a package upgrade
+ * replaces /usr/bin/curl by a rename, and the new inode must be fenced too.
+ */
+static void watch_exec_dirs(struct daemon *d)
+{
+	char dir[PATH_MAX], *slash;
+	size_t i, k;
+	int wd;
+
+	for (i = 0; d->inofd >= 0 && i < d->policy->nprofiles; i++) {
+		const struct profile *pr = &d->policy->profiles[i];
+
+		for (k = 0; k < pr->nexec; k++) {
+			snprintf(dir, sizeof(dir), "%s", pr->exec[k].path);
+			slash = strrchr(dir, '/');
+			if (!slash)
+				continue;
+			slash[slash == dir] = '\0';
+			wd = inotify_add_watch(d->inofd, dir, IN_CREATE | IN_MOVED_TO |
+					       IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
+			if (wd < 0)
+				continue;
+			for (size_t j = 0; j < d->nexec_wd; j++)
+				if (d->exec_wd[j] == wd)
+					wd = -1;
+			if (wd >= 0 && d->nexec_wd < EXEC_WATCH_MAX)
+				d->exec_wd[d->nexec_wd++] = wd;
+		}
+	}
+}
+
+/* Does @name in the directory watched by @wd name an exec rule's path? */
+static bool exec_watch_hit(struct daemon *d, int wd, const char *name)
+{
+	size_t i, k;
+	bool ours = false;
+
+	for (i = 0; i < d->nexec_wd; i++)
+		ours |= d->exec_wd[i] == wd;
+	for (i = 0; ours && i < d->policy->nprofiles; i++) {
+		const struct profile *pr = &d->policy->profiles[i];
+
+		for (k = 0; k < pr->nexec; k++) {
+			const char *b = strrchr(pr->exec[k].path, '/');
+
+			if (b && !strcmp(b + 1, name))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The exec fence for the policy just put in force. */
+static void apply_exec(struct daemon *d, void (*warn)(const char *, void *))
+{
+	int ret;
+
+	if (!d->exec_lsm && d->fence.fd >= 0) {
+		ret = fence_apply(&d->fence, maps_active(&d->maps), warn, d);
+		if (ret)
+			log_msg("exec fence: marking the policy's files: %s; execs are stopped after the fact (SIGKILL) only",
+				strerror(-ret));
+	}
+	watch_exec_dirs(d);
+}
+
+static void on_fence_hit(void *arg, const struct fence_hit *h)
+{
+	struct daemon *d = arg;
+
+	emit(d, event_user_exec(&d->ev, h->exec, h->pid, &h->t.server, h->path,
+				major(h->st_dev), minor(h->st_dev), h->ino,
+				h->action, h->rule ? h->rule->rule_id :
+				MW_RULE_DEFAULT));
+}
+
 /* SIGHUP, or the policy file or resolv.conf changed. */
 static void reload(struct daemon *d)
 {
@@ -220,6 +305,7 @@ static void reload(struct daemon *d)
 	}
 	policy_free(d->policy);
 	d->policy = p;
+	apply_exec(d, warn_event);
 	o = event_new(&d->ev, "policy_load", 0);
 	json_object_object_add(o, "policy", policy_json(p));
 	json_object_object_add(o, "generation",
@@ -286,6 +372,7 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 {
 	const struct compiled *c = maps_active(&d->maps);
 	struct mw_server server = { .source = MW_SOURCE_WRAPPER };
+	const struct profile *pr;
 	json_object *jp, *resp;
 	struct mw_tracked t;
 	struct proc_info pi;
@@ -335,6 +422,17 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 					    strerror(-ret));
 	}
 	resp = ok_response();
+	pr = policy_profile(d->policy, profile_ids_name(&d->maps.ids,
+							 server.profile));
+	if (pr && pr->exec_allowlist) {
+		json_object *allow = json_object_new_array();
+
+		for (size_t k = 0; k < pr->nexec; k++)
+			if (pr->exec[k].action == MW_ACTION_ALLOW)
+				json_object_array_add(allow, json_object_new_string(
+							      pr->exec[k].path));
+		json_object_object_add(resp, "exec_allow", allow);
+	}
 	json_object_object_add(resp, "pid", json_object_new_int(peer->pid));
 	json_object_object_add(resp, "profile", json_object_new_string(profile));
 	json_object_object_add(resp, "server_pid",
@@ -404,18 +502,21 @@ static int attach(struct daemon *d)
 {
 	static const char *const names[L_MAX] = {
 		"fork", "exec", "exit", "connect4", "connect6", "sendmsg4",
-		"sendmsg6", "sock_create",
+		"sendmsg6", "sock_create", "bprm_check", "mmap_file",
 	};
 	struct bpf_program *progs[L_MAX] = {
 		d->skel->progs.handle_fork, d->skel->progs.handle_exec,
 		d->skel->progs.handle_exit, d->skel->progs.handle_connect4,
 		d->skel->progs.handle_connect6, d->skel->progs.handle_sendmsg4,
 		d->skel->progs.handle_sendmsg6, d->skel->progs.handle_sock_create,
+		d->skel->progs.handle_bprm_check, d->skel->progs.handle_mmap_file,
 	};
 	int i, err;
 
 	for (i = 0; i < L_MAX; i++) {
-		if (i >= L_CONNECT4)
+		if (!bpf_program__autoload(progs[i]))
+			continue;
+		if (i >= L_CONNECT4 && i <= L_SOCK_CREATE)
 			d->links[i] = bpf_program__attach_cgroup(progs[i],
 								 d->cgroup_fd);
 		else
@@ -462,6 +563,11 @@ static int open_load(struct daemon *d)
 		if (d->o->ringbuf_size)
 			bpf_map__set_max_entries(d->skel->maps.mw_events,
 						 d->o->ringbuf_size);
+		/* LSM programs fail to load where BPF-LSM is off. */
+		bpf_program__set_autoload(d->skel->progs.handle_bprm_check,
+					  d->exec_lsm);
+		bpf_program__set_autoload(d->skel->progs.handle_mmap_file,
+					  d->exec_lsm);
 		err = mcpwarden_bpf__load(d->skel);
 		if (!err)
 			return 0;
@@ -565,6 +671,8 @@ static void on_inotify(struct daemon *d)
 				d->reload = true;
 			if (ie->wd == d->resolv_wd &&
 			    !strcmp(ie->name, base_name(d->popts.resolv_conf)))
+				d->reload = true;
+			if (exec_watch_hit(d, ie->wd, ie->name))
 				d->reload = true;
 		}
 	}
@@ -714,6 +822,10 @@ static void loop(struct daemon *d)
 				control_on_client(&d->ctl,
 					(struct control_client *)src);
 				break;
+			case EP_FANOTIFY:
+				fence_on_event(&d->fence, &d->maps,
+					       on_fence_hit, d);
+				break;
 			}
 		}
 		ring_buffer__consume(d->rb);	/* cheap when empty */
@@ -736,6 +848,7 @@ int daemon_run(const struct run_opts *o)
 	int ret, scanned;
 
 	d->ctl.fd = -1;
+	d->fence.fd = -1;
 	d->popts.resolv_conf = o->resolv_conf ? o->resolv_conf : "/etc/resolv.conf";
 	log_setup_libbpf();
 	if (geteuid() != 0) {
@@ -758,6 +871,7 @@ int daemon_run(const struct run_opts *o)
 		log_msg("%s", err);
 		goto out;
 	}
+	d->exec_lsm = backend_exec_lsm(&d->feat, o->backend);
 	/* First, so that a second agent stops before it touches anything. */
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0) {
@@ -798,6 +912,7 @@ int daemon_run(const struct run_opts *o)
 		.net = bpf_map__fd(d->skel->maps.mw_net_rules),
 		.sync = bpf_map__fd(d->skel->maps.mw_sync),
 		.counters = bpf_map__fd(d->skel->maps.mw_counters),
+		.exec = bpf_map__fd(d->skel->maps.mw_exec_rules),
 	});
 	if (ret) {
 		log_msg("creating maps: %s", strerror(-ret));
@@ -814,6 +929,13 @@ int daemon_run(const struct run_opts *o)
 		log_msg("setting up the event loop: %s", strerror(-ret));
 		goto out;
 	}
+	if (!d->exec_lsm) {
+		ret = fence_init(&d->fence, d->epfd);
+		if (ret)
+			log_msg("exec fence: fanotify: %s; execs are stopped after the fact (SIGKILL) only",
+				strerror(-ret));
+	}
+	apply_exec(d, warn_stderr);
 	ret = attach(d);
 	if (ret)
 		goto out;
@@ -828,6 +950,7 @@ int daemon_run(const struct run_opts *o)
 	emit_stop(d);
 	ret = 0;
 out:
+	fence_close(&d->fence);
 	control_close(&d->ctl);
 	detach(d);
 	if (d->skel) {

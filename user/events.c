@@ -69,6 +69,8 @@ const char *event_action_str(__u8 action)
 		return "audit";
 	case MW_ACTION_DENY:
 		return "deny";
+	case MW_ACTION_KILL:
+		return "kill";
 	default:
 		return NULL;
 	}
@@ -165,11 +167,71 @@ static json_object *common(struct events *e, const char *type,
 	return o;
 }
 
+/* "rule": the policy rule by its path, or the profile's default. */
+static void add_rule(struct events *e, json_object *o, __u32 rule_id,
+		     __u32 profile, const char *section, __u8 action)
+{
+	const char *name = NULL, *pname;
+	char buf[160];
+
+	pname = e->profile_name ? e->profile_name(e->arg, profile) : NULL;
+	if (!pname)
+		pname = "?";
+	if (rule_id == MW_RULE_FILELESS) {
+		snprintf(buf, sizeof(buf), "profiles.%s.%s.fileless", pname,
+			 section);
+	} else if (rule_id == MW_RULE_DEFAULT) {
+		/* An exec denied by default: the profile has an allow-list. */
+		if (!strcmp(section, "exec") && action >= MW_ACTION_AUDIT)
+			snprintf(buf, sizeof(buf), "profiles.%s.exec.allow (not listed)",
+				 pname);
+		else
+			snprintf(buf, sizeof(buf), "profiles.%s.%s.default",
+				 pname, section);
+	} else {
+		if (e->rule_name)
+			name = e->rule_name(e->arg, rule_id);
+		if (name) {
+			add_str(o, "rule", name);
+			return;
+		}
+		snprintf(buf, sizeof(buf), "rule #%u", rule_id);
+	}
+	add_str(o, "rule", buf);
+}
+
+static const char *hook_str(__u8 hook)
+{
+	switch (hook) {
+	case MW_HOOK_BPRM_CHECK:
+		return "lsm/bprm_check_security";
+	case MW_HOOK_MMAP_FILE:
+		return "lsm/mmap_file";
+	default:
+		return "raw_tp/sched_process_exec";
+	}
+}
+
+static json_object *exec_file_json(const char *path, __u32 dev_major,
+				   __u32 dev_minor, __u64 ino, const char *hook)
+{
+	json_object *x = json_object_new_object();
+
+	if (path)
+		json_object_object_add(x, "path", json_string_bytes(path,
+								    strlen(path)));
+	add_int(x, "dev_major", dev_major);
+	add_int(x, "dev_minor", dev_minor);
+	add_int(x, "inode", (__s64)ino);
+	add_str(x, "hook", hook);
+	return x;
+}
+
 static json_object *exec_json(struct events *e, const struct mw_event_exec *ev,
 			      size_t size)
 {
 	size_t fixed = offsetof(struct mw_event_exec, data);
-	json_object *o, *proc, *args;
+	json_object *o, *proc, *args = NULL, *x;
 	char *exe = NULL;
 
 	if (size < fixed || ev->exe_len > MW_PATH_MAX ||
@@ -178,24 +240,70 @@ static json_object *exec_json(struct events *e, const struct mw_event_exec *ev,
 		return NULL;
 	if (ev->exe_len)
 		exe = strndup(ev->data, ev->exe_len);
-	args = proc_args_json(ev->data + ev->exe_len, ev->args_len);
-	/* The exec replaced the image: what the cache knew is stale. */
-	proc_cache_put(e->cache, ev->proc.pid, ev->proc.start_time, exe,
-		       args ? json_object_get(args) : NULL);
-	o = common(e, "process_exec", &ev->hdr, &ev->proc, &ev->server);
-	if (json_object_object_get_ex(o, "process", &proc) &&
-	    ev->args_truncated)
-		json_object_object_add(proc, "args_truncated",
-				       json_object_new_boolean(1));
-	json_object_object_add(o, "exec", ({
-		json_object *x = json_object_new_object();
-		add_int(x, "dev_major", ev->exe_dev >> 20);
-		add_int(x, "dev_minor", ev->exe_dev & 0xfffff);
-		add_int(x, "inode", (__s64)ev->exe_ino);
-		x;
-	}));
+	if (ev->hook != MW_HOOK_EXEC_TP) {
+		/* Refused before the exec: the process keeps its old image. */
+		o = common(e, ev->hook == MW_HOOK_MMAP_FILE ? "file_mmap" :
+			   "process_exec", &ev->hdr, &ev->proc, &ev->server);
+		x = exec_file_json(exe, ev->exe_dev >> 20, ev->exe_dev & 0xfffff,
+				   ev->exe_ino, hook_str(ev->hook));
+		free(exe);
+	} else {
+		args = proc_args_json(ev->data + ev->exe_len, ev->args_len);
+		/* The exec replaced the image: what the cache knew is stale. */
+		proc_cache_put(e->cache, ev->proc.pid, ev->proc.start_time, exe,
+			       args ? json_object_get(args) : NULL);
+		o = common(e, "process_exec", &ev->hdr, &ev->proc, &ev->server);
+		if (json_object_object_get_ex(o, "process", &proc) &&
+		    ev->args_truncated)
+			json_object_object_add(proc, "args_truncated",
+					       json_object_new_boolean(1));
+		x = exec_file_json(NULL, ev->exe_dev >> 20, ev->exe_dev & 0xfffff,
+				   ev->exe_ino, hook_str(ev->hook));
+	}
+	if (ev->fileless)
+		json_object_object_add(x, "fileless", json_object_new_boolean(1));
+	json_object_object_add(o, "exec", x);
+	if (ev->action != MW_ACTION_NONE) {
+		add_str(o, "action", event_action_str(ev->action));
+		add_rule(e, o, ev->rule_id, ev->server.profile, "exec",
+			 ev->action);
+	}
 	if (args)
 		json_object_put(args);
+	return o;
+}
+
+json_object *event_user_exec(struct events *e, bool exec, __u32 pid,
+			     const struct mw_server *s, const char *path,
+			     __u32 dev_major, __u32 dev_minor, __u64 ino,
+			     __u8 action, __u32 rule_id)
+{
+	struct mw_event_hdr h = { .time = events_now_boot() };
+	struct mw_process p = { .pid = pid, .tid = pid };
+	struct proc_info pi;
+	json_object *o;
+
+	if (!proc_read(e->proc_root, pid, &pi)) {
+		p.ppid = pi.ppid;
+		p.uid = pi.uid;
+		p.gid = pi.gid;
+		p.start_time = pi.start_time;
+		memcpy(p.comm, pi.comm, sizeof(p.comm));
+		if (!proc_cache_get(e->cache, pid, pi.start_time)) {
+			proc_cache_put(e->cache, pid, pi.start_time, pi.exe,
+				       pi.args);
+			pi.exe = NULL;
+			pi.args = NULL;
+		}
+		proc_info_clear(&pi);
+	}
+	o = common(e, exec ? "process_exec" : "file_open", &h, &p, s);
+	json_object_object_add(o, exec ? "exec" : "file",
+			       exec_file_json(path, dev_major, dev_minor, ino,
+					      exec ? "fanotify/FAN_OPEN_EXEC_PERM" :
+					      "fanotify/FAN_OPEN_PERM"));
+	add_str(o, "action", event_action_str(action));
+	add_rule(e, o, rule_id, s->profile, "exec", action);
 	return o;
 }
 
@@ -250,29 +358,6 @@ static const char *proto_str(__u8 proto)
 	}
 }
 
-static void add_rule(struct events *e, json_object *o, __u32 rule_id,
-		     __u32 profile)
-{
-	const char *name = NULL, *pname;
-	char buf[160];
-
-	if (rule_id == MW_RULE_DEFAULT) {
-		pname = e->profile_name ? e->profile_name(e->arg, profile) : NULL;
-		snprintf(buf, sizeof(buf), "profiles.%s.network.default",
-			 pname ? pname : "?");
-		add_str(o, "rule", buf);
-		return;
-	}
-	if (e->rule_name)
-		name = e->rule_name(e->arg, rule_id);
-	if (name) {
-		add_str(o, "rule", name);
-	} else {
-		snprintf(buf, sizeof(buf), "rule #%u", rule_id);
-		add_str(o, "rule", buf);
-	}
-}
-
 static json_object *net_json(struct events *e, const struct mw_event_net *ev)
 {
 	const char *type = ev->op == MW_NET_SENDMSG ? "network_send" :
@@ -293,7 +378,7 @@ static json_object *net_json(struct events *e, const struct mw_event_net *ev)
 		add_str(n, "form", form_str(ev->form));
 	}
 	json_object_object_add(o, "network", n);
-	add_rule(e, o, ev->rule_id, ev->server.profile);
+	add_rule(e, o, ev->rule_id, ev->server.profile, "network", ev->action);
 	return o;
 }
 

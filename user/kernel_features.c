@@ -88,6 +88,11 @@ void features_probe(struct features *f)
 	f->cgroup_connect_unix = prog_probe(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
 					    MW_BPF_CGROUP_UNIX_CONNECT, 0);
 	f->lsm = lsm_probe();
+	/* Loadable is not enough: "bpf" must be among the active LSMs. */
+	if (f->lsm.ok && f->lsms[0] && !strstr(f->lsms, "bpf")) {
+		f->lsm.ok = false;
+		f->lsm.err = -ENOTSUP;
+	}
 	fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, 4096, NULL);
 	f->ringbuf.ok = fd >= 0;
 	f->ringbuf.err = fd >= 0 ? 0 : -errno;
@@ -164,10 +169,16 @@ static void hook(json_object *o, const char *name, const char *mech,
 	json_object_object_add(o, name, h);
 }
 
+bool backend_exec_lsm(const struct features *f, enum backend_req req)
+{
+	return req == BACKEND_LSM || (req == BACKEND_AUTO && f->lsm.ok);
+}
+
 json_object *features_backend_json(const struct features *f,
 				   enum backend_req req)
 {
 	json_object *o = json_object_new_object();
+	bool lsm = backend_exec_lsm(f, req);
 
 	hook(o, "tracking", "raw_tp/sched_process_fork+exec+exit", NULL);
 	hook(o, "network_connect", "cgroup/connect4+connect6", NULL);
@@ -175,7 +186,13 @@ json_object *features_backend_json(const struct features *f,
 	hook(o, "raw_socket", f->cgroup_sock_create.ok ? "cgroup/sock_create" : NULL,
 	     NULL);
 	hook(o, "unix_connect", NULL, "not enforced by this version");
-	hook(o, "exec", NULL, "not enforced by this version: exec events only");
+	if (lsm)
+		hook(o, "exec", "lsm/bprm_check_security+mmap_file", NULL);
+	else
+		hook(o, "exec", f->fanotify_perm.ok ?
+		     "fanotify FAN_OPEN_EXEC_PERM+FAN_OPEN_PERM on denied binaries and directories; raw_tp/sched_process_exec+SIGKILL for fileless, new directories and allow-lists" :
+		     "raw_tp/sched_process_exec+SIGKILL",
+		     "allow-lists: the wrapper also applies a Landlock execute rule set; auto-detected servers get the SIGKILL backstop only");
 	hook(o, "file_open", NULL, "not enforced by this version");
 	json_object_object_add(o, "requested",
 			       json_object_new_string(req == BACKEND_LSM ? "lsm" :

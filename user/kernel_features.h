@@ -41,6 +41,8 @@ int backend_parse(const char *s, enum backend_req *out);
  */
 int backend_check(const struct features *f, enum backend_req req, char *err,
 		  size_t errlen);
+/* Does the exec fence use BPF-LSM under @req? */
+bool backend_exec_lsm(const struct features *f, enum backend_req req);
 /* Per hook: what guards it under @req, and what is not covered. */
 json_object *features_backend_json(const struct features *f,
 				   enum backend_req req);

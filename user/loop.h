@@ -10,6 +10,7 @@ enum ep_kind {
 	EP_INOTIFY,
 	EP_CONTROL_LISTEN,
 	EP_CONTROL_CLIENT,
+	EP_FANOTIFY,
 };
 
 struct ep_src {

@@ -10,6 +10,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "kernel_features.h"
+#include "landlock.h"
 #include "log.h"
 #include "policy.h"
 
@@ -221,6 +222,15 @@ static int cmd_exec(int argc, char **argv)
 			json_object_get_string(v) : "no reason given");
 		json_object_put(resp);
 		return EXIT_WRAPPER;
+	}
+	/* An exec allow-list: confine the server before its first instruction. */
+	if (json_object_object_get_ex(resp, "exec_allow", &v) &&
+	    json_object_is_type(v, json_type_array)) {
+		char err[512];
+
+		if (landlock_exec_allow(v, err, sizeof(err)))
+			fprintf(stderr, "mcpwarden exec: %s; the agent still stops other binaries after their exec\n",
+				err);
 	}
 	json_object_put(resp);
 	execvp(argv[optind], &argv[optind]);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -56,8 +57,24 @@ static int profile_ids_assign(struct profile_ids *ids, const char *name,
 	return -ENOSPC;
 }
 
+__u32 kdev(__u64 st_dev)
+{
+	return major(st_dev) << 20 | minor(st_dev);
+}
+
+struct mw_exec_key exec_key(__u32 gen, const struct exec_sel *e)
+{
+	struct mw_exec_key k = {
+		.gen = gen, .profile = e->profile, .dev = kdev(e->st_dev),
+		.ino = e->ino,
+	};
+
+	return k;
+}
+
 void compiled_free(struct compiled *c)
 {
+	free(c->exec);
 	free(c->net_keys);
 	free(c->net_vals);
 	free(c->cgroups);
@@ -85,6 +102,77 @@ static int detect_compile(const char *pat, __u32 profile,
 	r->depth = memchr(pat, '/', len) ? 2 : 1;
 	memcpy(r->pattern, pat, len);
 	r->len = len;
+	return 0;
+}
+
+/* Is @path a mount point (its parent on another device, or "/")? */
+static bool mount_root(const char *path, const struct stat *st)
+{
+	char parent[4096];
+	struct stat pst;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (!slash)
+		return false;
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(parent, &pst))
+		return false;
+	return pst.st_dev != st->st_dev || pst.st_ino == st->st_ino;
+}
+
+/*
+ * Resolve the exec rules of profile @pr (id @id) to the inodes their paths
+ * name now; paths that do not exist are named in one warning.
+ */
+static int exec_compile(const struct profile *pr, __u32 id,
+			struct compiled *out,
+			void (*warn)(const char *msg, void *arg), void *warn_arg)
+{
+	char missing[400] = "";
+	size_t k, nmissing = 0, off = 0;
+	struct exec_sel *e;
+	struct stat st;
+
+	for (k = 0; k < pr->nexec; k++) {
+		const struct exec_rule *r = &pr->exec[k];
+
+		if (stat(r->path, &st)) {
+			if (nmissing++ < 6)
+				off += snprintf(missing + off, sizeof(missing) - off,
+						"%s%s", off ? ", " : "", r->path);
+			if (off >= sizeof(missing))
+				off = sizeof(missing) - 1;
+			continue;
+		}
+		e = realloc(out->exec, (out->nexec + 1) * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		out->exec = e;
+		e = &out->exec[out->nexec++];
+		memset(e, 0, sizeof(*e));
+		e->path = r->path;
+		e->st_dev = st.st_dev;
+		e->ino = st.st_ino;
+		e->is_dir = S_ISDIR(st.st_mode);
+		e->mount_root = e->is_dir && mount_root(r->path, &st);
+		e->profile = id;
+		e->action = r->action;
+		e->rule_id = r->id;
+	}
+	if (nmissing && warn) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "profiles.%s.exec: %zu path%s not on this machine (%s%s), ignoring until %s",
+			 pr->name, nmissing, nmissing == 1 ? " is" : "s are",
+			 missing, nmissing > 6 ? ", ..." : "",
+			 nmissing == 1 ? "it appears" : "they appear");
+		warn(msg, warn_arg);
+	}
 	return 0;
 }
 
@@ -204,6 +292,13 @@ int maps_compile(const struct policy *p, struct profile_ids *ids, __u32 gen,
 		mp->mode = pr->mode;
 		mp->net_default = pr->net_default;
 		mp->deny_raw = pr->deny_raw;
+		mp->exec_allowlist = pr->exec_allowlist;
+		mp->fileless = pr->fileless;
+		mp->has_exec = pr->nexec || pr->exec_allowlist ||
+			       pr->fileless != MW_ACTION_ALLOW;
+		ret = exec_compile(pr, pids[i], out, warn, warn_arg);
+		if (ret)
+			goto fail;
 		for (k = 0; k < pr->ndetect; k++) {
 			if (out->ndetect >= MW_DETECT_MAX) {
 				snprintf(err, errlen, "profiles.%s.select.detect: more than %d patterns in the policy",
@@ -293,6 +388,11 @@ static void gen_clear(struct mw_maps *m, __u32 gen, const struct compiled *c)
 
 		bpf_map_delete_elem(m->fd.cgroups, &k);
 	}
+	for (i = 0; i < c->nexec; i++) {
+		struct mw_exec_key k = exec_key(gen, &c->exec[i]);
+
+		bpf_map_delete_elem(m->fd.exec, &k);
+	}
 	for (idx = 0; idx < MW_PROFILES_MAX; idx++) {
 		__u32 key = gen * MW_PROFILES_MAX + idx;
 
@@ -328,6 +428,16 @@ static int gen_fill(struct mw_maps *m, __u32 gen, const struct compiled *c)
 
 		if (bpf_map_update_elem(m->fd.cgroups, &k,
 					&c->cgroups[i].profile, BPF_ANY))
+			return -errno;
+	}
+	for (i = 0; i < c->nexec; i++) {
+		struct mw_exec_key k = exec_key(gen, &c->exec[i]);
+		struct mw_exec_value v = {
+			.action = c->exec[i].action, .is_dir = c->exec[i].is_dir,
+			.rule_id = c->exec[i].rule_id,
+		};
+
+		if (bpf_map_update_elem(m->fd.exec, &k, &v, BPF_ANY))
 			return -errno;
 	}
 	/* Last: the counts that make the entries above visible. */

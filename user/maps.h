@@ -6,6 +6,7 @@
 #ifndef MW_MAPS_H
 #define MW_MAPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "mcpwarden.h"
@@ -14,6 +15,18 @@
 struct mw_cgroup_sel {
 	__u64 id;
 	__u32 profile;
+};
+
+/* An exec rule resolved to the inode it names now. */
+struct exec_sel {
+	const char *path;	/* borrowed from the policy */
+	__u64 st_dev;		/* userspace dev_t, as stat() gives it */
+	__u64 ino;
+	bool is_dir;
+	bool mount_root;	/* a directory that is the root of its mount */
+	__u32 profile;
+	__u8 action;
+	__u32 rule_id;
 };
 
 /* Map entries for one generation: pure data, no file descriptors. */
@@ -26,6 +39,8 @@ struct compiled {
 	size_t nnet;
 	struct mw_cgroup_sel *cgroups;
 	size_t ncgroups;
+	struct exec_sel *exec;		/* mw_exec_rules, and the fanotify marks */
+	size_t nexec;
 };
 
 /* Stable profile ids: a name keeps its id across reloads. */
@@ -35,7 +50,7 @@ struct profile_ids {
 
 struct mw_map_fds {
 	int tracked, cgroups, detect, config, gens, profiles, net, sync,
-	    counters;
+	    counters, exec;
 };
 
 struct mw_maps {
@@ -59,6 +74,9 @@ int maps_compile(const struct policy *p, struct profile_ids *ids, __u32 gen,
 		 struct compiled *out, char *err, size_t errlen,
 		 void (*warn)(const char *msg, void *arg), void *warn_arg);
 void compiled_free(struct compiled *c);
+/* The kernel's dev_t (major << 20 | minor) of a userspace one. */
+__u32 kdev(__u64 st_dev);
+struct mw_exec_key exec_key(__u32 gen, const struct exec_sel *e);
 
 int maps_init(struct mw_maps *m, const struct mw_map_fds *fds);
 void maps_free(struct mw_maps *m);

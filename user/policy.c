@@ -836,7 +836,7 @@ static int new_rule_id(struct ctx *c, struct json_object *to, __u32 *id)
 
 	if (p->nrule_names >= POLICY_RULE_IDS)
 		return ctx_fail(c, -EINVAL,
-				"more than %d network rules in the policy",
+				"more than %d rules in the policy",
 				POLICY_RULE_IDS);
 	jpath_format(&c->path, path, sizeof(path));
 	off = (size_t)snprintf(name, sizeof(name), "%s (", path);
@@ -1241,13 +1241,116 @@ static int parse_network(struct ctx *c, struct profile *prof,
 	return finalize_net(c, prof, first_id);
 }
 
+/* Exec rules */
+
+static int parse_exec_list(struct ctx *c, struct profile *prof, size_t *cap,
+			   struct json_object *list, __u8 action)
+{
+	char q[POLICY_QUOTE_MAX + 8];
+	struct exec_rule *r;
+	struct json_object *e;
+	const char *s;
+	size_t i, n, k;
+	__u32 id;
+	int err;
+
+	err = expect_type(c, list, json_type_array);
+	if (err)
+		return err;
+	n = json_object_array_length(list);
+	for (i = 0; i < n; i++) {
+		jpath_push_index(&c->path, (long)i);
+		e = json_object_array_get_idx(list, i);
+		err = get_string(c, e, &s);
+		if (err)
+			return err;
+		if (s[0] != '/')
+			return ctx_fail(c, -EINVAL, "%s is not an absolute path",
+					quote(s, q, sizeof(q)));
+		if (strlen(s) >= PATH_MAX)
+			return ctx_fail(c, -EINVAL, "path longer than %d bytes",
+					PATH_MAX - 1);
+		for (k = 0; k < prof->nexec; k++)
+			if (!strcmp(prof->exec[k].path, s))
+				return ctx_fail(c, -EINVAL,
+						"%s is listed twice in this profile's exec rules",
+						quote(s, q, sizeof(q)));
+		err = new_rule_id(c, e, &id);
+		if (err)
+			return err;
+		r = grow(prof->exec, cap, prof->nexec, sizeof(*prof->exec));
+		if (!r)
+			return ctx_nomem(c);
+		prof->exec = r;
+		r = &prof->exec[prof->nexec];
+		r->path = strdup(s);
+		if (!r->path)
+			return ctx_nomem(c);
+		r->action = action;
+		r->id = id;
+		prof->nexec++;
+		jpath_pop(&c->path);
+	}
+	return 0;
+}
+
+static int parse_exec(struct ctx *c, struct profile *prof,
+		      struct json_object *ex)
+{
+	static const char *const keys[] = {
+		"deny", "allow", "audit", "fileless", NULL,
+	};
+	static const char *const fileless[] = { "deny", "allow", "audit", NULL };
+	static const __u8 fileless_action[] = {
+		MW_ACTION_DENY, MW_ACTION_ALLOW, MW_ACTION_AUDIT,
+	};
+	struct json_object_iterator it, end;
+	struct json_object *v;
+	const char *key;
+	size_t cap = 0;
+	int err, idx;
+
+	err = expect_type(c, ex, json_type_object);
+	if (!err)
+		err = check_keys(c, ex, keys);
+	if (err)
+		return err;
+	it = json_object_iter_begin(ex);
+	end = json_object_iter_end(ex);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		key = json_object_iter_peek_name(&it);
+		v = json_object_iter_peek_value(&it);
+		jpath_push_key(&c->path, key);
+		if (!strcmp(key, "fileless")) {
+			err = get_enum(c, v, fileless, &idx);
+			if (!err)
+				prof->fileless = fileless_action[idx];
+		} else {
+			err = parse_exec_list(c, prof, &cap, v,
+					      !strcmp(key, "allow") ? MW_ACTION_ALLOW :
+					      !strcmp(key, "deny") ? MW_ACTION_DENY :
+					      MW_ACTION_AUDIT);
+			if (!err && !strcmp(key, "allow")) {
+				if (!json_object_array_length(v))
+					err = ctx_fail(c, -EINVAL,
+						       "an empty allow list would forbid every exec; leave \"allow\" out to allow all");
+				prof->exec_allowlist = true;
+			}
+		}
+		if (err)
+			return err;
+		jpath_pop(&c->path);
+	}
+	return 0;
+}
+
 /* Profiles */
 
 static int parse_profile(struct ctx *c, struct profile *prof,
 			 struct json_object *obj)
 {
 	static const char *const keys[] = {
-		"mode", "select", "network", NULL,
+		"mode", "select", "network", "exec", NULL,
 	};
 	static const char *const modes[] = { "enforce", "monitor", NULL };
 	struct json_object_iterator it, end;
@@ -1258,6 +1361,7 @@ static int parse_profile(struct ctx *c, struct profile *prof,
 	prof->mode = MW_MODE_ENFORCE;
 	prof->net_default = MW_ACTION_ALLOW;
 	prof->deny_raw = true;
+	prof->fileless = MW_ACTION_DENY;
 	err = expect_type(c, obj, json_type_object);
 	if (!err)
 		err = check_keys(c, obj, keys);
@@ -1276,6 +1380,8 @@ static int parse_profile(struct ctx *c, struct profile *prof,
 					     MW_MODE_ENFORCE;
 		} else if (!strcmp(key, "select")) {
 			err = parse_select(c, prof, v);
+		} else if (!strcmp(key, "exec")) {
+			err = parse_exec(c, prof, v);
 		} else {
 			err = parse_network(c, prof, v);
 		}
@@ -1655,6 +1761,9 @@ void policy_free(struct policy *p)
 			free(prof->cgroups[j]);
 		free(prof->cgroups);
 		free(prof->net);
+		for (j = 0; j < prof->nexec; j++)
+			free(prof->exec[j].path);
+		free(prof->exec);
 	}
 	free(p->profiles);
 	for (i = 0; i < p->nrule_names; i++)

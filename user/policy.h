@@ -26,6 +26,13 @@ struct net_rule {
 	__u32 id;		/* index into policy.rule_names */
 };
 
+/* One exec rule: a binary, or a directory and everything beneath it. */
+struct exec_rule {
+	char *path;		/* absolute, as written */
+	__u8 action;		/* enum mw_action */
+	__u32 id;		/* index into policy.rule_names */
+};
+
 struct profile {
 	char *name;
 	__u8 mode;		/* enum mw_mode */
@@ -37,6 +44,10 @@ struct profile {
 	size_t ncgroups;
 	struct net_rule *net;
 	size_t nnet;
+	struct exec_rule *exec;	/* deny, audit and allow entries */
+	size_t nexec;
+	bool exec_allowlist;	/* "allow" given: nothing else may run */
+	__u8 fileless;		/* enum mw_action for memfd / deleted files */
 };
 
 struct policy {

@@ -220,7 +220,8 @@ static ssize_t read_file(const char *path, char *buf, size_t size)
 	return total;
 }
 
-int proc_read(const char *proc_root, __u32 pid, struct proc_info *out)
+/* Parse /proc/PID/stat: comm, ppid and start time (field 22). */
+static int stat_parse(const char *proc_root, __u32 pid, struct proc_info *out)
 {
 	char path[PATH_MAX], buf[4096], *p, *end;
 	unsigned long long start;
@@ -228,17 +229,12 @@ int proc_read(const char *proc_root, __u32 pid, struct proc_info *out)
 	ssize_t n;
 	int i;
 
-	memset(out, 0, sizeof(*out));
-	out->pid = pid;
-	if (!proc_root)
-		proc_root = "/proc";
-
-	/* stat: "pid (comm) state ppid ... starttime(22)". comm may hold ')'. */
 	snprintf(path, sizeof(path), "%s/%u/stat", proc_root, pid);
 	n = read_file(path, buf, sizeof(buf) - 1);
 	if (n < 0)
 		return n;
 	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold ')' and spaces. */
 	p = strchr(buf, '(');
 	end = strrchr(buf, ')');
 	if (!p || !end || end < p)
@@ -256,6 +252,32 @@ int proc_read(const char *proc_root, __u32 pid, struct proc_info *out)
 		return -EINVAL;
 	out->ppid = ppid;
 	out->start_time = (__u64)start * MW_TICK_NS;
+	return 0;
+}
+
+int proc_start_time(const char *proc_root, __u32 pid, __u64 *out)
+{
+	struct proc_info pi = {};
+	int ret = stat_parse(proc_root ? proc_root : "/proc", pid, &pi);
+
+	if (!ret)
+		*out = pi.start_time;
+	return ret;
+}
+
+int proc_read(const char *proc_root, __u32 pid, struct proc_info *out)
+{
+	char path[PATH_MAX], buf[4096], *p;
+	ssize_t n;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	if (!proc_root)
+		proc_root = "/proc";
+	ret = stat_parse(proc_root, pid, out);
+	if (ret)
+		return ret;
 
 	snprintf(path, sizeof(path), "%s/%u/status", proc_root, pid);
 	n = read_file(path, buf, sizeof(buf) - 1);
@@ -264,6 +286,9 @@ int proc_read(const char *proc_root, __u32 pid, struct proc_info *out)
 		p = strstr(buf, "\nUid:");
 		if (p)
 			out->uid = strtoul(p + 5, NULL, 10);
+		p = strstr(buf, "\nGid:");
+		if (p)
+			out->gid = strtoul(p + 5, NULL, 10);
 	}
 
 	snprintf(path, sizeof(path), "%s/%u/exe", proc_root, pid);

@@ -14,6 +14,7 @@ struct proc_info {
 	__u32 pid;
 	__u32 ppid;
 	__u32 uid;
+	__u32 gid;
 	__u64 start_time;	/* start_boottime, ns (tick precision from /proc) */
 	char *exe;		/* NULL if unknown */
 	json_object *args;	/* array of strings, owned; NULL if unknown */
@@ -36,6 +37,8 @@ size_t proc_cache_count(const struct proc_cache *c);
 /* Read /proc/@pid (under @proc_root, NULL for /proc); 0 or -errno. */
 int proc_read(const char *proc_root, __u32 pid, struct proc_info *out);
 void proc_info_clear(struct proc_info *p);
+/* The start time alone (ns, tick precision), from /proc/@pid/stat. */
+int proc_start_time(const char *proc_root, __u32 pid, __u64 *out);
 /* NUL-separated argv bytes to a JSON array; invalid UTF-8 becomes U+FFFD. */
 json_object *proc_args_json(const char *buf, size_t len);
 /* A JSON string from bytes, invalid UTF-8 replaced with U+FFFD. */

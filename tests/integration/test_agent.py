@@ -31,7 +31,9 @@ def start_event():
         check(a["kernel"] == os.uname().release, f"kernel {a['kernel']}")
         b = a["backend"]
         check(b["network_connect"]["covered"] and b["tracking"]["covered"], f"{b}")
-        check(b["exec"]["covered"] is False and "note" in b["exec"],
+        check(b["exec"]["covered"] and "fanotify" in b["exec"]["mechanism"] and
+              "SIGKILL" in b["exec"]["mechanism"], f"exec {b['exec']}")
+        check(b["file_open"]["covered"] is False and "note" in b["file_open"],
               "what is not covered is said")
         check(len(e["policy"]["digest"]) == 64, "policy digest")
         check(e["time"].endswith("Z") and len(e["time"]) == 30, f"time {e['time']}")

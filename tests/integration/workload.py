@@ -111,6 +111,20 @@ def main(argv):
         errs = sum(1 for _ in range(n)
                    if try_connect(argv[2], int(argv[3])) == errno.EPERM)
         print(f"done {n} eperm {errs}", flush=True)
+    elif cmd == "fexecve":              # fexecve PATH ARGS...: execveat(fd, "")
+        fd = os.open(argv[2], os.O_PATH)     # no open of the file itself
+        try:
+            os.execve(fd, argv[2:], dict(os.environ))
+        except OSError as e:
+            result(e.errno)
+    elif cmd == "memfd-exec":           # memfd-exec SRC ARGS...: fileless exec
+        fd = os.memfd_create("payload", 0)
+        with open(argv[2], "rb") as f:
+            os.write(fd, f.read())
+        try:
+            os.execve(fd, [argv[2]] + argv[3:], dict(os.environ))
+        except OSError as e:
+            result(e.errno)
     elif cmd == "raw":                  # raw: a raw ICMP socket
         try:
             socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()

@@ -193,9 +193,18 @@ UNIT_TEST(default_policy)
 	CHECK(count_prefix(prof, "127.0.0.53") == 1);	/* listed twice */
 	/* 15 metadata + 25 private + 2 loopback + 3 nameservers */
 	CHECK(prof->nnet == 45);
-	CHECK(p->nrule_names == 4);
+	/* 4 network rules, then 14 exec paths */
+	CHECK(p->nrule_names == 4 + 14);
 	for (i = 0; i < prof->nnet; i++)
 		CHECK(prof->net[i].id < p->nrule_names);
+	CHECK(prof->nexec == 14 && !prof->exec_allowlist);
+	CHECK(prof->fileless == MW_ACTION_DENY);
+	for (i = 0; i < prof->nexec; i++)
+		CHECK(prof->exec[i].action == MW_ACTION_DENY);
+	CHECK(prof->nexec >= 4 && !strcmp(prof->exec[0].path, "/tmp") &&
+	      !strcmp(prof->exec[3].path, "/usr/bin/curl"));
+	CHECK_STR(p->rule_names[prof->exec[3].id],
+		  "profiles.default.exec.deny[3] (/usr/bin/curl)");
 out:
 	policy_free(p);
 }

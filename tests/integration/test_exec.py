@@ -1,0 +1,234 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Exec fence on this kernel (no BPF-LSM): fanotify permission marks refuse
+named binaries and directories synchronously (EPERM); fileless execs and
+allow-lists are stopped by SIGKILL at sched_process_exec, before the image
+runs; the wrapper adds Landlock for allow-lists. A denied binary is proven
+not to have run by its output, never by an errno guess."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+
+from lib import BIN, PY, WORKLOAD, Env, case, check, marker, open_policy
+
+
+class ExecEnv(Env):
+    """An agent whose policy denies fixture binaries the test creates."""
+
+    def __init__(self, monitor=False, extra_profiles=None):
+        self.d = tempfile.mkdtemp(prefix="mwexec-")
+        os.chmod(self.d, 0o755)
+        b = os.path.join(self.d, "bin")
+        os.mkdir(b)
+        self.denied = os.path.join(b, "denied")         # a copy of echo
+        self.allowed = os.path.join(b, "allowed")       # another copy
+        self.shell = os.path.join(b, "mysh")            # a denied interpreter
+        self.denydir = os.path.join(self.d, "denydir")
+        os.mkdir(self.denydir)
+        os.mkdir(os.path.join(self.denydir, "sub"))
+        for dst, src in ((self.denied, "/usr/bin/echo"),
+                         (self.allowed, "/usr/bin/echo"),
+                         (self.shell, "/usr/bin/dash")):
+            shutil.copy2(src, dst)
+        pol = open_policy(extra_profiles)
+        pol["profiles"]["default"]["exec"] = {
+            "deny": [self.denied, self.shell, self.denydir]}
+        if monitor:
+            pol["profiles"]["default"]["mode"] = "monitor"
+        try:
+            super().__init__(pol)
+        except Exception:
+            shutil.rmtree(self.d, ignore_errors=True)
+            raise
+
+    def close(self):
+        super().close()
+        shutil.rmtree(self.d, ignore_errors=True)
+
+    def tracked(self, argv, profile="default", **kw):
+        return self.run([BIN, "exec", "--socket", self.agent.sock, "--profile",
+                         profile, "--"] + argv, **kw)
+
+    def exec_event(self, pred, what):
+        return self.agent.wait(lambda e: e["type"] in ("process_exec", "file_open")
+                               and e.get("action") in ("deny", "kill", "audit")
+                               and pred(e), what=what)
+
+
+def refused(env, argv, m, path=None, via="fanotify/FAN_OPEN_EXEC_PERM",
+            rule=None, **kw):
+    """Run @argv tracked and untracked: only the untracked one prints @m."""
+    pid, rc, out, err = env.tracked(argv, **kw)
+    check(m not in out, f"tracked {argv}: the denied binary ran: {out!r}")
+    e = env.exec_event(lambda e: e["mcp_server"]["pid"] == pid,
+                       f"the refusal of {argv}")
+    x = e.get("exec") or e.get("file")
+    check(x["hook"] == via, f"hook {x['hook']}, wanted {via}")
+    if via.startswith("fanotify"):
+        check(e["action"] == "deny", f"action {e['action']}")
+        check("Operation not permitted" in err or "Permission denied" in err or
+              "errno EPERM" in out, f"no EPERM reported: {err!r} {out!r}")
+    if path:
+        check(x.get("path") == path, f"path {x.get('path')}, wanted {path}")
+    if rule:
+        check(rule in e["rule"], f"rule {e['rule']}, wanted {rule}")
+    _, rc, out, err = env.run(argv, **kw)
+    check(m in out, f"untracked {argv} must run: rc {rc} {out!r} {err!r}")
+    return e
+
+
+@case("exec/deny_by_path")
+def by_path():
+    with ExecEnv() as env:
+        m = marker()
+        refused(env, [env.denied, m], m, path=env.denied, rule="exec.deny[0]")
+
+
+@case("exec/symlink_hardlink_relative")
+def links():
+    with ExecEnv() as env:
+        m = marker()
+        sym = os.path.join(env.d, "sym")
+        hard = os.path.join(env.d, "hard")
+        os.symlink(env.denied, sym)
+        os.link(env.denied, hard)
+        refused(env, [sym, m], m, path=env.denied)
+        refused(env, [hard, m], m)
+        refused(env, ["./denied", m], m, cwd=os.path.dirname(env.denied))
+
+
+@case("exec/execveat_fd")
+def execveat():
+    with ExecEnv() as env:
+        m = marker()
+        refused(env, [PY, WORKLOAD, "fexecve", env.denied, m], m)
+
+
+@case("exec/script_interpreter_denied")
+def script():
+    with ExecEnv() as env:
+        m = marker()
+        s = os.path.join(env.d, "script")
+        with open(s, "w") as f:
+            f.write(f"#!{env.shell}\necho {m}\n")
+        os.chmod(s, 0o755)
+        refused(env, [s], m, path=env.shell)
+
+
+@case("exec/copy_under_denied_directory")
+def copy_dir():
+    with ExecEnv() as env:
+        m = marker()
+        for d in (env.denydir, os.path.join(env.denydir, "sub")):
+            dst = os.path.join(d, "echo")
+            shutil.copy2("/usr/bin/echo", dst)
+            refused(env, [dst, m], m, path=dst, rule="exec.deny[2]")
+
+
+@case("exec/new_subdirectory_killed")
+def new_subdir():
+    with ExecEnv() as env:
+        m = marker()
+        # Made after the agent marked the tree: the SIGKILL backstop.
+        d = os.path.join(env.denydir, "late")
+        os.mkdir(d)
+        dst = os.path.join(d, "echo")
+        shutil.copy2("/usr/bin/echo", dst)
+        pid, rc, out, err = env.tracked([dst, m])
+        check(m not in out and rc == -signal.SIGKILL, f"rc {rc}, out {out!r}")
+        e = env.exec_event(lambda e: e["mcp_server"]["pid"] == pid, "kill")
+        check(e["action"] == "kill" and e["exec"]["hook"] ==
+              "raw_tp/sched_process_exec", f"{e['action']} {e['exec']}")
+        _, rc, out, _ = env.run([dst, m])
+        check(m in out, "untracked")
+
+
+@case("exec/loader_trick")
+def loader():
+    with ExecEnv() as env:
+        m = marker()
+        e = refused(env, ["/lib64/ld-linux-x86-64.so.2", env.denied, m], m,
+                    via="fanotify/FAN_OPEN_PERM")
+        check(e["type"] == "file_open", f"type {e['type']}")
+
+
+@case("exec/fileless_memfd")
+def fileless():
+    with ExecEnv() as env:
+        m = marker()
+        pid, rc, out, err = env.tracked([PY, WORKLOAD, "memfd-exec",
+                                         "/usr/bin/echo", m])
+        check(m not in out, f"the fileless payload ran: {out!r}")
+        check(rc == -signal.SIGKILL, f"rc {rc}: {err}")
+        e = env.exec_event(lambda e: e["mcp_server"]["pid"] == pid, "fileless kill")
+        check(e["action"] == "kill" and e["exec"].get("fileless") is True and
+              e["rule"].endswith("exec.fileless"), f"{e}")
+        _, rc, out, _ = env.run([PY, WORKLOAD, "memfd-exec", "/usr/bin/echo", m])
+        check(m in out, "untracked fileless exec runs")
+
+
+@case("exec/children_of_the_server")
+def children():
+    with ExecEnv() as env:
+        m = marker()
+        refused(env, ["/bin/sh", "-c", f"/bin/sh -c '{env.denied} {m}'"], m)
+
+
+@case("exec/allowlist_wrapper_landlock")
+def allowlist_wrapper():
+    strict = {"strict": {"network": {"default": "allow"}}}
+    with ExecEnv(extra_profiles=strict) as env:
+        env.agent.stop()
+        pol = open_policy(strict)
+        pol["profiles"]["strict"]["exec"] = {
+            "allow": ["/usr/bin/dash", env.allowed]}
+        from lib import Agent
+        env.agent = Agent(policy=pol, cgroup=env.cg)
+        m = marker()
+        pid, rc, out, err = env.tracked(
+            ["/bin/sh", "-c", f"{env.allowed} {m}-ok; /usr/bin/echo {m}-no"],
+            profile="strict")
+        check(f"{m}-ok" in out, f"allowed binary: {out!r} {err!r}")
+        check(f"{m}-no" not in out and "Permission denied" in err,
+              f"Landlock: {out!r} {err!r}")
+
+
+@case("exec/allowlist_detected_killed")
+def allowlist_detected():
+    strict = {"strict": {"select": {"detect": ["strict-mcp-*"]},
+                         "network": {"default": "allow"},
+                         "exec": {"allow": ["/usr/bin/dash"]}}}
+    with Env(open_policy(strict)) as env:
+        m = marker()
+        srv = env.script("strict-mcp-demo",
+                         f"#!/bin/sh\n/usr/bin/echo {m}\necho done\n")
+        pid, rc, out, err = env.run([srv])
+        check(m not in out and "done" in out, f"{out!r} {err!r}")
+        e = env.agent.wait(lambda e: e["type"] == "process_exec" and
+                           e.get("action") == "kill" and
+                           e["mcp_server"]["pid"] == pid, what="kill")
+        check(e["rule"] == "profiles.strict.exec.allow (not listed)", e["rule"])
+
+
+@case("exec/replaced_binary_refenced")
+def replaced():
+    with ExecEnv() as env:
+        m = marker()
+        n = len(env.agent.find(lambda e: e["type"] == "policy_load"))
+        tmp = env.denied + ".new"
+        shutil.copy2("/usr/bin/echo", tmp)
+        os.rename(tmp, env.denied)          # as dpkg does: a new inode
+        env.agent.wait(lambda e: len(env.agent.find(
+            lambda x: x["type"] == "policy_load")) > n, what="reload")
+        refused(env, [env.denied, m], m)
+
+
+@case("exec/monitor_mode_audits")
+def monitor():
+    with ExecEnv(monitor=True) as env:
+        m = marker()
+        pid, rc, out, err = env.tracked([env.denied, m])
+        check(m in out, f"monitor mode must not block: {out!r} {err!r}")
+        e = env.exec_event(lambda e: e["mcp_server"]["pid"] == pid, "audit")
+        check(e["action"] == "audit", e["action"])
