@@ -276,6 +276,8 @@ static void on_fence_hit(void *arg, const struct fence_hit *h)
 {
 	struct daemon *d = arg;
 
+	/* What the kernel reported before this request goes out first. */
+	ring_buffer__consume(d->rb);
 	emit(d, event_user_exec(&d->ev, h->exec, h->pid, &h->t.server, h->path,
 				major(h->st_dev), minor(h->st_dev), h->ino,
 				h->action, h->rule ? h->rule->rule_id :
