@@ -2,7 +2,7 @@
 /*
  * Micro-benchmark of the syscalls mcpwarden's cgroup socket hooks sit on.
  *
- *   connect [-m tcp|udp] [-n ITERATIONS] [-w WARMUP]
+ *   ops [-m tcp|udp|exec|open] [-n ITERATIONS] [-w WARMUP]
  *
  * tcp: each iteration is socket(AF_INET, SOCK_STREAM) + connect() to a
  *      listener on 127.0.0.1 + setsockopt(SO_LINGER 0) + close(). A thread of
@@ -29,6 +29,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 static int listen_fd = -1;
@@ -98,6 +100,43 @@ static void tcp_loop(const struct sockaddr_in *sa, long n)
 	}
 }
 
+/* fork + execve of /bin/true + wait: what a server spawning tools pays. */
+static void exec_loop(long n)
+{
+	char *const argv[] = { "/bin/true", NULL };
+	char *const envp[] = { NULL };
+	long i;
+	int st;
+
+	for (i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			execve(argv[0], argv, envp);
+			_exit(127);
+		}
+		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			die("exec of /bin/true");
+	}
+}
+
+/* open + close of an unrelated file: the hottest path on any machine. */
+static void open_loop(const char *path, long n)
+{
+	long i;
+	int fd;
+
+	for (i = 0; i < n; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("open");
+		close(fd);
+	}
+}
+
 static void udp_loop(int fd, const struct sockaddr_in *sa, long n)
 {
 	char byte = 'x';
@@ -159,6 +198,16 @@ int main(int argc, char **argv)
 		t0 = now_ns();
 		udp_loop(udp_fd, &sa, n);
 		t1 = now_ns();
+	} else if (!strcmp(mode, "exec")) {
+		exec_loop(warmup / 10 + 1);
+		t0 = now_ns();
+		exec_loop(n);
+		t1 = now_ns();
+	} else if (!strcmp(mode, "open")) {
+		open_loop("/etc/hostname", warmup);
+		t0 = now_ns();
+		open_loop("/etc/hostname", n);
+		t1 = now_ns();
 	} else {
 		goto usage;
 	}
@@ -167,6 +216,6 @@ int main(int argc, char **argv)
 	/* exit() ends the accept thread too. */
 	return 0;
 usage:
-	fprintf(stderr, "usage: connect [-m tcp|udp] [-n ITERATIONS] [-w WARMUP]\n");
+	fprintf(stderr, "usage: ops [-m tcp|udp|exec|open] [-n ITERATIONS] [-w WARMUP]\n");
 	return 2;
 }
