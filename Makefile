@@ -16,19 +16,19 @@ BPF_ARCH_x86_64	:= x86
 BPF_ARCH	:= $(BPF_ARCH_$(ARCH))
 VMLINUX_DIR	:= bpf/$(ARCH)
 
-LIBS_PC		:= libbpf json-c nettle
+LIBS_PC		:= libbpf json-c nettle libseccomp libmicrohttpd
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 		   -Wshadow -Wformat=2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
 		   -Iinclude -Iuser -I$(OUT) -DMW_VERSION='"$(VERSION)"' -MMD -MP \
 		   $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
-LDLIBS		+= $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null) -lelf -lz
+LDLIBS		+= $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null) -lelf -lz -pthread
 BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
 		   -I$(VMLINUX_DIR) -Iinclude -Ibpf -MMD -MP
 
 # Debian packages the build and the tests need.
 DEB_PKGS	:= clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev \
-		   zlib1g-dev libjson-c-dev nettle-dev \
+		   zlib1g-dev libjson-c-dev nettle-dev libseccomp-dev liburing-dev libmicrohttpd-dev \
 		   iproute2 python3 util-linux
 
 ifeq ($(V),1)
@@ -121,12 +121,6 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run
 
-install: all
-	install -D -m 0755 $(OUT)/mcpwarden $(DESTDIR)$(PREFIX)/bin/mcpwarden
-
-uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/mcpwarden
-
 clean:
 	rm -rf $(OUT)
 
@@ -137,7 +131,7 @@ clean:
 # objects, linked against the Debian static archives (libelf.a in Debian 12
 # needs no zstd). `make vm` boots Debian's 6.1 cloud kernel (BPF-LSM) under
 # qemu TCG and runs tests/vm/cases/*.sh there; see tests/vm/README.md.
-STATIC_LDLIBS	:= -static -lbpf -lelf -ljson-c -lnettle -lz -lm
+STATIC_LDLIBS	:= -static -lbpf -lelf -ljson-c -lnettle -lseccomp -lz -lm -pthread
 
 .PHONY: vm static
 
@@ -146,10 +140,71 @@ static: $(OUT)/static/mcpwarden
 $(OUT)/static:
 	$(Q)mkdir -p $@
 
-$(OUT)/static/mcpwarden: $(USER_OBJS) | $(OUT)/static
+# No libmicrohttpd there (its static archive needs GnuTLS's): no --metrics.
+$(OUT)/static/metrics.o: user/metrics.c $(SKELS) | $(OUT)/static
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -DMW_NO_HTTPD -c $< -o $@
+
+$(OUT)/static/mcpwarden: $(filter-out $(OUT)/user/metrics.o,$(USER_OBJS)) \
+		$(OUT)/static/metrics.o | $(OUT)/static
 	$(call msg,LD-STAT,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(STATIC_LDLIBS) -o $@
 
 vm:
 	$(Q)tests/vm/run
 # --- end VM lane ---
+
+# --- install (deploy) ---
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the man page, the
+# systemd unit (its paths rewritten for PREFIX), the docs, and the policy
+# /etc/mcpwarden/policy.json (the built-in one) only if there is none yet.
+# The unit goes where systemd looks for it: /lib/systemd/system for
+# PREFIX=/usr (Debian's place), else $(PREFIX)/lib/systemd/system
+# (/usr/local/lib/systemd/system is on systemd's unit path too).
+# make uninstall removes all of it; the policy only while it is unchanged
+# (an edited policy is the admin's and stays).
+BINDIR		?= $(PREFIX)/bin
+MAN8DIR		?= $(PREFIX)/share/man/man8
+DOCDIR		?= $(PREFIX)/share/doc/mcpwarden
+ifeq ($(PREFIX),/usr)
+UNITDIR		?= /lib/systemd/system
+else
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+endif
+SYSCONFDIR	?= /etc
+INSTALL_DOCS	:= README.md LICENSE docs/events.md docs/policy.md \
+		   docs/network-sets.md docs/deploy.md docs/clients.md
+
+.PHONY: install uninstall
+
+install: all
+	install -D -m 0755 $(OUT)/mcpwarden $(DESTDIR)$(BINDIR)/mcpwarden
+	install -D -m 0644 docs/mcpwarden.8 $(DESTDIR)$(MAN8DIR)/mcpwarden.8
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	    -e 's|/usr/local/share/doc/mcpwarden/|$(DOCDIR)/|g' \
+	    -e 's|/etc/mcpwarden/|$(SYSCONFDIR)/mcpwarden/|g' \
+	    deploy/systemd/mcpwarden.service > $(DESTDIR)$(UNITDIR)/mcpwarden.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mcpwarden.service
+	install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/mcpwarden/policy.json ]; then \
+		echo "  keeping $(DESTDIR)$(SYSCONFDIR)/mcpwarden/policy.json"; \
+	else \
+		install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/mcpwarden && \
+		$(OUT)/mcpwarden policy default > $(DESTDIR)$(SYSCONFDIR)/mcpwarden/policy.json && \
+		chmod 0644 $(DESTDIR)$(SYSCONFDIR)/mcpwarden/policy.json && \
+		echo "  installed $(DESTDIR)$(SYSCONFDIR)/mcpwarden/policy.json"; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mcpwarden $(DESTDIR)$(MAN8DIR)/mcpwarden.8 \
+	      $(DESTDIR)$(UNITDIR)/mcpwarden.service
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS)))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@p=$(DESTDIR)$(SYSCONFDIR)/mcpwarden/policy.json; \
+	if [ -e $$p ] && $(OUT)/mcpwarden policy default | cmp -s - $$p; then \
+		rm -f $$p; rmdir $(DESTDIR)$(SYSCONFDIR)/mcpwarden 2>/dev/null || true; \
+	elif [ -e $$p ]; then \
+		echo "  kept $$p: it differs from the built-in policy (yours)"; \
+	fi
+# --- end install ---

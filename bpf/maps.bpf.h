@@ -61,6 +61,33 @@ struct {
 	__type(value, struct mw_exec_value);
 } mw_exec_rules SEC(".maps");
 
+/* File rules: the same keys as exec rules, another map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_FILE_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mw_exec_key);
+	__type(value, struct mw_exec_value);
+} mw_file_rules SEC(".maps");
+
+/* Unix socket rules: by inode (LSM) ... */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_UNIX_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mw_exec_key);
+	__type(value, struct mw_exec_value);
+} mw_unix_rules SEC(".maps");
+
+/* ... and by the path a connect() gives (cgroup/connect_unix). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_UNIX_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mw_unix_key);
+	__type(value, struct mw_exec_value);
+} mw_unix_paths SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, MW_CNT_MAX);

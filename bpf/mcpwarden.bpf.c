@@ -737,3 +737,304 @@ int handle_sock_create(struct bpf_sock *sk)
 	}
 	return action == MW_ACTION_DENY ? 0 : 1;
 }
+
+/* ---- File fence (BPF-LSM) --------------------------------------------- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_event_file);
+} mw_file_scratch SEC(".maps");
+
+/*
+ * Every open of a tracked process whose profile has file rules: the nearest
+ * rule on the file or a directory above it decides; with an allow-list,
+ * what no allow rule covers is refused. EACCES, as a permission would.
+ */
+SEC("lsm/file_open")
+int BPF_PROG(handle_file_open, struct file *file, int ret)
+{
+	struct mw_event_file *ev;
+	struct mw_path_buf *pb;
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u32 zero = 0, gen, w_pos, plen, size;
+	__u64 start;
+	__u8 action;
+
+	if (ret)
+		return ret;
+	t = mw_current_tracked(&start);
+	if (!t)
+		return 0;
+	gen = mw_active_gen();
+	p = mw_profile_get(gen, t->server.profile);
+	if (!p || !p->present || !p->has_files)
+		return 0;
+	pb = mw_path_walk(file, gen, t->server.profile, MW_CHECK_FILES);
+	if (!pb)
+		return 0;
+	if (pb->matched)
+		action = pb->match.action;
+	else
+		action = p->files_allowlist ? MW_ACTION_DENY : MW_ACTION_ALLOW;
+	if (action == MW_ACTION_ALLOW)
+		return 0;
+	if (action == MW_ACTION_DENY && p->mode == MW_MODE_MONITOR)
+		action = MW_ACTION_AUDIT;
+	ev = bpf_map_lookup_elem(&mw_file_scratch, &zero);
+	if (ev) {
+		w_pos = pb->pos & (MW_PATH_MAX - 1);
+		plen = MW_PATH_MAX - w_pos;
+		mw_barrier_var(plen);
+		plen &= MW_PATH_MAX - 1;
+		if (!plen || bpf_probe_read_kernel(ev->path, plen, &pb->buf[w_pos]))
+			plen = 0;
+		ev->path_len = plen;
+		ev->ino = BPF_CORE_READ(file, f_inode, i_ino);
+		ev->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		ev->rule_id = pb->matched ? pb->match.rule_id : MW_RULE_DEFAULT;
+		ev->action = action;
+		ev->pad = 0;
+		ev->pad2 = 0;
+		mw_fill_current(&ev->proc, start);
+		ev->server = t->server;
+		size = offsetof(struct mw_event_file, path) + plen;
+		mw_hdr(&ev->hdr, MW_EVENT_FILE, size);
+		mw_emit(ev, size & 0x1fff, 1);
+	}
+	if (action == MW_ACTION_AUDIT) {
+		mw_count(MW_CNT_AUDITS);
+		return 0;
+	}
+	mw_count(MW_CNT_DENIES);
+	return -13;	/* -EACCES */
+}
+
+/* ---- Unix sockets: container runtime APIs -------------------------------- */
+
+static __always_inline void mw_unix_event(struct mw_tracked *t, __u64 start,
+					  const struct mw_exec_value *v,
+					  __u8 action, __u8 hook, __u64 ino,
+					  __u32 dev, const char *path)
+{
+	struct mw_event_unix *ev;
+
+	ev = bpf_ringbuf_reserve(&mw_events, sizeof(*ev), 0);
+	if (!ev) {
+		mw_count(MW_CNT_RB_DROPS);
+		return;
+	}
+	mw_hdr(&ev->hdr, MW_EVENT_UNIX, sizeof(*ev));
+	mw_fill_current(&ev->proc, start);
+	ev->server = t->server;
+	ev->ino = ino;
+	ev->dev = dev;
+	ev->rule_id = v ? v->rule_id : MW_RULE_DEFAULT;
+	ev->action = action;
+	ev->hook = hook;
+	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+	__builtin_memset(ev->pad3, 0, sizeof(ev->pad3));
+	if (bpf_probe_read_kernel_str(ev->path, sizeof(ev->path), path) < 0)
+		ev->path[0] = '\0';
+	bpf_ringbuf_submit(ev, 0);
+	mw_count(MW_CNT_EVENTS);
+}
+
+/* Linux 6.2+; weak: 6.1 lacks it, and there the program is not loaded. */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_unix_key);
+} mw_unix_scratch SEC(".maps");
+
+/*
+ * Linux 6.7+: the path as the caller gave it (the socket is not resolved
+ * yet, so a symlink of another name is not seen here; BPF-LSM judges the
+ * socket inode in handle_unix_connect).
+ */
+SEC("cgroup/connect_unix")
+int handle_connect_unix(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock_addr_kern *sa;
+	struct mw_exec_value *v;
+	struct mw_unix_key *key;
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u32 zero = 0, gen;
+	__u64 start;
+	__u8 action;
+
+	t = mw_current_tracked(&start);
+	if (!t)
+		return 1;
+	gen = mw_active_gen();
+	p = mw_profile_get(gen, t->server.profile);
+	if (!p || !p->present || !p->has_unix)
+		return 1;
+	key = bpf_map_lookup_elem(&mw_unix_scratch, &zero);
+	if (!key)
+		return 1;
+	sa = bpf_cast_to_kern_ctx(ctx);
+	__builtin_memset(key, 0, sizeof(*key));
+	key->gen = gen;
+	key->profile = t->server.profile;
+	/* sun_path follows the 2-byte family in struct sockaddr_un */
+	if (bpf_probe_read_kernel_str(key->path, sizeof(key->path),
+				      (char *)BPF_CORE_READ(sa, uaddr) + 2) < 0)
+		return 1;
+	v = bpf_map_lookup_elem(&mw_unix_paths, key);
+	if (!v)
+		return 1;
+	action = v->action;
+	if (action == MW_ACTION_DENY && p->mode == MW_MODE_MONITOR)
+		action = MW_ACTION_AUDIT;
+	mw_unix_event(t, start, v, action, 0, 0, 0, key->path);
+	if (action != MW_ACTION_DENY)
+		return 1;
+	mw_count(MW_CNT_DENIES);
+	return 0;
+}
+
+/* BPF-LSM: the listening socket the connect reached, by its inode. */
+SEC("lsm/unix_stream_connect")
+int BPF_PROG(handle_unix_connect, struct sock *sock, struct sock *other,
+	     struct sock *newsk, int ret)
+{
+	struct unix_sock *u = (struct unix_sock *)other;
+	struct mw_exec_value *v;
+	struct mw_exec_key key = {};
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	struct dentry *d;
+	__u64 start;
+	__u8 action;
+
+	if (ret)
+		return ret;
+	t = mw_current_tracked(&start);
+	if (!t)
+		return 0;
+	key.gen = mw_active_gen();
+	p = mw_profile_get(key.gen, t->server.profile);
+	if (!p || !p->present || !p->has_unix)
+		return 0;
+	d = BPF_CORE_READ(u, path.dentry);
+	if (!d)
+		return 0;	/* abstract socket */
+	key.profile = t->server.profile;
+	key.dev = BPF_CORE_READ(d, d_sb, s_dev);
+	key.ino = BPF_CORE_READ(d, d_inode, i_ino);
+	v = bpf_map_lookup_elem(&mw_unix_rules, &key);
+	if (!v)
+		return 0;
+	action = v->action;
+	if (action == MW_ACTION_DENY && p->mode == MW_MODE_MONITOR)
+		action = MW_ACTION_AUDIT;
+	mw_unix_event(t, start, v, action, 1, key.ino, key.dev,
+		      (const char *)BPF_CORE_READ(d, d_name.name));
+	if (action != MW_ACTION_DENY)
+		return 0;
+	mw_count(MW_CNT_DENIES);
+	return -1;	/* -EPERM */
+}
+
+/* ---- Escape primitives (BPF-LSM) ---------------------------------------- */
+
+static __always_inline int mw_sys_check(__u32 sys)
+{
+	struct mw_event_syscall *ev;
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u64 start;
+	__u8 action;
+
+	t = mw_current_tracked(&start);
+	if (!t)
+		return 0;
+	p = mw_profile_get(mw_active_gen(), t->server.profile);
+	if (!p || !p->present || !(p->sys_deny & (1u << sys)))
+		return 0;
+	action = p->mode == MW_MODE_MONITOR ? MW_ACTION_AUDIT : MW_ACTION_DENY;
+	ev = bpf_ringbuf_reserve(&mw_events, sizeof(*ev), 0);
+	if (ev) {
+		mw_hdr(&ev->hdr, MW_EVENT_SYSCALL, sizeof(*ev));
+		mw_fill_current(&ev->proc, start);
+		ev->server = t->server;
+		ev->sys = sys;
+		ev->rule_id = MW_RULE_DEFAULT;
+		ev->action = action;
+		__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+		bpf_ringbuf_submit(ev, 0);
+		mw_count(MW_CNT_EVENTS);
+	} else {
+		mw_count(MW_CNT_RB_DROPS);
+	}
+	if (action == MW_ACTION_AUDIT)
+		return 0;
+	mw_count(MW_CNT_DENIES);
+	return -1;	/* -EPERM */
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(handle_ptrace, struct task_struct *child, unsigned int mode)
+{
+	return mw_sys_check(MW_SYS_PTRACE);
+}
+
+SEC("lsm/bpf")
+int BPF_PROG(handle_bpf, int cmd)
+{
+	return mw_sys_check(MW_SYS_BPF);
+}
+
+SEC("lsm/perf_event_open")
+int BPF_PROG(handle_perf_event_open, struct perf_event_attr *attr, int type)
+{
+	return mw_sys_check(MW_SYS_PERF_EVENT);
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(handle_mount, const char *dev_name)
+{
+	return mw_sys_check(MW_SYS_MOUNT);
+}
+
+SEC("lsm/sb_umount")
+int BPF_PROG(handle_umount, struct vfsmount *mnt, int flags)
+{
+	return mw_sys_check(MW_SYS_UMOUNT);
+}
+
+SEC("lsm/kernel_load_data")
+int BPF_PROG(handle_load_data, enum kernel_load_data_id id)
+{
+	return mw_sys_check(id == LOADING_KEXEC_IMAGE ? MW_SYS_KEXEC :
+			    MW_SYS_MODULE);
+}
+
+SEC("lsm/kernel_read_file")
+int BPF_PROG(handle_read_file, struct file *file, enum kernel_read_file_id id)
+{
+	if (id == READING_MODULE)
+		return mw_sys_check(MW_SYS_MODULE);
+	if (id == READING_KEXEC_IMAGE || id == READING_KEXEC_INITRAMFS)
+		return mw_sys_check(MW_SYS_KEXEC);
+	return 0;
+}
+
+SEC("lsm/key_alloc")
+int BPF_PROG(handle_key_alloc, struct key *key)
+{
+	return mw_sys_check(MW_SYS_KEYS);
+}
+
+SEC("lsm/userns_create")
+int BPF_PROG(handle_userns_create, const struct cred *cred)
+{
+	return mw_sys_check(MW_SYS_USERNS);
+}

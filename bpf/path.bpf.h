@@ -9,6 +9,8 @@
 
 #define MW_PATH_DEPTH	64
 
+enum { MW_CHECK_NONE = 0, MW_CHECK_EXEC = 1, MW_CHECK_FILES = 2 };
+
 /*
  * The walk's state lives in the per-CPU map value, not on the stack: the
  * verifier then sees the same callback state every iteration and converges.
@@ -53,7 +55,9 @@ static long mw_path_step(__u32 i, void *unused)
 
 		pb->key.dev = BPF_CORE_READ(d, d_sb, s_dev);
 		pb->key.ino = BPF_CORE_READ(d, d_inode, i_ino);
-		v = bpf_map_lookup_elem(&mw_exec_rules, &pb->key);
+		v = pb->check == MW_CHECK_FILES ?
+		    bpf_map_lookup_elem(&mw_file_rules, &pb->key) :
+		    bpf_map_lookup_elem(&mw_exec_rules, &pb->key);
 		if (v && (v->is_dir || i == 0)) {
 			pb->match = *v;
 			pb->matched = 1;
@@ -68,7 +72,8 @@ static long mw_path_step(__u32 i, void *unused)
 		return 0;
 	}
 	parent = BPF_CORE_READ(d, d_parent);
-	if (parent == d)
+	/* A root: done, unless it is a pseudo file (memfd) with no path yet. */
+	if (parent == d && pb->base_len)
 		return 1;
 	len = BPF_CORE_READ(d, d_name.len) & 255;
 	name = BPF_CORE_READ(d, d_name.name);
@@ -88,7 +93,7 @@ static long mw_path_step(__u32 i, void *unused)
 	}
 	pb->pos = pos;
 	pb->dentry = (__u64)parent;
-	return 0;
+	return parent == d;	/* "/memfd:name": the pseudo file alone */
 }
 
 /*
@@ -97,9 +102,10 @@ static long mw_path_step(__u32 i, void *unused)
  * @profile, also find the nearest exec rule of (@gen, @profile) on the file
  * or an ancestor directory (pb->matched, pb->match).
  */
-static __always_inline struct mw_path_buf *mw_file_path(struct file *f,
+static __always_inline struct mw_path_buf *mw_path_walk(struct file *f,
 							 __u32 gen,
-							 __u32 profile)
+							 __u32 profile,
+							 __u32 check)
 {
 	struct mw_path_buf *pb;
 	__u32 zero = 0;
@@ -107,7 +113,7 @@ static __always_inline struct mw_path_buf *mw_file_path(struct file *f,
 	pb = bpf_map_lookup_elem(&mw_path_scratch, &zero);
 	if (!pb)
 		return NULL;
-	pb->check = profile != 0;
+	pb->check = profile ? check : MW_CHECK_NONE;
 	pb->matched = 0;
 	pb->key.gen = gen;
 	pb->key.profile = profile;
@@ -126,6 +132,14 @@ static __always_inline struct mw_path_buf *mw_file_path(struct file *f,
 		pb->buf[MW_PATH_MAX - 2] = '/';
 	}
 	return pb;
+}
+
+/* The path of @f, and with @profile the nearest exec rule on it. */
+static __always_inline struct mw_path_buf *mw_file_path(struct file *f,
+							 __u32 gen,
+							 __u32 profile)
+{
+	return mw_path_walk(f, gen, profile, MW_CHECK_EXEC);
 }
 
 #endif /* MW_PATH_BPF_H */

@@ -25,6 +25,8 @@
 #define MW_CGROUPS_MAX		1024
 #define MW_NET_RULES_MAX	16384
 #define MW_EXEC_RULES_MAX	8192
+#define MW_FILE_RULES_MAX	16384
+#define MW_UNIX_RULES_MAX	512
 #define MW_CGROUP_DEPTH		8	/* ancestors checked for cgroup selection */
 #define MW_TICK_NS		10000000ULL /* USER_HZ 100: /proc start times */
 
@@ -33,6 +35,23 @@ enum mw_event_type {
 	MW_EVENT_EXIT		= 2,
 	MW_EVENT_NET		= 3,
 	MW_EVENT_SOCKET		= 4,
+	MW_EVENT_FILE		= 5,
+	MW_EVENT_UNIX		= 6,
+	MW_EVENT_SYSCALL	= 7,
+};
+
+/* Escape primitives the BPF-LSM hooks refuse; bits of mw_profile.sys_deny. */
+enum mw_sys {
+	MW_SYS_PTRACE		= 0,
+	MW_SYS_BPF		= 1,
+	MW_SYS_PERF_EVENT	= 2,
+	MW_SYS_MOUNT		= 3,
+	MW_SYS_UMOUNT		= 4,
+	MW_SYS_MODULE		= 5,	/* init_module, finit_module */
+	MW_SYS_KEXEC		= 6,
+	MW_SYS_KEYS		= 7,	/* add_key, keyctl, request_key */
+	MW_SYS_USERNS		= 8,	/* unshare(CLONE_NEWUSER) and clone */
+	MW_SYS_MAX		= 9,
 };
 
 /* How a process came to be tracked; children keep their root's source. */
@@ -145,7 +164,19 @@ struct mw_profile {
 	__u8 exec_allowlist;	/* only binaries with an allow rule may run */
 	__u8 fileless;		/* enum mw_action for memfd and deleted files */
 	__u8 has_exec;		/* the profile has exec rules or an allow-list */
-	__u8 pad;
+	__u8 has_files;		/* file rules or confinement */
+	__u8 files_allowlist;	/* only what an allow rule covers may be opened */
+	__u8 has_unix;		/* unix socket rules */
+	__u8 pad[2];
+	__u32 sys_deny;		/* bits of enum mw_sys */
+};
+
+/* mw_unix_paths: a unix socket path as a connect() gives it. */
+#define MW_UNIX_PATH_MAX	108
+struct mw_unix_key {
+	__u32 gen;
+	__u32 profile;
+	char path[MW_UNIX_PATH_MAX];
 };
 
 /* mw_exec_rules: a binary or directory inode in a profile's generation. */
@@ -256,6 +287,47 @@ struct mw_event_net {
 	__u8 pad;
 	__u32 rule_id;		/* 0xffffffff: the profile's default */
 	__u32 pad2;
+};
+
+/* A file open judged by lsm/file_open (or fanotify, built in userspace). */
+struct mw_event_file {
+	struct mw_event_hdr hdr;
+	struct mw_process proc;
+	struct mw_server server;
+	__u64 ino;
+	__u32 dev;
+	__u32 rule_id;
+	__u8 action;
+	__u8 pad;
+	__u16 path_len;		/* with its NUL */
+	__u32 pad2;
+	char path[MW_PATH_MAX];
+};
+
+/* A connect() to a unix socket judged by cgroup/connect_unix or LSM. */
+struct mw_event_unix {
+	struct mw_event_hdr hdr;
+	struct mw_process proc;
+	struct mw_server server;
+	__u64 ino;		/* 0: judged by the path string */
+	__u32 dev;
+	__u32 rule_id;
+	__u8 action;
+	__u8 hook;		/* 0 cgroup/connect_unix, 1 lsm/unix_stream_connect */
+	__u8 pad[6];
+	char path[MW_UNIX_PATH_MAX];
+	__u8 pad3[4];
+};
+
+/* An escape primitive refused by a BPF-LSM hook. */
+struct mw_event_syscall {
+	struct mw_event_hdr hdr;
+	struct mw_process proc;
+	struct mw_server server;
+	__u32 sys;		/* enum mw_sys */
+	__u32 rule_id;
+	__u8 action;
+	__u8 pad[7];
 };
 
 struct mw_event_socket {

@@ -26,12 +26,16 @@
 #include "daemon.h"
 #include "events.h"
 #include "fence.h"
+#include "hostpath.h"
 #include "log.h"
 #include "loop.h"
 #include "maps.h"
+#include "metrics.h"
+#include "ocsf.h"
 #include "policy.h"
 #include "proc.h"
 #include "scan.h"
+#include "sink.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC		0xcafe4a11
@@ -46,10 +50,11 @@
 #define CGROUP2_FALLBACK	"/run/mcpwarden/cgroup2"
 #define DRAIN_MS		100	/* latest delivery of a routine event */
 
-enum { L_FORK, L_EXEC, L_EXIT, L_CONNECT4, L_CONNECT6, L_SENDMSG4,
-       L_SENDMSG6, L_SOCK_CREATE, L_BPRM_CHECK, L_MMAP_FILE, L_MAX };
+/* Every program of the object, how it attaches and when it is loaded. */
+enum prog_kind { P_TRACING, P_CGROUP, P_LSM, P_CGROUP_UNIX };
+#define L_MAX	24
 
-#define EXEC_WATCH_MAX	256	/* directories watched for replaced binaries */
+#define WATCH_MAX	1024	/* rule paths watched for changes */
 
 struct daemon {
 	const struct run_opts *o;
@@ -64,13 +69,21 @@ struct daemon {
 	bool exec_lsm;			/* exec fence: BPF-LSM, else fanotify */
 	struct fence fence;
 	struct bpf_link *links[L_MAX];
-	int exec_wd[EXEC_WATCH_MAX];	/* parents of exec rule paths */
-	size_t nexec_wd;
-	FILE *out;
+	struct {
+		int wd;
+		char name[256];
+	} watch[WATCH_MAX];		/* (directory, next component) of rules */
+	size_t nwatch;
+	bool out;			/* the outputs are open */
+	struct sinks sinks;
+	struct metrics metrics;
+	struct ocsf_ctx ocsf;
+	char hostname[256];
 	int epfd, sigfd, timerfd, inofd, cgroup_fd;
 	int policy_wd, resolv_wd;
 	struct ep_src src_rb, src_sig, src_timer, src_ino;
 	char cgroup_path[PATH_MAX];
+	char resolv_buf[PATH_MAX];
 	char cgroup_root[PATH_MAX];
 	__u64 seen_drops, seen_track_full, lines, bad_records;
 	int stop_signal;
@@ -120,15 +133,39 @@ int cgroup2_root(char *buf, size_t len)
 	return 0;
 }
 
+/* Worth a syslog WARNING: a refusal, a loss, a failed reload. */
+static bool notable(json_object *o, const char *type)
+{
+	json_object *a;
+	const char *s;
+
+	if (type && (!strcmp(type, "events_lost") || !strcmp(type, "policy_error")))
+		return true;
+	if (!json_object_object_get_ex(o, "action", &a))
+		return false;
+	s = json_object_get_string(a);
+	return s && (!strcmp(s, "deny") || !strcmp(s, "kill"));
+}
+
 static void emit(struct daemon *d, json_object *o)
 {
+	json_object *v, *x = NULL;
+	const char *line, *type = NULL, *time = NULL;
+
 	if (!o)
 		return;
-	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-					     JSON_C_TO_STRING_NOSLASHESCAPE),
-	      d->out);
-	fputc('\n', d->out);
+	metrics_observe(&d->metrics, o);
+	if (json_object_object_get_ex(o, "type", &v))
+		type = json_object_get_string(v);
+	if (json_object_object_get_ex(o, "time", &v))
+		time = json_object_get_string(v);
+	if (d->o->ocsf)
+		x = ocsf_from_native(o, &d->ocsf);
+	line = json_object_to_json_string_ext(x ? x : o, JSON_C_TO_STRING_PLAIN |
+					      JSON_C_TO_STRING_NOSLASHESCAPE);
+	sinks_write(&d->sinks, line, strlen(line), type, time, notable(o, type));
 	d->lines++;
+	json_object_put(x);
 	json_object_put(o);
 }
 
@@ -206,55 +243,65 @@ static int load_policy(struct daemon *d, struct policy **out, char *err,
 }
 
 /*
- * Watch the directories of the exec rules' paths: a package upgrade
- * replaces /usr/bin/curl by a rename, and the new inode must be fenced too.
+ * Watch, for every path an exec, file or unix rule names, the nearest
+ * directory that exists, for the next component of the path: a package
+ * upgrade replaces /usr/bin/curl by a rename, and ~/.aws may be created
+ * after the agent started. Either makes the policy compile again.
  */
-static void watch_exec_dirs(struct daemon *d)
+static void watch_path(struct daemon *d, const char *path)
 {
 	char dir[PATH_MAX], *slash;
-	size_t i, k;
+	struct stat st;
 	int wd;
 
-	for (i = 0; d->inofd >= 0 && i < d->policy->nprofiles; i++) {
+	snprintf(dir, sizeof(dir), "%s", path);
+	/* The host's directories: stat() and watch them through the root. */
+	if (host_root && strcmp(host_root, "/"))
+		snprintf(dir, sizeof(dir), "%s%s", host_root, path);
+	for (;;) {
+		slash = strrchr(dir, '/');
+		if (!slash)
+			return;
+		if (d->nwatch >= WATCH_MAX)
+			return;
+		snprintf(d->watch[d->nwatch].name, sizeof(d->watch[0].name),
+			 "%s", slash + 1);
+		slash[slash == dir] = '\0';
+		if (!stat(dir, &st))
+			break;
+	}
+	wd = inotify_add_watch(d->inofd, dir, IN_CREATE | IN_MOVED_TO |
+			       IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
+	if (wd >= 0)
+		d->watch[d->nwatch++].wd = wd;
+}
+
+static void watch_rule_paths(struct daemon *d)
+{
+	size_t i, k;
+
+	if (d->inofd < 0)
+		return;
+	d->nwatch = 0;	/* inotify keeps one watch a directory: re-adding is cheap */
+	for (i = 0; i < d->policy->nprofiles; i++) {
 		const struct profile *pr = &d->policy->profiles[i];
 
-		for (k = 0; k < pr->nexec; k++) {
-			snprintf(dir, sizeof(dir), "%s", pr->exec[k].path);
-			slash = strrchr(dir, '/');
-			if (!slash)
-				continue;
-			slash[slash == dir] = '\0';
-			wd = inotify_add_watch(d->inofd, dir, IN_CREATE | IN_MOVED_TO |
-					       IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
-			if (wd < 0)
-				continue;
-			for (size_t j = 0; j < d->nexec_wd; j++)
-				if (d->exec_wd[j] == wd)
-					wd = -1;
-			if (wd >= 0 && d->nexec_wd < EXEC_WATCH_MAX)
-				d->exec_wd[d->nexec_wd++] = wd;
-		}
+		for (k = 0; k < pr->nexec; k++)
+			watch_path(d, pr->exec[k].path);
+		for (k = 0; k < pr->nfiles; k++)
+			watch_path(d, pr->files[k].path);
+		for (k = 0; k < pr->nunix; k++)
+			watch_path(d, pr->unix_rules[k].path);
 	}
 }
 
-/* Does @name in the directory watched by @wd name an exec rule's path? */
-static bool exec_watch_hit(struct daemon *d, int wd, const char *name)
+static bool watch_hit(struct daemon *d, int wd, const char *name)
 {
-	size_t i, k;
-	bool ours = false;
+	size_t i;
 
-	for (i = 0; i < d->nexec_wd; i++)
-		ours |= d->exec_wd[i] == wd;
-	for (i = 0; ours && i < d->policy->nprofiles; i++) {
-		const struct profile *pr = &d->policy->profiles[i];
-
-		for (k = 0; k < pr->nexec; k++) {
-			const char *b = strrchr(pr->exec[k].path, '/');
-
-			if (b && !strcmp(b + 1, name))
-				return true;
-		}
-	}
+	for (i = 0; i < d->nwatch; i++)
+		if (d->watch[i].wd == wd && !strcmp(d->watch[i].name, name))
+			return true;
 	return false;
 }
 
@@ -269,7 +316,7 @@ static void apply_exec(struct daemon *d, void (*warn)(const char *, void *))
 			log_msg("exec fence: marking the policy's files: %s; execs are stopped after the fact (SIGKILL) only",
 				strerror(-ret));
 	}
-	watch_exec_dirs(d);
+	watch_rule_paths(d);
 }
 
 static void on_fence_hit(void *arg, const struct fence_hit *h)
@@ -278,10 +325,10 @@ static void on_fence_hit(void *arg, const struct fence_hit *h)
 
 	/* What the kernel reported before this request goes out first. */
 	ring_buffer__consume(d->rb);
-	emit(d, event_user_exec(&d->ev, h->exec, h->pid, &h->t.server, h->path,
+	emit(d, event_user_exec(&d->ev, h->exec && !h->file_rule, h->pid,
+				&h->t.server, h->path,
 				major(h->st_dev), minor(h->st_dev), h->ino,
-				h->action, h->rule ? h->rule->rule_id :
-				MW_RULE_DEFAULT));
+				h->action, h->rule_id));
 }
 
 /* SIGHUP, or the policy file or resolv.conf changed. */
@@ -332,10 +379,37 @@ static void report_lost(struct daemon *d, __u64 now, __u64 *seen,
 	*seen = now;
 }
 
+/* Lines an output dropped: an event on every output (docs/outputs.md). */
+static void report_sink_lost(struct daemon *d, struct sink *s, __u64 now,
+			     __u64 *seen, const char *reason)
+{
+	json_object *o, *l;
+
+	if (now <= *seen)
+		return;
+	o = event_new(&d->ev, "events_lost", 0);
+	l = json_object_new_object();
+	json_object_object_add(l, "count", json_object_new_int64(now - *seen));
+	json_object_object_add(l, "total", json_object_new_int64(now));
+	json_object_object_add(l, "reason", json_object_new_string(reason));
+	json_object_object_add(l, "sink", json_object_new_string(s->name));
+	json_object_object_add(o, "lost", l);
+	*seen = now;
+	emit(d, o);
+}
+
 /* Counters that rose since the last look become events: never silent. */
 static void check_counters(struct daemon *d)
 {
 	__u64 c[MW_CNT_MAX];
+
+	for (size_t i = 0; i < d->sinks.n; i++) {
+		struct sink *s = &d->sinks.v[i];
+
+		report_sink_lost(d, s, s->lost_full, &s->seen_full, "sink_full");
+		report_sink_lost(d, s, s->lost_error, &s->seen_error,
+				 "sink_error");
+	}
 
 	if (maps_counters(&d->maps, c))
 		return;
@@ -366,6 +440,37 @@ static json_object *err_response(const char *fmt, ...)
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
 	json_object_object_add(o, "error", json_object_new_string(buf));
 	return o;
+}
+
+/* What the wrapper applies itself: Landlock and seccomp (confine.c). */
+static void confinement_json(const struct profile *pr, json_object *resp)
+{
+	json_object *a;
+	size_t k;
+
+	if (pr->exec_allowlist) {
+		a = json_object_new_array();
+		for (k = 0; k < pr->nexec; k++)
+			if (pr->exec[k].action == MW_ACTION_ALLOW)
+				json_object_array_add(a, json_object_new_string(
+							      pr->exec[k].path));
+		json_object_object_add(resp, "exec_allow", a);
+	}
+	if (pr->files_allowlist) {
+		a = json_object_new_array();
+		for (k = 0; k < pr->nfiles; k++)
+			if (pr->files[k].action == MW_ACTION_ALLOW)
+				json_object_array_add(a, json_object_new_string(
+							      pr->files[k].path));
+		json_object_object_add(resp, "files_allow", a);
+	}
+	if (pr->nsyscalls) {
+		a = json_object_new_array();
+		for (k = 0; k < pr->nsyscalls; k++)
+			json_object_array_add(a, json_object_new_string(
+						      pr->syscalls[k]));
+		json_object_object_add(resp, "syscalls_deny", a);
+	}
 }
 
 /* Opting into restriction is always allowed; opting out never is. */
@@ -403,9 +508,13 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 		return err_response("reading /proc/%d: %s", peer->pid,
 				    strerror(-ret));
 	proc_info_clear(&pi);
-	/* With a pidfd, the peer was alive after the read: not a reused pid. */
+	/*
+	 * With a pidfd, the peer was alive after the read: not a reused pid.
+	 * Signal 0 checks existence; EPERM (no CAP_KILL) still means alive.
+	 */
 	if (peer->pidfd >= 0 &&
-	    syscall(SYS_pidfd_send_signal, peer->pidfd, 0, NULL, 0))
+	    syscall(SYS_pidfd_send_signal, peer->pidfd, 0, NULL, 0) &&
+	    errno == ESRCH)
 		return err_response("the peer exited");
 	if (!maps_tracked_get(&d->maps, peer->pid, &t) &&
 	    t.start_time / MW_TICK_NS == pi.start_time / MW_TICK_NS) {
@@ -426,15 +535,8 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 	resp = ok_response();
 	pr = policy_profile(d->policy, profile_ids_name(&d->maps.ids,
 							 server.profile));
-	if (pr && pr->exec_allowlist) {
-		json_object *allow = json_object_new_array();
-
-		for (size_t k = 0; k < pr->nexec; k++)
-			if (pr->exec[k].action == MW_ACTION_ALLOW)
-				json_object_array_add(allow, json_object_new_string(
-							      pr->exec[k].path));
-		json_object_object_add(resp, "exec_allow", allow);
-	}
+	if (pr)
+		confinement_json(pr, resp);
 	json_object_object_add(resp, "pid", json_object_new_int(peer->pid));
 	json_object_object_add(resp, "profile", json_object_new_string(profile));
 	json_object_object_add(resp, "server_pid",
@@ -500,39 +602,96 @@ static int pin_link(struct daemon *d, struct bpf_link *link, const char *name)
 	return bpf_link__pin(link, path);
 }
 
+#define MW_BPF_CGROUP_UNIX_CONNECT	49	/* Linux 6.7; libbpf 1.1 lacks it */
+
+struct prog_def {
+	struct bpf_program *prog;
+	enum prog_kind kind;
+};
+
+static size_t prog_defs(struct daemon *d, struct prog_def *defs)
+{
+	struct mcpwarden_bpf *sk = d->skel;
+	struct prog_def v[] = {
+		{ sk->progs.handle_fork, P_TRACING },
+		{ sk->progs.handle_exec, P_TRACING },
+		{ sk->progs.handle_exit, P_TRACING },
+		{ sk->progs.handle_connect4, P_CGROUP },
+		{ sk->progs.handle_connect6, P_CGROUP },
+		{ sk->progs.handle_sendmsg4, P_CGROUP },
+		{ sk->progs.handle_sendmsg6, P_CGROUP },
+		{ sk->progs.handle_sock_create, P_CGROUP },
+		{ sk->progs.handle_connect_unix, P_CGROUP_UNIX },
+		{ sk->progs.handle_bprm_check, P_LSM },
+		{ sk->progs.handle_mmap_file, P_LSM },
+		{ sk->progs.handle_file_open, P_LSM },
+		{ sk->progs.handle_unix_connect, P_LSM },
+		{ sk->progs.handle_ptrace, P_LSM },
+		{ sk->progs.handle_bpf, P_LSM },
+		{ sk->progs.handle_perf_event_open, P_LSM },
+		{ sk->progs.handle_mount, P_LSM },
+		{ sk->progs.handle_umount, P_LSM },
+		{ sk->progs.handle_load_data, P_LSM },
+		{ sk->progs.handle_read_file, P_LSM },
+		{ sk->progs.handle_key_alloc, P_LSM },
+		{ sk->progs.handle_userns_create, P_LSM },
+	};
+	size_t n = sizeof(v) / sizeof(v[0]);
+
+	memcpy(defs, v, sizeof(v));
+	return n;
+}
+
+/* Between open and load: which programs this kernel and backend get. */
+static void prog_select(struct daemon *d)
+{
+	struct prog_def defs[L_MAX];
+	size_t i, n = prog_defs(d, defs);
+
+	for (i = 0; i < n; i++) {
+		switch (defs[i].kind) {
+		case P_LSM:
+			bpf_program__set_autoload(defs[i].prog, d->exec_lsm);
+			break;
+		case P_CGROUP_UNIX:
+			bpf_program__set_type(defs[i].prog,
+					      BPF_PROG_TYPE_CGROUP_SOCK_ADDR);
+			bpf_program__set_expected_attach_type(defs[i].prog,
+				(enum bpf_attach_type)MW_BPF_CGROUP_UNIX_CONNECT);
+			bpf_program__set_autoload(defs[i].prog,
+						  d->feat.cgroup_connect_unix.ok);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 static int attach(struct daemon *d)
 {
-	static const char *const names[L_MAX] = {
-		"fork", "exec", "exit", "connect4", "connect6", "sendmsg4",
-		"sendmsg6", "sock_create", "bprm_check", "mmap_file",
-	};
-	struct bpf_program *progs[L_MAX] = {
-		d->skel->progs.handle_fork, d->skel->progs.handle_exec,
-		d->skel->progs.handle_exit, d->skel->progs.handle_connect4,
-		d->skel->progs.handle_connect6, d->skel->progs.handle_sendmsg4,
-		d->skel->progs.handle_sendmsg6, d->skel->progs.handle_sock_create,
-		d->skel->progs.handle_bprm_check, d->skel->progs.handle_mmap_file,
-	};
-	int i, err;
+	struct prog_def defs[L_MAX];
+	size_t i, n = prog_defs(d, defs);
+	const char *name;
+	int err;
 
-	for (i = 0; i < L_MAX; i++) {
-		if (!bpf_program__autoload(progs[i]))
+	for (i = 0; i < n; i++) {
+		if (!bpf_program__autoload(defs[i].prog))
 			continue;
-		if (i >= L_CONNECT4 && i <= L_SOCK_CREATE)
-			d->links[i] = bpf_program__attach_cgroup(progs[i],
+		if (defs[i].kind == P_CGROUP || defs[i].kind == P_CGROUP_UNIX)
+			d->links[i] = bpf_program__attach_cgroup(defs[i].prog,
 								 d->cgroup_fd);
 		else
-			d->links[i] = bpf_program__attach(progs[i]);
+			d->links[i] = bpf_program__attach(defs[i].prog);
+		name = bpf_program__name(defs[i].prog);
 		if (!d->links[i]) {
 			err = -errno;
-			log_msg("attaching %s: %s", bpf_program__name(progs[i]),
-				strerror(-err));
+			log_msg("attaching %s: %s", name, strerror(-err));
 			return err;
 		}
-		err = pin_link(d, d->links[i], names[i]);
+		err = pin_link(d, d->links[i], name + strlen("handle_"));
 		if (err)
 			log_msg("pinning the %s link under \"%s\": %s, ignoring",
-				names[i], d->o->pin_dir, strerror(-err));
+				name, d->o->pin_dir, strerror(-err));
 	}
 	return 0;
 }
@@ -566,10 +725,7 @@ static int open_load(struct daemon *d)
 			bpf_map__set_max_entries(d->skel->maps.mw_events,
 						 d->o->ringbuf_size);
 		/* LSM programs fail to load where BPF-LSM is off. */
-		bpf_program__set_autoload(d->skel->progs.handle_bprm_check,
-					  d->exec_lsm);
-		bpf_program__set_autoload(d->skel->progs.handle_mmap_file,
-					  d->exec_lsm);
+		prog_select(d);
 		err = mcpwarden_bpf__load(d->skel);
 		if (!err)
 			return 0;
@@ -674,28 +830,69 @@ static void on_inotify(struct daemon *d)
 			if (ie->wd == d->resolv_wd &&
 			    !strcmp(ie->name, base_name(d->popts.resolv_conf)))
 				d->reload = true;
-			if (exec_watch_hit(d, ie->wd, ie->name))
+			if (watch_hit(d, ie->wd, ie->name))
 				d->reload = true;
 		}
 	}
 }
 
+/* What /metrics asks of the daemon at each scrape. */
+static void metrics_gauges(void *arg, struct metrics_gauges *g)
+{
+	struct daemon *d = arg;
+	struct bpf_program *prog;
+	size_t i, want = 0, have = 0;
+
+	if (d->skel) {
+		bpf_object__for_each_program(prog, d->skel->obj)
+			want += bpf_program__autoload(prog);
+		for (i = 0; i < L_MAX; i++)
+			have += d->links[i] != NULL;
+		g->attached = want && have == want;
+		g->tracked = maps_tracked_count(&d->maps);
+		g->tracked_max = bpf_map__max_entries(d->skel->maps.mw_tracked);
+		g->generation = d->maps.active_gen;
+	}
+	g->fanotify = d->fence.fd >= 0;
+	g->fanotify_allowed = d->fence.allowed;
+	g->fanotify_denied = d->fence.denied;
+	for (i = 0; i < d->sinks.n && i < 8; i++) {
+		g->sink_name[i] = d->sinks.v[i].name;
+		g->sink_queued[i] = sink_queued(&d->sinks.v[i]);
+	}
+	g->sinks = i;
+}
+
+/* The outputs (--output, --format) and the metrics endpoint. */
 static int open_output(struct daemon *d)
 {
-	int fd;
+	char err[512];
+	size_t i;
+	int ret;
 
-	if (!d->o->output || !strcmp(d->o->output, "-")) {
-		d->out = stdout;
-		return 0;
+	gethostname(d->hostname, sizeof(d->hostname) - 1);
+	d->ocsf.hostname = d->hostname;
+	d->ocsf.version = MW_VERSION;
+	metrics_init(&d->metrics, metrics_gauges, d);
+	for (i = 0; i < d->o->noutputs || (!i && !d->o->noutputs); i++) {
+		ret = sinks_add(&d->sinks, d->o->noutputs ? d->o->outputs[i] : "-",
+				d->o->rotate_size, d->o->queue_size, err,
+				sizeof(err));
+		if (ret) {
+			log_msg("%s", err);
+			return ret;
+		}
 	}
-	fd = open(d->o->output, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0 || !(d->out = fdopen(fd, "a"))) {
-		int err = -errno;
-
-		log_msg("--output \"%s\": %s", d->o->output, strerror(-err));
-		if (fd >= 0)
-			close(fd);
-		return err;
+	ret = sinks_open(&d->sinks, d->epfd, err, sizeof(err));
+	if (ret) {
+		log_msg("%s", err);
+		return ret;
+	}
+	d->out = true;
+	if (d->o->metrics_addr) {
+		ret = metrics_start(&d->metrics, d->o->metrics_addr, d->epfd);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -722,7 +919,7 @@ static void emit_start(struct daemon *d, int scanned)
 	json_object_object_add(o, "agent", a);
 	json_object_object_add(o, "policy", policy_json(d->policy));
 	emit(d, o);
-	fflush(d->out);
+	sinks_flush(&d->sinks);
 }
 
 static void emit_stop(struct daemon *d)
@@ -736,7 +933,7 @@ static void emit_stop(struct daemon *d)
 			       json_object_new_int64(d->lines + 1));
 	json_object_object_add(o, "agent", a);
 	emit(d, o);
-	fflush(d->out);
+	sinks_flush(&d->sinks);
 }
 
 static int setup_loop(struct daemon *d)
@@ -824,9 +1021,17 @@ static void loop(struct daemon *d)
 				control_on_client(&d->ctl,
 					(struct control_client *)src);
 				break;
+			case EP_SINK:
+				sink_on_event((struct sink *)src, evs[i].events);
+				break;
+			case EP_METRICS:
+				metrics_loop(&d->metrics);
+				break;
 			case EP_FANOTIFY:
-				fence_on_event(&d->fence, &d->maps,
-					       on_fence_hit, d);
+				fence_on_report(&d->fence, on_fence_hit, d);
+				break;
+			case EP_FENCE_INOTIFY:
+				fence_on_inotify(&d->fence);
 				break;
 			}
 		}
@@ -835,7 +1040,9 @@ static void loop(struct daemon *d)
 			d->reload = false;
 			reload(d);
 		}
-		fflush(d->out);
+		sinks_tick(&d->sinks);
+		sinks_flush(&d->sinks);
+		metrics_loop(&d->metrics);
 	}
 	ring_buffer__consume(d->rb);	/* what is left, before the stop event */
 	check_counters(d);
@@ -847,15 +1054,26 @@ int daemon_run(const struct run_opts *o)
 			     .inofd = -1, .cgroup_fd = -1 };
 	struct daemon *d = &dd;
 	char err[POLICY_ERR_MAX];
+	struct stat hst;
 	int ret, scanned;
 
 	d->ctl.fd = -1;
 	d->fence.fd = -1;
-	d->popts.resolv_conf = o->resolv_conf ? o->resolv_conf : "/etc/resolv.conf";
+	d->fence.inofd = -1;
+	d->fence.report[0] = d->fence.report[1] = -1;
+	d->fence.wake[0] = d->fence.wake[1] = -1;
+	/* The node's resolver, also from a pod (--host-root). */
+	d->popts.resolv_conf = o->resolv_conf ? o->resolv_conf :
+			       host_path("/etc/resolv.conf", d->resolv_buf);
 	log_setup_libbpf();
 	if (geteuid() != 0) {
 		log_msg("run: must run as root (it loads BPF programs)");
 		return 1;
+	}
+	if (host_root && (stat(host_root, &hst) || !S_ISDIR(hst.st_mode))) {
+		ret = -ENOTDIR;
+		log_msg("--host-root \"%s\": not a directory", host_root);
+		goto out;
 	}
 	ret = setup_cgroup(d);
 	if (ret)
@@ -915,6 +1133,9 @@ int daemon_run(const struct run_opts *o)
 		.sync = bpf_map__fd(d->skel->maps.mw_sync),
 		.counters = bpf_map__fd(d->skel->maps.mw_counters),
 		.exec = bpf_map__fd(d->skel->maps.mw_exec_rules),
+		.files = bpf_map__fd(d->skel->maps.mw_file_rules),
+		.unix_inodes = bpf_map__fd(d->skel->maps.mw_unix_rules),
+		.unix_paths = bpf_map__fd(d->skel->maps.mw_unix_paths),
 	});
 	if (ret) {
 		log_msg("creating maps: %s", strerror(-ret));
@@ -932,7 +1153,7 @@ int daemon_run(const struct run_opts *o)
 		goto out;
 	}
 	if (!d->exec_lsm) {
-		ret = fence_init(&d->fence, d->epfd);
+		ret = fence_init(&d->fence, d->epfd, &d->maps);
 		if (ret)
 			log_msg("exec fence: fanotify: %s; execs are stopped after the fact (SIGKILL) only",
 				strerror(-ret));
@@ -965,10 +1186,9 @@ out:
 	maps_free(&d->maps);
 	policy_free(d->policy);
 	proc_cache_free(d->ev.cache);
-	if (d->out && d->out != stdout)
-		fclose(d->out);
-	else if (d->out)
-		fflush(d->out);
+	metrics_stop(&d->metrics);
+	sinks_drain(&d->sinks);
+	sinks_close(&d->sinks);
 	if (d->cgroup_fd >= 0)
 		close(d->cgroup_fd);
 	if (d->epfd >= 0)

@@ -2,14 +2,21 @@
 #ifndef MW_DAEMON_H
 #define MW_DAEMON_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 #include "kernel_features.h"
 
 #define PIN_DIR_DEFAULT		"/sys/fs/bpf/mcpwarden"
+#define RUN_OUTPUTS_MAX		8
 
 struct run_opts {
 	const char *policy_path;	/* NULL: the built-in policy */
-	const char *output;		/* NULL or "-": stdout */
+	const char *outputs[RUN_OUTPUTS_MAX];	/* none: stdout ("-") */
+	size_t noutputs;
+	__u64 rotate_size;		/* file outputs; 0: never rotate */
+	__u32 queue_size;		/* per socket or pipe output, bytes */
+	bool ocsf;			/* --format ocsf */
+	const char *metrics_addr;	/* NULL: no HTTP endpoint */
 	const char *socket_path;
 	const char *cgroup;		/* NULL: the cgroup v2 root */
 	const char *pin_dir;

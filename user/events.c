@@ -405,6 +405,73 @@ static json_object *socket_json(struct events *e,
 	return o;
 }
 
+static json_object *file_json(struct events *e, const struct mw_event_file *ev,
+			      size_t size)
+{
+	size_t fixed = offsetof(struct mw_event_file, path);
+	json_object *o;
+
+	if (size < fixed || ev->path_len > MW_PATH_MAX ||
+	    size < fixed + ev->path_len)
+		return NULL;
+	o = common(e, "file_open", &ev->hdr, &ev->proc, &ev->server);
+	json_object_object_add(o, "file", exec_file_json(
+		ev->path_len ? ev->path : NULL, ev->dev >> 20, ev->dev & 0xfffff,
+		ev->ino, "lsm/file_open"));
+	add_str(o, "action", event_action_str(ev->action));
+	add_rule(e, o, ev->rule_id, ev->server.profile, "files", ev->action);
+	return o;
+}
+
+static json_object *unix_json(struct events *e, const struct mw_event_unix *ev)
+{
+	json_object *o = common(e, "network_connect", &ev->hdr, &ev->proc,
+				&ev->server);
+	json_object *n = json_object_new_object();
+
+	add_str(o, "action", event_action_str(ev->action));
+	add_str(n, "family", "unix");
+	json_object_object_add(n, "path", json_string_bytes(ev->path,
+		strnlen(ev->path, sizeof(ev->path))));
+	if (ev->ino) {
+		add_int(n, "dev_major", ev->dev >> 20);
+		add_int(n, "dev_minor", ev->dev & 0xfffff);
+		add_int(n, "inode", (__s64)ev->ino);
+	}
+	add_str(n, "hook", ev->hook ? "lsm/unix_stream_connect" :
+			   "cgroup/connect_unix");
+	json_object_object_add(o, "network", n);
+	add_rule(e, o, ev->rule_id, ev->server.profile, "unix", ev->action);
+	return o;
+}
+
+static const char *const sys_names[MW_SYS_MAX] = {
+	[MW_SYS_PTRACE] = "ptrace", [MW_SYS_BPF] = "bpf",
+	[MW_SYS_PERF_EVENT] = "perf_event_open", [MW_SYS_MOUNT] = "mount",
+	[MW_SYS_UMOUNT] = "umount", [MW_SYS_MODULE] = "init_module",
+	[MW_SYS_KEXEC] = "kexec_load", [MW_SYS_KEYS] = "add_key",
+	[MW_SYS_USERNS] = "unshare",
+};
+
+static json_object *syscall_json(struct events *e,
+				 const struct mw_event_syscall *ev)
+{
+	json_object *o = common(e, "process_syscall", &ev->hdr, &ev->proc,
+				&ev->server);
+	json_object *x = json_object_new_object();
+	const char *pname = e->profile_name ?
+			    e->profile_name(e->arg, ev->server.profile) : NULL;
+	char buf[128];
+
+	add_str(o, "action", event_action_str(ev->action));
+	add_str(x, "name", ev->sys < MW_SYS_MAX ? sys_names[ev->sys] : "?");
+	json_object_object_add(o, "syscall", x);
+	snprintf(buf, sizeof(buf), "profiles.%s.syscalls.deny",
+		 pname ? pname : "?");
+	add_str(o, "rule", buf);
+	return o;
+}
+
 json_object *event_from_record(struct events *e, const void *data,
 			       size_t size, int *err)
 {
@@ -429,6 +496,17 @@ json_object *event_from_record(struct events *e, const void *data,
 	case MW_EVENT_SOCKET:
 		if (size >= sizeof(struct mw_event_socket))
 			o = socket_json(e, data);
+		break;
+	case MW_EVENT_FILE:
+		o = file_json(e, data, size);
+		break;
+	case MW_EVENT_UNIX:
+		if (size >= sizeof(struct mw_event_unix))
+			o = unix_json(e, data);
+		break;
+	case MW_EVENT_SYSCALL:
+		if (size >= sizeof(struct mw_event_syscall))
+			o = syscall_json(e, data);
 		break;
 	default:
 		break;

@@ -185,7 +185,15 @@ json_object *features_backend_json(const struct features *f,
 	hook(o, "network_send", "cgroup/sendmsg4+sendmsg6", NULL);
 	hook(o, "raw_socket", f->cgroup_sock_create.ok ? "cgroup/sock_create" : NULL,
 	     NULL);
-	hook(o, "unix_connect", NULL, "not enforced by this version");
+	if (lsm)
+		hook(o, "unix_connect", "lsm/unix_stream_connect (by socket inode)",
+		     NULL);
+	else if (f->cgroup_connect_unix.ok)
+		hook(o, "unix_connect", "cgroup/connect_unix (by the path the caller gives)",
+		     "a connect through another name (a symlink, /proc/self/root) is not recognised without BPF-LSM");
+	else
+		hook(o, "unix_connect", NULL,
+		     "needs Linux 6.7+ (cgroup/connect_unix) or BPF-LSM");
 	if (lsm)
 		hook(o, "exec", "lsm/bprm_check_security+mmap_file", NULL);
 	else
@@ -193,7 +201,17 @@ json_object *features_backend_json(const struct features *f,
 		     "fanotify FAN_OPEN_EXEC_PERM+FAN_OPEN_PERM on denied binaries and directories; raw_tp/sched_process_exec+SIGKILL for fileless, new directories and allow-lists" :
 		     "raw_tp/sched_process_exec+SIGKILL",
 		     "allow-lists: the wrapper also applies a Landlock execute rule set; auto-detected servers get the SIGKILL backstop only");
-	hook(o, "file_open", NULL, "not enforced by this version");
+	if (lsm)
+		hook(o, "file_open", "lsm/file_open", NULL);
+	else
+		hook(o, "file_open", f->fanotify_perm.ok ?
+		     "fanotify FAN_OPEN_PERM on protected files and directory trees" : NULL,
+		     "confinement (files.allow): the wrapper's Landlock rule set only; auto-detected servers are not confined without BPF-LSM");
+	hook(o, "syscalls", lsm ?
+	     "lsm/ptrace_access_check, bpf, perf_event_open, sb_mount, sb_umount, kernel_load_data, kernel_read_file, key_alloc, userns_create; seccomp from the wrapper" :
+	     "seccomp filter installed by the wrapper",
+	     lsm ? "setns is refused by the wrapper's seccomp filter only" :
+	     "auto-detected servers (no wrapper) are not covered without BPF-LSM");
 	json_object_object_add(o, "requested",
 			       json_object_new_string(req == BACKEND_LSM ? "lsm" :
 						      req == BACKEND_FALLBACK ? "fallback" :

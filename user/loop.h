@@ -11,6 +11,9 @@ enum ep_kind {
 	EP_CONTROL_LISTEN,
 	EP_CONTROL_CLIENT,
 	EP_FANOTIFY,
+	EP_FENCE_INOTIFY,
+	EP_SINK,
+	EP_METRICS,
 };
 
 struct ep_src {

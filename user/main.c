@@ -6,13 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "control.h"
 #include "daemon.h"
 #include "kernel_features.h"
-#include "landlock.h"
+#include "confine.h"
+#include "hostpath.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
+#include "sink.h"
 
 #define EXIT_WRAPPER	125	/* like env(1): the wrapper itself failed */
 
@@ -21,10 +25,13 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: mcpwarden COMMAND [OPTIONS]\n"
 "\n"
-"  run [--policy FILE] [--output PATH] [--socket PATH] [--cgroup PATH]\n"
+"  run [--policy FILE] [--output SPEC]... [--socket PATH] [--cgroup PATH]\n"
 "      [--backend auto|lsm|fallback] [--pin-dir DIR] [--resolv-conf FILE]\n"
-"      [--ring-buffer SIZE] [-v]\n"
-"                       load the BPF programs and stream events as JSON lines\n"
+"      [--ring-buffer SIZE] [--format native|ocsf] [--output-rotate-size BYTES]\n"
+"      [--output-queue BYTES] [--metrics ADDR:PORT] [--host-root DIR] [-v]\n"
+"                       load the BPF programs and stream events as JSON lines;\n"
+"                       SPEC: - (stdout), FILE, file:FILE, unix:PATH,\n"
+"                       tcp:HOST:PORT, syslog+tcp:HOST:PORT (docs/outputs.md)\n"
 "  exec [--profile NAME] [--socket PATH] -- CMD [ARGS...]\n"
 "                       run CMD as a tracked MCP server (no root needed)\n"
 "  policy check FILE    validate a policy; non-zero exit on errors\n"
@@ -100,6 +107,32 @@ static int parse_size(const char *s, __u32 *out)
 	return 0;
 }
 
+/* A byte count with an optional K, M or G suffix, at most @max. */
+static int parse_bytes(const char *s, __u64 max, __u64 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if ((*end == 'K' || *end == 'k') && end++)
+		v <<= 10;
+	else if ((*end == 'M' || *end == 'm') && end++)
+		v <<= 20;
+	else if ((*end == 'G' || *end == 'g') && end++)
+		v <<= 30;
+	if (*end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+enum { OPT_FORMAT = 256, OPT_ROTATE, OPT_QUEUE, OPT_METRICS, OPT_HOST_ROOT };
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -111,6 +144,11 @@ static int cmd_run(int argc, char **argv)
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "resolv-conf", required_argument, NULL, 'r' },
 		{ "ring-buffer", required_argument, NULL, 'R' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "output-rotate-size", required_argument, NULL, OPT_ROTATE },
+		{ "output-queue", required_argument, NULL, OPT_QUEUE },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "host-root", required_argument, NULL, OPT_HOST_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -119,7 +157,12 @@ static int cmd_run(int argc, char **argv)
 		.socket_path = CONTROL_SOCKET_DEFAULT,
 		.pin_dir = PIN_DIR_DEFAULT,
 		.stats_interval_ms = 1000,
+		.rotate_size = SINK_ROTATE_DEFAULT,
+		.queue_size = SINK_QUEUE_DEFAULT,
 	};
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	__u64 v;
 	int c, bad = 0;
 
 	while ((c = next_opt("run", argc, argv, ":p:o:s:c:b:P:r:R:vh", longs,
@@ -129,7 +172,33 @@ static int cmd_run(int argc, char **argv)
 			o.policy_path = optarg;
 			break;
 		case 'o':
-			o.output = optarg;
+			if (o.noutputs >= RUN_OUTPUTS_MAX)
+				return bad_usage("run", "--output: at most %d outputs",
+						 RUN_OUTPUTS_MAX);
+			o.outputs[o.noutputs++] = optarg;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "native") && strcmp(optarg, "ocsf"))
+				return bad_usage("run", "--format \"%s\": not one of native, ocsf",
+						 optarg);
+			o.ocsf = !strcmp(optarg, "ocsf");
+			break;
+		case OPT_ROTATE:
+			if (parse_bytes(optarg, 1ULL << 40, &o.rotate_size))
+				return bad_usage("run", "--output-rotate-size \"%s\": not a byte count (suffixes K, M, G; 0: never rotate)",
+						 optarg);
+			break;
+		case OPT_QUEUE:
+			if (parse_bytes(optarg, 1ULL << 30, &v) || v < 4096)
+				return bad_usage("run", "--output-queue \"%s\": not a byte count from 4096 to 1G (suffixes K, M, G)",
+						 optarg);
+			o.queue_size = v;
+			break;
+		case OPT_METRICS:
+			if (metrics_parse_addr(optarg, &ss, &sl))
+				return bad_usage("run", "--metrics \"%s\": not ADDR:PORT (a numeric address, [IPv6] in brackets, port 1-65535)",
+						 optarg);
+			o.metrics_addr = optarg;
 			break;
 		case 's':
 			o.socket_path = optarg;
@@ -147,6 +216,12 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'r':
 			o.resolv_conf = optarg;
+			break;
+		case OPT_HOST_ROOT:
+			if (optarg[0] != '/')
+				return bad_usage("run", "--host-root \"%s\": not an absolute path",
+						 optarg);
+			host_root = optarg;
 			break;
 		case 'R':
 			if (parse_size(optarg, &o.ringbuf_size))
@@ -223,13 +298,12 @@ static int cmd_exec(int argc, char **argv)
 		json_object_put(resp);
 		return EXIT_WRAPPER;
 	}
-	/* An exec allow-list: confine the server before its first instruction. */
-	if (json_object_object_get_ex(resp, "exec_allow", &v) &&
-	    json_object_is_type(v, json_type_array)) {
+	/* Confine the server before its first instruction. */
+	{
 		char err[512];
 
-		if (landlock_exec_allow(v, err, sizeof(err)))
-			fprintf(stderr, "mcpwarden exec: %s; the agent still stops other binaries after their exec\n",
+		if (confine_apply(resp, err, sizeof(err)))
+			fprintf(stderr, "mcpwarden exec: %s; the agent's kernel hooks still apply\n",
 				err);
 	}
 	json_object_put(resp);

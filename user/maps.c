@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "hostpath.h"
 #include "maps.h"
 
 __u32 profile_ids_get(const struct profile_ids *ids, const char *name)
@@ -62,7 +64,7 @@ __u32 kdev(__u64 st_dev)
 	return major(st_dev) << 20 | minor(st_dev);
 }
 
-struct mw_exec_key exec_key(__u32 gen, const struct exec_sel *e)
+struct mw_exec_key exec_key(__u32 gen, const struct inode_sel *e)
 {
 	struct mw_exec_key k = {
 		.gen = gen, .profile = e->profile, .dev = kdev(e->st_dev),
@@ -74,6 +76,10 @@ struct mw_exec_key exec_key(__u32 gen, const struct exec_sel *e)
 
 void compiled_free(struct compiled *c)
 {
+	free(c->files);
+	free(c->unix_inodes);
+	free(c->unix_keys);
+	free(c->unix_vals);
 	free(c->exec);
 	free(c->net_keys);
 	free(c->net_vals);
@@ -106,9 +112,10 @@ static int detect_compile(const char *pat, __u32 profile,
 }
 
 /* Is @path a mount point (its parent on another device, or "/")? */
-static bool mount_root(const char *path, const struct stat *st)
+static bool mount_root(const char *host, const struct stat *st)
 {
-	char parent[4096];
+	char parent[4096], hp[PATH_MAX];
+	const char *path = host_path(host, hp);
 	struct stat pst;
 	char *slash;
 
@@ -125,6 +132,28 @@ static bool mount_root(const char *path, const struct stat *st)
 	return pst.st_dev != st->st_dev || pst.st_ino == st->st_ino;
 }
 
+static int sel_add(struct inode_sel **v, size_t *n, const char *path,
+		   const struct stat *st, __u32 profile, __u8 action,
+		   __u32 rule_id)
+{
+	struct inode_sel *e = realloc(*v, (*n + 1) * sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	*v = e;
+	e = &e[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->path = path;
+	e->st_dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->is_dir = S_ISDIR(st->st_mode);
+	e->mount_root = e->is_dir && mount_root(path, st);
+	e->profile = profile;
+	e->action = action;
+	e->rule_id = rule_id;
+	return 0;
+}
+
 /*
  * Resolve the exec rules of profile @pr (id @id) to the inodes their paths
  * name now; paths that do not exist are named in one warning.
@@ -135,13 +164,14 @@ static int exec_compile(const struct profile *pr, __u32 id,
 {
 	char missing[400] = "";
 	size_t k, nmissing = 0, off = 0;
-	struct exec_sel *e;
 	struct stat st;
+	int ret;
 
 	for (k = 0; k < pr->nexec; k++) {
 		const struct exec_rule *r = &pr->exec[k];
+		char hp[PATH_MAX];
 
-		if (stat(r->path, &st)) {
+		if (stat(host_path(r->path, hp), &st)) {
 			if (nmissing++ < 6)
 				off += snprintf(missing + off, sizeof(missing) - off,
 						"%s%s", off ? ", " : "", r->path);
@@ -149,20 +179,10 @@ static int exec_compile(const struct profile *pr, __u32 id,
 				off = sizeof(missing) - 1;
 			continue;
 		}
-		e = realloc(out->exec, (out->nexec + 1) * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		out->exec = e;
-		e = &out->exec[out->nexec++];
-		memset(e, 0, sizeof(*e));
-		e->path = r->path;
-		e->st_dev = st.st_dev;
-		e->ino = st.st_ino;
-		e->is_dir = S_ISDIR(st.st_mode);
-		e->mount_root = e->is_dir && mount_root(r->path, &st);
-		e->profile = id;
-		e->action = r->action;
-		e->rule_id = r->id;
+		ret = sel_add(&out->exec, &out->nexec, r->path, &st, id,
+			      r->action, r->id);
+		if (ret)
+			return ret;
 	}
 	if (nmissing && warn) {
 		char msg[600];
@@ -174,6 +194,122 @@ static int exec_compile(const struct profile *pr, __u32 id,
 		warn(msg, warn_arg);
 	}
 	return 0;
+}
+
+/*
+ * What confinement (files.allow) lets every process open: the system's own
+ * files, without which no program starts. Deny rules on paths beneath them
+ * (/etc/shadow) are nearer, and win.
+ */
+static const char *const confine_base[] = {
+	"/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys",
+	"/dev", NULL,
+};
+
+/*
+ * File rules: paths that exist now (a missing secret is simply not there;
+ * the agent watches for it to appear). Unix rules: by inode for BPF-LSM,
+ * and by the path strings a connect() may give for cgroup/connect_unix.
+ */
+static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
+			 struct compiled *out)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	size_t k, j;
+	int ret;
+
+	for (k = 0; k < pr->nfiles; k++) {
+		const struct file_rule *r = &pr->files[k];
+		char hp[PATH_MAX];
+
+		if (stat(host_path(r->path, hp), &st))
+			continue;
+		ret = sel_add(&out->files, &out->nfiles, r->path, &st, id,
+			      r->action, r->id);
+		if (ret)
+			return ret;
+	}
+	for (k = 0; pr->files_allowlist && confine_base[k]; k++) {
+		char hp[PATH_MAX];
+
+		if (stat(host_path(confine_base[k], hp), &st))
+			continue;
+		for (j = 0; j < out->nfiles; j++)
+			if (out->files[j].profile == id &&
+			    out->files[j].st_dev == st.st_dev &&
+			    out->files[j].ino == st.st_ino)
+				break;
+		if (j < out->nfiles)
+			continue;	/* the policy says something of it */
+		ret = sel_add(&out->files, &out->nfiles, confine_base[k], &st,
+			      id, MW_ACTION_ALLOW, MW_RULE_DEFAULT);
+		if (ret)
+			return ret;
+	}
+	for (k = 0; k < pr->nunix; k++) {
+		const struct file_rule *r = &pr->unix_rules[k];
+		const char *spellings[2] = { r->path, NULL };
+		struct mw_exec_value val = { .action = r->action,
+					     .rule_id = r->id };
+
+		char hp[PATH_MAX];
+
+		if (!stat(host_path(r->path, hp), &st)) {
+			ret = sel_add(&out->unix_inodes, &out->nunix_inodes,
+				      r->path, &st, id, r->action, r->id);
+			if (ret)
+				return ret;
+			if (realpath(hp, real) &&
+			    strcmp(host_unpath(real), r->path))
+				spellings[1] = host_unpath(real);
+		}
+		for (j = 0; j < 2 && spellings[j]; j++) {
+			struct mw_unix_key *kk;
+			struct mw_exec_value *vv;
+
+			if (strlen(spellings[j]) >= MW_UNIX_PATH_MAX)
+				continue;
+			kk = realloc(out->unix_keys,
+				     (out->nunix_paths + 1) * sizeof(*kk));
+			if (kk)
+				out->unix_keys = kk;
+			vv = realloc(out->unix_vals,
+				     (out->nunix_paths + 1) * sizeof(*vv));
+			if (vv)
+				out->unix_vals = vv;
+			if (!kk || !vv)
+				return -ENOMEM;
+			kk = &out->unix_keys[out->nunix_paths];
+			memset(kk, 0, sizeof(*kk));
+			kk->gen = gen;
+			kk->profile = id;
+			memcpy(kk->path, spellings[j], strlen(spellings[j]));
+			out->unix_vals[out->nunix_paths++] = val;
+		}
+	}
+	return 0;
+}
+
+int sys_bit(const char *name)
+{
+	static const struct { const char *name; int bit; } map[] = {
+		{ "ptrace", MW_SYS_PTRACE }, { "bpf", MW_SYS_BPF },
+		{ "perf_event_open", MW_SYS_PERF_EVENT },
+		{ "mount", MW_SYS_MOUNT }, { "fsmount", MW_SYS_MOUNT },
+		{ "move_mount", MW_SYS_MOUNT }, { "umount", MW_SYS_UMOUNT },
+		{ "umount2", MW_SYS_UMOUNT }, { "init_module", MW_SYS_MODULE },
+		{ "finit_module", MW_SYS_MODULE }, { "kexec_load", MW_SYS_KEXEC },
+		{ "kexec_file_load", MW_SYS_KEXEC }, { "add_key", MW_SYS_KEYS },
+		{ "keyctl", MW_SYS_KEYS }, { "request_key", MW_SYS_KEYS },
+		{ "unshare", MW_SYS_USERNS },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(map[i].name, name))
+			return map[i].bit;
+	return -1;
 }
 
 struct net_item {
@@ -296,7 +432,15 @@ int maps_compile(const struct policy *p, struct profile_ids *ids, __u32 gen,
 		mp->fileless = pr->fileless;
 		mp->has_exec = pr->nexec || pr->exec_allowlist ||
 			       pr->fileless != MW_ACTION_ALLOW;
+		mp->has_files = pr->nfiles || pr->files_allowlist;
+		mp->files_allowlist = pr->files_allowlist;
+		mp->has_unix = pr->nunix != 0;
+		for (k = 0; k < pr->nsyscalls; k++)
+			if (sys_bit(pr->syscalls[k]) >= 0)
+				mp->sys_deny |= 1u << sys_bit(pr->syscalls[k]);
 		ret = exec_compile(pr, pids[i], out, warn, warn_arg);
+		if (!ret)
+			ret = files_compile(pr, pids[i], gen, out);
 		if (ret)
 			goto fail;
 		for (k = 0; k < pr->ndetect; k++) {
@@ -350,9 +494,20 @@ fail:
 	return ret;
 }
 
+void maps_read_lock(struct mw_maps *m)
+{
+	pthread_rwlock_rdlock(&m->lock);
+}
+
+void maps_read_unlock(struct mw_maps *m)
+{
+	pthread_rwlock_unlock(&m->lock);
+}
+
 int maps_init(struct mw_maps *m, const struct mw_map_fds *fds)
 {
 	memset(m, 0, sizeof(*m));
+	pthread_rwlock_init(&m->lock, NULL);
 	m->fd = *fds;
 	m->sync_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mw_sync_inner",
 					  sizeof(__u32), sizeof(__u32), 1, NULL);
@@ -369,6 +524,17 @@ void maps_free(struct mw_maps *m)
 	if (m->sync_inner_fd > 0)
 		close(m->sync_inner_fd);
 	m->sync_inner_fd = -1;
+}
+
+static void sels_clear(int fd, __u32 gen, const struct inode_sel *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct mw_exec_key k = exec_key(gen, &v[i]);
+
+		bpf_map_delete_elem(fd, &k);
+	}
 }
 
 /* Remove generation @gen's entries from the maps. Best effort. */
@@ -388,11 +554,11 @@ static void gen_clear(struct mw_maps *m, __u32 gen, const struct compiled *c)
 
 		bpf_map_delete_elem(m->fd.cgroups, &k);
 	}
-	for (i = 0; i < c->nexec; i++) {
-		struct mw_exec_key k = exec_key(gen, &c->exec[i]);
-
-		bpf_map_delete_elem(m->fd.exec, &k);
-	}
+	sels_clear(m->fd.exec, gen, c->exec, c->nexec);
+	sels_clear(m->fd.files, gen, c->files, c->nfiles);
+	sels_clear(m->fd.unix_inodes, gen, c->unix_inodes, c->nunix_inodes);
+	for (i = 0; i < c->nunix_paths; i++)
+		bpf_map_delete_elem(m->fd.unix_paths, &c->unix_keys[i]);
 	for (idx = 0; idx < MW_PROFILES_MAX; idx++) {
 		__u32 key = gen * MW_PROFILES_MAX + idx;
 
@@ -400,11 +566,29 @@ static void gen_clear(struct mw_maps *m, __u32 gen, const struct compiled *c)
 	}
 }
 
+static int sels_fill(int fd, __u32 gen, const struct inode_sel *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct mw_exec_key k = exec_key(gen, &v[i]);
+		struct mw_exec_value val = {
+			.action = v[i].action, .is_dir = v[i].is_dir,
+			.rule_id = v[i].rule_id,
+		};
+
+		if (bpf_map_update_elem(fd, &k, &val, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
 static int gen_fill(struct mw_maps *m, __u32 gen, const struct compiled *c)
 {
 	struct mw_gen g = { .ndetect = c->ndetect, .ncgroups = c->ncgroups };
 	size_t i;
 	__u32 key;
+	int ret;
 
 	for (i = 0; i < MW_PROFILES_MAX; i++) {
 		key = gen * MW_PROFILES_MAX + i;
@@ -430,16 +614,18 @@ static int gen_fill(struct mw_maps *m, __u32 gen, const struct compiled *c)
 					&c->cgroups[i].profile, BPF_ANY))
 			return -errno;
 	}
-	for (i = 0; i < c->nexec; i++) {
-		struct mw_exec_key k = exec_key(gen, &c->exec[i]);
-		struct mw_exec_value v = {
-			.action = c->exec[i].action, .is_dir = c->exec[i].is_dir,
-			.rule_id = c->exec[i].rule_id,
-		};
-
-		if (bpf_map_update_elem(m->fd.exec, &k, &v, BPF_ANY))
+	ret = sels_fill(m->fd.exec, gen, c->exec, c->nexec);
+	if (!ret)
+		ret = sels_fill(m->fd.files, gen, c->files, c->nfiles);
+	if (!ret)
+		ret = sels_fill(m->fd.unix_inodes, gen, c->unix_inodes,
+				c->nunix_inodes);
+	if (ret)
+		return ret;
+	for (i = 0; i < c->nunix_paths; i++)
+		if (bpf_map_update_elem(m->fd.unix_paths, &c->unix_keys[i],
+					&c->unix_vals[i], BPF_ANY))
 			return -errno;
-	}
 	/* Last: the counts that make the entries above visible. */
 	if (bpf_map_update_elem(m->fd.gens, &gen, &g, BPF_ANY))
 		return -errno;
@@ -473,14 +659,16 @@ int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
 	/* Programs that read the old generation finish before it goes. */
 	if (bpf_map_update_elem(m->fd.sync, &zero, &m->sync_inner_fd, BPF_ANY))
 		usleep(10000);	/* no map-in-map: a grace period is ~ms */
-	if (m->applied) {
+	if (m->applied)
 		gen_clear(m, old, &m->gen[old]);
+	pthread_rwlock_wrlock(&m->lock);
+	if (m->applied)
 		compiled_free(&m->gen[old]);
-	}
 	compiled_free(&m->gen[gen]);
 	m->gen[gen] = c;
 	m->active_gen = gen;
 	m->applied = 1;
+	pthread_rwlock_unlock(&m->lock);
 	return 0;
 undo:
 	gen_clear(m, gen, &c);

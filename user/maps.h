@@ -6,6 +6,7 @@
 #ifndef MW_MAPS_H
 #define MW_MAPS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
@@ -17,8 +18,8 @@ struct mw_cgroup_sel {
 	__u32 profile;
 };
 
-/* An exec rule resolved to the inode it names now. */
-struct exec_sel {
+/* An exec, file or unix socket rule resolved to the inode it names now. */
+struct inode_sel {
 	const char *path;	/* borrowed from the policy */
 	__u64 st_dev;		/* userspace dev_t, as stat() gives it */
 	__u64 ino;
@@ -39,8 +40,15 @@ struct compiled {
 	size_t nnet;
 	struct mw_cgroup_sel *cgroups;
 	size_t ncgroups;
-	struct exec_sel *exec;		/* mw_exec_rules, and the fanotify marks */
+	struct inode_sel *exec;		/* mw_exec_rules, and the fanotify marks */
 	size_t nexec;
+	struct inode_sel *files;	/* mw_file_rules, and the fanotify marks */
+	size_t nfiles;
+	struct inode_sel *unix_inodes;	/* mw_unix_rules (BPF-LSM) */
+	size_t nunix_inodes;
+	struct mw_unix_key *unix_keys;	/* mw_unix_paths (cgroup/connect_unix) */
+	struct mw_exec_value *unix_vals;
+	size_t nunix_paths;
 };
 
 /* Stable profile ids: a name keeps its id across reloads. */
@@ -50,10 +58,12 @@ struct profile_ids {
 
 struct mw_map_fds {
 	int tracked, cgroups, detect, config, gens, profiles, net, sync,
-	    counters, exec;
+	    counters, exec, files, unix_inodes, unix_paths;
 };
 
 struct mw_maps {
+	/* The fence's answering thread reads gen[]: swaps hold it writing. */
+	pthread_rwlock_t lock;
 	struct mw_map_fds fd;
 	struct profile_ids ids;
 	__u32 active_gen;
@@ -76,7 +86,9 @@ int maps_compile(const struct policy *p, struct profile_ids *ids, __u32 gen,
 void compiled_free(struct compiled *c);
 /* The kernel's dev_t (major << 20 | minor) of a userspace one. */
 __u32 kdev(__u64 st_dev);
-struct mw_exec_key exec_key(__u32 gen, const struct exec_sel *e);
+struct mw_exec_key exec_key(__u32 gen, const struct inode_sel *e);
+/* The enum mw_sys bit a system call name belongs to, or -1. */
+int sys_bit(const char *name);
 
 int maps_init(struct mw_maps *m, const struct mw_map_fds *fds);
 void maps_free(struct mw_maps *m);
@@ -88,6 +100,8 @@ int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
 	       size_t errlen, void (*warn)(const char *msg, void *arg),
 	       void *warn_arg);
 const struct compiled *maps_active(const struct mw_maps *m);
+void maps_read_lock(struct mw_maps *m);
+void maps_read_unlock(struct mw_maps *m);
 
 int maps_track(struct mw_maps *m, __u32 pid, __u64 start,
 	       const struct mw_server *server, int replace);

@@ -26,6 +26,8 @@
 
 #include <json-c/json.h>
 #include <nettle/sha2.h>
+#include <seccomp.h>
+#include "pathsets.h"
 
 #include "jsonpos.h"
 #include "policy.h"
@@ -86,6 +88,10 @@ struct ctx {
 	struct seen *cgroups;
 	size_t ncgroups;
 	size_t nprefixes;
+
+	char **homes;			/* for "~/", read once */
+	size_t nhomes;
+	bool homes_loaded;
 };
 
 /* Messages */
@@ -1344,13 +1350,216 @@ static int parse_exec(struct ctx *c, struct profile *prof,
 	return 0;
 }
 
+/* File rules, unix socket rules, system calls */
+
+static int add_file_rule(struct ctx *c, struct file_rule **v, size_t *n,
+			 size_t *cap, const char *path, __u8 action, __u32 id)
+{
+	struct file_rule *r;
+	size_t k;
+
+	for (k = 0; k < *n; k++) {
+		if (strcmp((*v)[k].path, path))
+			continue;
+		/* Named twice (a set and a path): the stricter rule stays. */
+		if (action > (*v)[k].action) {
+			(*v)[k].action = action;
+			(*v)[k].id = id;
+		}
+		return 0;
+	}
+	r = grow(*v, cap, *n, sizeof(**v));
+	if (!r)
+		return ctx_nomem(c);
+	*v = r;
+	r = &(*v)[*n];
+	r->path = strdup(path);
+	if (!r->path)
+		return ctx_nomem(c);
+	r->action = action;
+	r->id = id;
+	(*n)++;
+	return 0;
+}
+
+/* Add @s (a path, "~/path" or a path set) expanded, as rule @id. */
+static int expand_path(struct ctx *c, struct file_rule **v, size_t *n,
+		       size_t *cap, const char *s, __u8 action, __u32 id,
+		       bool sets_ok)
+{
+	char q[POLICY_QUOTE_MAX + 8], path[PATH_MAX];
+	const struct pathset *set;
+	size_t i;
+	int err;
+
+	if (s[0] == '/')
+		return add_file_rule(c, v, n, cap, s, action, id);
+	if (s[0] == '~' && (s[1] == '/' || !s[1])) {
+		if (!c->homes_loaded) {
+			c->homes_loaded = true;
+			err = pathsets_homes(c->opts->passwd, &c->homes,
+					     &c->nhomes);
+			if (err == -ENOMEM)
+				return ctx_nomem(c);
+		}
+		for (i = 0; i < c->nhomes; i++) {
+			snprintf(path, sizeof(path), "%s%s", c->homes[i], s + 1);
+			err = add_file_rule(c, v, n, cap, path, action, id);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
+	set = sets_ok ? pathsets_get(s) : NULL;
+	if (!set)
+		return ctx_fail(c, -EINVAL,
+				"%s is not an absolute path, a ~/path or a path set (%s)",
+				quote(s, q, sizeof(q)),
+				sets_ok ? "\"secrets\", \"container_runtimes\"" :
+				"none here");
+	for (i = 0; i < set->n; i++) {
+		err = expand_path(c, v, n, cap, set->entries[i].path, action, id,
+				  false);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int parse_path_list(struct ctx *c, struct file_rule **v, size_t *n,
+			   size_t *cap, struct json_object *list, __u8 action)
+{
+	struct json_object *e;
+	const char *s;
+	size_t i, len;
+	__u32 id;
+	int err;
+
+	err = expect_type(c, list, json_type_array);
+	if (err)
+		return err;
+	len = json_object_array_length(list);
+	for (i = 0; i < len; i++) {
+		jpath_push_index(&c->path, (long)i);
+		e = json_object_array_get_idx(list, i);
+		err = get_string(c, e, &s);
+		if (!err && strlen(s) >= PATH_MAX / 2)
+			err = ctx_fail(c, -EINVAL, "path longer than %d bytes",
+				       PATH_MAX / 2);
+		if (!err)
+			err = new_rule_id(c, e, &id);
+		if (!err)
+			err = expand_path(c, v, n, cap, s, action, id, true);
+		if (err)
+			return err;
+		jpath_pop(&c->path);
+	}
+	return 0;
+}
+
+static __u8 list_action(const char *key)
+{
+	return !strcmp(key, "allow") ? MW_ACTION_ALLOW :
+	       !strcmp(key, "deny") ? MW_ACTION_DENY : MW_ACTION_AUDIT;
+}
+
+static int parse_files(struct ctx *c, struct profile *prof,
+		       struct json_object *obj, bool unix_sockets)
+{
+	static const char *const file_keys[] = { "deny", "audit", "allow", NULL };
+	static const char *const unix_keys[] = { "deny", "audit", NULL };
+	struct json_object_iterator it, end;
+	struct json_object *v;
+	const char *key;
+	size_t cap = 0;
+	int err;
+
+	err = expect_type(c, obj, json_type_object);
+	if (!err)
+		err = check_keys(c, obj, unix_sockets ? unix_keys : file_keys);
+	if (err)
+		return err;
+	it = json_object_iter_begin(obj);
+	end = json_object_iter_end(obj);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		key = json_object_iter_peek_name(&it);
+		v = json_object_iter_peek_value(&it);
+		jpath_push_key(&c->path, key);
+		if (unix_sockets)
+			err = parse_path_list(c, &prof->unix_rules, &prof->nunix,
+					      &cap, v, list_action(key));
+		else
+			err = parse_path_list(c, &prof->files, &prof->nfiles,
+					      &cap, v, list_action(key));
+		if (!err && !strcmp(key, "allow")) {
+			if (!json_object_array_length(v))
+				err = ctx_fail(c, -EINVAL,
+					       "an empty allow list would forbid every open; leave \"allow\" out to allow all");
+			prof->files_allowlist = true;
+		}
+		if (err)
+			return err;
+		jpath_pop(&c->path);
+	}
+	return 0;
+}
+
+static int parse_syscalls(struct ctx *c, struct profile *prof,
+			  struct json_object *obj)
+{
+	static const char *const keys[] = { "deny", NULL };
+	char q[POLICY_QUOTE_MAX + 8];
+	struct json_object *list, *e;
+	const char *s;
+	size_t i, k, n;
+	int err;
+
+	err = expect_type(c, obj, json_type_object);
+	if (!err)
+		err = check_keys(c, obj, keys);
+	if (err || !json_object_object_get_ex(obj, "deny", &list))
+		return err;
+	jpath_push_key(&c->path, "deny");
+	err = expect_type(c, list, json_type_array);
+	if (!err)
+		err = new_rule_id(c, list, &prof->syscalls_id);
+	if (err)
+		return err;
+	n = json_object_array_length(list);
+	prof->syscalls = calloc(n ? n : 1, sizeof(*prof->syscalls));
+	if (!prof->syscalls)
+		return ctx_nomem(c);
+	for (i = 0; i < n; i++) {
+		jpath_push_index(&c->path, (long)i);
+		e = json_object_array_get_idx(list, i);
+		err = get_string(c, e, &s);
+		if (err)
+			return err;
+		if (seccomp_syscall_resolve_name(s) == __NR_SCMP_ERROR)
+			return ctx_fail(c, -EINVAL, "%s is not a system call name",
+					quote(s, q, sizeof(q)));
+		for (k = 0; k < prof->nsyscalls; k++)
+			if (!strcmp(prof->syscalls[k], s))
+				return ctx_fail(c, -EINVAL, "%s is listed twice",
+						quote(s, q, sizeof(q)));
+		prof->syscalls[prof->nsyscalls] = strdup(s);
+		if (!prof->syscalls[prof->nsyscalls])
+			return ctx_nomem(c);
+		prof->nsyscalls++;
+		jpath_pop(&c->path);
+	}
+	jpath_pop(&c->path);
+	return 0;
+}
+
 /* Profiles */
 
 static int parse_profile(struct ctx *c, struct profile *prof,
 			 struct json_object *obj)
 {
 	static const char *const keys[] = {
-		"mode", "select", "network", "exec", NULL,
+		"mode", "select", "network", "exec", "files", "syscalls",
+		"unix", NULL,
 	};
 	static const char *const modes[] = { "enforce", "monitor", NULL };
 	struct json_object_iterator it, end;
@@ -1382,6 +1591,12 @@ static int parse_profile(struct ctx *c, struct profile *prof,
 			err = parse_select(c, prof, v);
 		} else if (!strcmp(key, "exec")) {
 			err = parse_exec(c, prof, v);
+		} else if (!strcmp(key, "files")) {
+			err = parse_files(c, prof, v, false);
+		} else if (!strcmp(key, "unix")) {
+			err = parse_files(c, prof, v, true);
+		} else if (!strcmp(key, "syscalls")) {
+			err = parse_syscalls(c, prof, v);
 		} else {
 			err = parse_network(c, prof, v);
 		}
@@ -1651,6 +1866,9 @@ out:
 	free(c.ns);
 	free(c.items);
 	free(c.cgroups);
+	for (size_t h = 0; h < c.nhomes; h++)
+		free(c.homes[h]);
+	free(c.homes);
 	return ret;
 }
 
@@ -1764,6 +1982,15 @@ void policy_free(struct policy *p)
 		for (j = 0; j < prof->nexec; j++)
 			free(prof->exec[j].path);
 		free(prof->exec);
+		for (j = 0; j < prof->nfiles; j++)
+			free(prof->files[j].path);
+		free(prof->files);
+		for (j = 0; j < prof->nunix; j++)
+			free(prof->unix_rules[j].path);
+		free(prof->unix_rules);
+		for (j = 0; j < prof->nsyscalls; j++)
+			free(prof->syscalls[j]);
+		free(prof->syscalls);
 	}
 	free(p->profiles);
 	for (i = 0; i < p->nrule_names; i++)

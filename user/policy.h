@@ -33,6 +33,13 @@ struct exec_rule {
 	__u32 id;		/* index into policy.rule_names */
 };
 
+/* A file or directory (everything beneath), or a unix socket path. */
+struct file_rule {
+	char *path;		/* absolute; "~/" expanded for every user */
+	__u8 action;		/* enum mw_action */
+	__u32 id;		/* index into policy.rule_names */
+};
+
 struct profile {
 	char *name;
 	__u8 mode;		/* enum mw_mode */
@@ -48,6 +55,14 @@ struct profile {
 	size_t nexec;
 	bool exec_allowlist;	/* "allow" given: nothing else may run */
 	__u8 fileless;		/* enum mw_action for memfd / deleted files */
+	struct file_rule *files;	/* deny, audit and allow */
+	size_t nfiles;
+	bool files_allowlist;	/* "allow" given: confinement */
+	char **syscalls;	/* denied system calls, by name */
+	size_t nsyscalls;
+	__u32 syscalls_id;	/* the rule id of profiles.P.syscalls.deny */
+	struct file_rule *unix_rules;	/* unix socket paths, deny or audit */
+	size_t nunix;
 };
 
 struct policy {
@@ -63,6 +78,7 @@ struct policy {
 struct policy_opts {
 	const char *resolv_conf;	/* for the "nameservers" set; NULL: /etc/resolv.conf */
 	const char *cgroup_root;	/* cgroup v2 mount, for relative cgroup paths */
+	const char *passwd;		/* whose homes "~/" means; NULL: /etc/passwd */
 };
 
 /*

@@ -298,9 +298,10 @@ int proc_read(const char *proc_root, __u32 pid, struct proc_info *out)
 		out->exe = strdup(buf);
 	}
 
+	/* Empty for a zombie or a kernel thread: unknown, not "no args". */
 	snprintf(path, sizeof(path), "%s/%u/cmdline", proc_root, pid);
 	n = read_file(path, buf, sizeof(buf));
-	if (n >= 0)
+	if (n > 0)
 		out->args = proc_args_json(buf, n);
 	return 0;
 }

@@ -33,8 +33,10 @@ def start_event():
         check(b["network_connect"]["covered"] and b["tracking"]["covered"], f"{b}")
         check(b["exec"]["covered"] and "fanotify" in b["exec"]["mechanism"] and
               "SIGKILL" in b["exec"]["mechanism"], f"exec {b['exec']}")
-        check(b["file_open"]["covered"] is False and "note" in b["file_open"],
-              "what is not covered is said")
+        check(b["file_open"]["covered"] and "note" in b["file_open"],
+              f"file_open {b['file_open']}: what is not covered is said")
+        check(b["syscalls"]["covered"] and "auto-detected" in b["syscalls"]["note"],
+              f"syscalls {b['syscalls']}")
         check(len(e["policy"]["digest"]) == 64, "policy digest")
         check(e["time"].endswith("Z") and len(e["time"]) == 30, f"time {e['time']}")
 

@@ -126,20 +126,21 @@ def copy_dir():
             refused(env, [dst, m], m, path=dst, rule="exec.deny[2]")
 
 
-@case("exec/new_subdirectory_killed")
+@case("exec/new_subdirectory_refused")
 def new_subdir():
     with ExecEnv() as env:
         m = marker()
-        # Made after the agent marked the tree: the SIGKILL backstop.
+        # Made after the agent marked the tree: the fence marks it as it
+        # appears (inotify); were it too late, the exec tracepoint kills.
         d = os.path.join(env.denydir, "late")
         os.mkdir(d)
         dst = os.path.join(d, "echo")
         shutil.copy2("/usr/bin/echo", dst)
         pid, rc, out, err = env.tracked([dst, m])
-        check(m not in out and rc == -signal.SIGKILL, f"rc {rc}, out {out!r}")
-        e = env.exec_event(lambda e: e["mcp_server"]["pid"] == pid, "kill")
-        check(e["action"] == "kill" and e["exec"]["hook"] ==
-              "raw_tp/sched_process_exec", f"{e['action']} {e['exec']}")
+        check(m not in out and rc in (126, -signal.SIGKILL), f"rc {rc}, out {out!r}")
+        e = env.exec_event(lambda e: e["mcp_server"]["pid"] == pid, "refusal")
+        check(e["action"] in ("deny", "kill") and "exec.deny[2]" in e["rule"],
+              f"{e['action']} {e['rule']}")
         _, rc, out, _ = env.run([dst, m])
         check(m in out, "untracked")
 

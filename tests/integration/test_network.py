@@ -50,8 +50,11 @@ class Fixture:
         os.unlink(self.resolv.name)
 
     def tracked(self, *args, profile="default"):
-        argv = [BIN, "exec", "--socket", self.env.agent.sock, "--profile",
-                profile, "--"] + self.ns.exec([PY, WORKLOAD] + list(args))
+        # Into the namespace first: the built-in policy's seccomp filter
+        # refuses setns() to a tracked process, as it should.
+        argv = self.ns.exec([BIN, "exec", "--socket", self.env.agent.sock,
+                             "--profile", profile, "--", PY, WORKLOAD] +
+                            list(args))
         pid, rc, out, err = self.env.run(argv)
         check(rc == 0, f"tracked {args}: rc {rc} {err}")
         return pid, out.strip()

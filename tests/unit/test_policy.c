@@ -193,8 +193,14 @@ UNIT_TEST(default_policy)
 	CHECK(count_prefix(prof, "127.0.0.53") == 1);	/* listed twice */
 	/* 15 metadata + 25 private + 2 loopback + 3 nameservers */
 	CHECK(prof->nnet == 45);
-	/* 4 network rules, then 14 exec paths */
-	CHECK(p->nrule_names == 4 + 14);
+	/* 4 network rules, 14 exec paths, secrets, runtimes, syscalls */
+	CHECK(p->nrule_names == 4 + 14 + 3);
+	CHECK(prof->nfiles > 30 && !prof->files_allowlist);
+	CHECK(prof->nunix == 7 && prof->nsyscalls == 12);
+	CHECK_STR(p->rule_names[prof->files[0].id],
+		  "profiles.default.files.deny[0] (secrets)");
+	CHECK(!strncmp(p->rule_names[prof->syscalls_id],
+		       "profiles.default.syscalls.deny (ptrace, bpf, ", 44));
 	for (i = 0; i < prof->nnet; i++)
 		CHECK(prof->net[i].id < p->nrule_names);
 	CHECK(prof->nexec == 14 && !prof->exec_allowlist);

@@ -1,0 +1,283 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""File fence, unix sockets and escape syscalls on this kernel (no BPF-LSM):
+fanotify FAN_OPEN_PERM marks on protected inodes and directory trees,
+cgroup/connect_unix, the wrapper's Landlock and seccomp. Fixtures live in
+temporary directories and a temporary user; real credentials are never
+touched. A protected file is proven unread by its content."""
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+
+from lib import (BIN, PY, ROOT, WORKLOAD, Agent, Env, Fail, case, check,
+                 marker, open_policy)
+
+OPENERS = os.path.join(ROOT, "build", "tests", "openers")
+
+
+def build_openers():
+    if not os.access(OPENERS, os.X_OK):
+        os.makedirs(os.path.dirname(OPENERS), exist_ok=True)
+        p = subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
+                            OPENERS, os.path.join(ROOT, "tests", "integration",
+                                                  "helpers", "openers.c"),
+                            "-luring"], capture_output=True, text=True)
+        if p.returncode:
+            raise Fail(f"building openers: {p.stderr}")
+
+
+class FileEnv(Env):
+    """A directory of fake secrets and an agent protecting them."""
+
+    def __init__(self, files=None, mode=None, extra_profiles=None, **kw):
+        build_openers()
+        self.d = tempfile.mkdtemp(prefix="mwfiles-")
+        os.chmod(self.d, 0o755)
+        self.secret = os.path.join(self.d, "secret.txt")
+        self.sdir = os.path.join(self.d, "secretdir")
+        self.key = os.path.join(self.sdir, "sub", "key")
+        os.makedirs(os.path.dirname(self.key))
+        self.m1, self.m2 = marker(), marker()
+        with open(self.secret, "w") as f:
+            f.write(self.m1 + "\n")
+        with open(self.key, "w") as f:
+            f.write(self.m2 + "\n")
+        pol = open_policy(extra_profiles)
+        pol["profiles"]["default"]["files"] = files or {
+            "deny": [self.secret, self.sdir]}
+        if mode:
+            pol["profiles"]["default"]["mode"] = mode
+        try:
+            super().__init__(pol, **kw)
+        except Exception:
+            shutil.rmtree(self.d, ignore_errors=True)
+            raise
+
+    def close(self):
+        super().close()
+        shutil.rmtree(self.d, ignore_errors=True)
+
+    def tracked(self, argv, profile="default", **kw):
+        return self.run([BIN, "exec", "--socket", self.agent.sock,
+                         "--profile", profile, "--"] + argv, **kw)
+
+
+def unread(env, argv, m, rule=None, **kw):
+    """@argv tracked must not show @m; untracked it must."""
+    pid, rc, out, err = env.tracked(argv, **kw)
+    check(m not in out, f"tracked {argv} read the secret: {out!r}")
+    e = env.agent.wait(lambda e: e["type"] == "file_open" and
+                       e["mcp_server"]["pid"] == pid and
+                       e.get("action") == "deny", what=f"file_open deny for {argv}")
+    check(e["file"]["hook"] == "fanotify/FAN_OPEN_PERM", f"{e['file']}")
+    if rule:
+        check(rule in e["rule"], f"rule {e['rule']}, wanted {rule}")
+    _, rc, out, err = env.run(argv, **kw)
+    check(m in out, f"untracked {argv} must read it: {out!r} {err!r}")
+    return e
+
+
+@case("files/path_symlink_hardlink_relative")
+def tricks():
+    with FileEnv() as env:
+        link = os.path.join(env.d, "link")
+        hard = os.path.join(env.d, "hard")
+        os.symlink(env.secret, link)
+        os.link(env.secret, hard)
+        e = unread(env, ["cat", env.secret], env.m1, rule="files.deny[0]")
+        check(e["file"]["path"] == env.secret, e["file"]["path"])
+        unread(env, ["cat", link], env.m1)
+        unread(env, ["cat", hard], env.m1)
+        unread(env, ["cat", "./secret.txt"], env.m1, cwd=env.d)
+        unread(env, ["cat", "../secret.txt"], env.m1, cwd=env.sdir)
+
+
+@case("files/proc_root_procfd_openat2_io_uring")
+def kernel_routes():
+    with FileEnv() as env:
+        unread(env, ["cat", "/proc/self/root" + env.secret], env.m1)
+        unread(env, [OPENERS, "procfd", env.secret], env.m1)
+        unread(env, [OPENERS, "openat2", env.secret], env.m1)
+        unread(env, [OPENERS, "uring", env.secret], env.m1)
+
+
+@case("files/directory_tree_and_listing")
+def tree():
+    with FileEnv() as env:
+        unread(env, ["cat", env.key], env.m2, rule="files.deny[1]")
+        pid, rc, out, err = env.tracked(["ls", env.sdir])
+        check("sub" not in out and rc != 0, f"listing a protected dir: {out!r}")
+        # A subdirectory made after start, and a file in it.
+        new = os.path.join(env.sdir, "late")
+        os.mkdir(new)
+        m = marker()
+        with open(os.path.join(new, "f"), "w") as f:
+            f.write(m + "\n")
+        env.agent.settle(0.3)
+        unread(env, ["cat", os.path.join(new, "f")], m)
+
+
+@case("files/bind_mount")
+def bind_mount():
+    with FileEnv() as env:
+        bp = os.path.join(env.d, "bindpoint")
+        os.mkdir(bp)
+        script = (f"mount --bind {env.sdir} {bp} && "
+                  f"cat {bp}/sub/key")
+        unread(env, ["unshare", "-m", "sh", "-c", script], env.m2)
+
+
+@case("files/children")
+def children():
+    with FileEnv() as env:
+        unread(env, ["sh", "-c", f"sh -c 'cat {env.secret}'"], env.m1)
+
+
+@case("files/audit_mode")
+def audit():
+    with FileEnv(mode="monitor") as env:
+        pid, rc, out, err = env.tracked(["cat", env.secret])
+        check(env.m1 in out, f"monitor mode must not block: {out!r}")
+        e = env.agent.wait(lambda e: e["type"] == "file_open" and
+                           e["mcp_server"]["pid"] == pid, what="audit")
+        check(e["action"] == "audit", e["action"])
+
+
+@case("files/confinement_landlock")
+def confinement():
+    def files(env):
+        return None
+    with FileEnv() as env:
+        data = os.path.join(env.d, "data")
+        other = os.path.join(env.d, "other")
+        os.mkdir(data)
+        os.mkdir(other)
+        m_in, m_out = marker(), marker()
+        with open(os.path.join(data, "ok"), "w") as f:
+            f.write(m_in + "\n")
+        with open(os.path.join(other, "no"), "w") as f:
+            f.write(m_out + "\n")
+        env.agent.stop()
+        pol = open_policy({"confined": {"network": {"default": "allow"},
+                                        "files": {"allow": [data]}}})
+        env.agent = Agent(policy=pol, cgroup=env.cg)
+        pid, rc, out, err = env.tracked(
+            ["sh", "-c", f"cat {data}/ok; cat {other}/no; echo done"],
+            profile="confined")
+        check(m_in in out and "done" in out, f"inside the confinement: {out!r} {err!r}")
+        check(m_out not in out and "Permission denied" in err,
+              f"outside the confinement: {out!r} {err!r}")
+
+
+@case("files/secrets_of_every_user")
+def secrets():
+    name = "mwt" + uuid.uuid4().hex[:8]
+    base = tempfile.mkdtemp(prefix="mwhome-")
+    os.chmod(base, 0o755)
+    home = os.path.join(base, name)
+    subprocess.run(["useradd", "-m", "-d", home, "-s", "/bin/sh", name],
+                   check=True, capture_output=True)
+    env = None
+    try:
+        m_ssh, m_aws, m_kube = marker(), marker(), marker()
+        for rel, m in ((".ssh/id_ed25519", m_ssh), (".aws/credentials", m_aws)):
+            os.makedirs(os.path.join(home, os.path.dirname(rel)), exist_ok=True)
+            with open(os.path.join(home, rel), "w") as f:
+                f.write(m + "\n")
+        env = Env(None)     # the built-in policy: files.deny ["secrets"]
+        tracked = lambda argv: env.run([BIN, "exec", "--socket", env.agent.sock,
+                                        "--"] + argv)
+        for rel, m in ((".ssh/id_ed25519", m_ssh), (".aws/credentials", m_aws)):
+            _, rc, out, err = tracked(["cat", os.path.join(home, rel)])
+            check(m not in out, f"~{name}/{rel} was read: {out!r}")
+            _, rc, out, err = env.run(["cat", os.path.join(home, rel)])
+            check(m in out, f"untracked cat of ~{name}/{rel}: {out!r}")
+        e = env.agent.wait(lambda e: e["type"] == "file_open" and
+                           e.get("action") == "deny" and
+                           e["file"]["path"].endswith(".aws/credentials"),
+                           what="deny of ~/.aws/credentials")
+        check("(secrets)" in e["rule"], e["rule"])
+        # A secret that appears after the agent started is protected too.
+        n = len(env.agent.find(lambda e: e["type"] == "policy_load"))
+        os.makedirs(os.path.join(home, ".kube"))
+        env.agent.wait(lambda e: len(env.agent.find(
+            lambda x: x["type"] == "policy_load")) > n, what="reload")
+        with open(os.path.join(home, ".kube", "config"), "w") as f:
+            f.write(m_kube + "\n")
+        _, rc, out, err = tracked(["cat", os.path.join(home, ".kube", "config")])
+        check(m_kube not in out, f"~/.kube/config created later was read: {out!r}")
+    finally:
+        if env:
+            env.close()
+        subprocess.run(["userdel", "-r", name], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@case("unix/container_runtime_socket")
+def runtime_socket():
+    d = tempfile.mkdtemp(prefix="mwunix-")
+    sock = os.path.join(d, "docker.sock")
+    pol = open_policy()
+    pol["profiles"]["default"]["unix"] = {"deny": [sock]}
+    lst = None
+    try:
+        with Env(pol) as env:
+            lst = env.spawn([PY, WORKLOAD, "unix-listen", sock])
+            check("listening" in lst.stdout.readline(), "listener")
+            env.agent.stop()            # the socket exists now: re-resolve
+            env.agent = Agent(policy=pol, cgroup=env.cg)
+            pid, rc, out, err = env.run([BIN, "exec", "--socket", env.agent.sock,
+                                         "--", PY, WORKLOAD, "unix-connect", sock])
+            check(out.strip() == "errno EPERM", f"tracked connect: {out!r} {err!r}")
+            e = env.agent.wait(lambda e: e["type"] == "network_connect" and
+                               e["process"]["pid"] == pid, what="unix deny")
+            check(e["action"] == "deny" and e["network"]["family"] == "unix" and
+                  e["network"]["path"] == sock, f"{e}")
+            _, rc, out, err = env.run([PY, WORKLOAD, "unix-connect", sock])
+            check(out.strip() == "ok", f"untracked connect: {out!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@case("syscalls/seccomp_from_the_wrapper")
+def syscalls():
+    pol = open_policy()
+    pol["profiles"]["default"]["syscalls"] = {
+        "deny": ["unshare", "setns", "mount", "ptrace"]}
+    with Env(pol) as env:
+        for what in ("unshare", "clone-newuser", "mount", "ptrace", "setns"):
+            pid, rc, out, err = env.run([BIN, "exec", "--socket", env.agent.sock,
+                                         "--", PY, WORKLOAD, "sys", what])
+            check(out.strip() == "errno EPERM", f"tracked {what}: {out!r} {err!r}")
+        # Inherited by children; untracked processes are untouched.
+        pid, rc, out, err = env.run([BIN, "exec", "--socket", env.agent.sock,
+                                     "--", "sh", "-c", "unshare -U true; echo rc=$?"])
+        check("rc=1" in out, f"child: {out!r} {err!r}")
+        _, rc, out, err = env.run([PY, WORKLOAD, "sys", "unshare"])
+        check(out.strip() == "ok", f"untracked unshare: {out!r}")
+
+
+@case("files/host_root")
+def host_root():
+    """--host-root: the policy names host paths, the agent resolves them
+    beneath another root (in a pod: /proc/1/root)."""
+    build_openers()
+    root = tempfile.mkdtemp(prefix="mwroot-")
+    os.chmod(root, 0o755)
+    os.makedirs(os.path.join(root, "srv"))
+    m = marker()
+    secret = os.path.join(root, "srv", "secret")
+    with open(secret, "w") as f:
+        f.write(m + "\n")
+    pol = open_policy()
+    pol["profiles"]["default"]["files"] = {"deny": ["/srv/secret"]}
+    try:
+        with Env(pol, extra=["--host-root", root]) as env:
+            pid, rc, out, err = env.run([BIN, "exec", "--socket", env.agent.sock,
+                                         "--", "cat", secret])
+            check(m not in out, f"the file under the root was read: {out!r}")
+            _, rc, out, _ = env.run(["cat", secret])
+            check(m in out, "untracked")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
