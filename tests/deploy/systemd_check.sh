@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# deploy/systemd: `systemd-analyze verify` (offline, no running systemd
+# needed) on the unit as `make install` writes it, with the drop-in example
+# applied; the unit sets no option that gives the agent its own mount
+# namespace or hides /proc (tests/deploy/hardening.sh shows why); the
+# capability bounding set is the one the DaemonSet grants. "N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.."
+passed=0
+failed=0
+ok() { echo "ok $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+U=deploy/systemd/mcpwarden.service
+DROPIN=deploy/systemd/mcpwarden.service.d/custom-policy.conf
+D=$(mktemp -d)
+trap 'rm -rf "$D"' EXIT
+
+if command -v systemd-analyze >/dev/null; then
+	make -s install DESTDIR="$D/root" PREFIX=/usr/local >/dev/null 2>&1 ||
+		fail "make install" "failed"
+	mkdir -p "$D/units/mcpwarden.service.d"
+	# verify looks for ExecStart's binary and man: pages on this machine:
+	# point both at the DESTDIR copy.
+	sed "s|/usr/local/bin/mcpwarden|$D/root/usr/local/bin/mcpwarden|" \
+		"$D/root/usr/local/lib/systemd/system/mcpwarden.service" >"$D/units/mcpwarden.service"
+	sed "s|/usr/local/bin/mcpwarden|$D/root/usr/local/bin/mcpwarden|" "$DROPIN" \
+		>"$D/units/mcpwarden.service.d/custom-policy.conf"
+	for what in unit drop-in; do
+		[ $what = unit ] && mv "$D/units/mcpwarden.service.d" "$D/dropin.off"
+		[ $what = drop-in ] && mv "$D/dropin.off" "$D/units/mcpwarden.service.d"
+		if out=$(cd "$D/units" && MANPATH="$D/root/usr/local/share/man" \
+			SYSTEMD_LOG_LEVEL=notice systemd-analyze verify ./mcpwarden.service 2>&1) && [ -z "$out" ]; then
+			ok "systemd-analyze verify $U$([ $what = drop-in ] && echo " + $DROPIN"): clean"
+		else
+			fail "systemd-analyze verify ($what)" "$(echo "$out" | head -n 4 | tr '\n' ' ')"
+		fi
+	done
+else
+	echo "note: systemd-analyze not installed: the unit was not verified"
+fi
+
+bad=""
+for o in ProtectSystem ProtectHome PrivateTmp PrivateDevices PrivateMounts \
+	ProtectKernelTunables ProtectKernelModules ProtectKernelLogs \
+	ProtectControlGroups ReadOnlyPaths InaccessiblePaths TemporaryFileSystem \
+	BindPaths BindReadOnlyPaths RootDirectory RootImage ProtectProc ProcSubset \
+	PrivatePIDs PrivateUsers PrivateNetwork DynamicUser User; do
+	grep -qE "^$o=" "$U" "$DROPIN" && bad="$bad $o"
+done
+if [ -z "$bad" ]; then
+	ok "$U: no mount-namespace, /proc-hiding or user-changing option"
+else
+	fail "$U" "sets$bad (breaks the fence: docs/deploy.md)"
+fi
+
+unit_caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$U" | tr ' ' '\n' | sed 's/^CAP_//' | sort | tr '\n' ' ')
+ds_caps=$(python3 -c '
+import yaml
+d = yaml.safe_load(open("deploy/kubernetes/base/daemonset.yaml"))
+c = d["spec"]["template"]["spec"]["containers"][0]["securityContext"]["capabilities"]
+print("\n".join(sorted(c["add"])))' | tr '\n' ' ')
+if [ "$unit_caps" = "$ds_caps" ]; then
+	ok "$U: CapabilityBoundingSet is the DaemonSet's capability set ($unit_caps)"
+else
+	fail "$U" "CapabilityBoundingSet ($unit_caps) differs from the DaemonSet's ($ds_caps)"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
