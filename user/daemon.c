@@ -80,7 +80,7 @@ struct daemon {
 	struct ocsf_ctx ocsf;
 	char hostname[256];
 	int epfd, sigfd, timerfd, inofd, cgroup_fd;
-	int policy_wd, resolv_wd;
+	int policy_wd, resolv_wd, k8s_wd;
 	struct ep_src src_rb, src_sig, src_timer, src_ino;
 	char cgroup_path[PATH_MAX];
 	char resolv_buf[PATH_MAX];
@@ -180,8 +180,7 @@ static const char *name_rule(void *arg, __u32 id)
 {
 	struct daemon *d = arg;
 
-	return d->policy && id < d->policy->nrule_names ?
-	       d->policy->rule_names[id] : NULL;
+	return rule_ids_name(&d->maps.rules, id);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -331,6 +330,26 @@ static void on_fence_hit(void *arg, const struct fence_hit *h)
 				h->action, h->rule_id));
 }
 
+static bool policy_has_k8s(const struct policy *p)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->nprofiles; i++)
+		if (p->profiles[i].has_k8s)
+			return true;
+	return false;
+}
+
+static bool policy_has_cgroups(const struct policy *p)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->nprofiles; i++)
+		if (p->profiles[i].ncgroups)
+			return true;
+	return false;
+}
+
 /* SIGHUP, or the policy file or resolv.conf changed. */
 static void reload(struct daemon *d)
 {
@@ -355,6 +374,9 @@ static void reload(struct daemon *d)
 	policy_free(d->policy);
 	d->policy = p;
 	apply_exec(d, warn_event);
+	/* Newly selected cgroups: their running processes are tracked now. */
+	if (policy_has_k8s(p) || policy_has_cgroups(p))
+		scan_proc(&d->maps, NULL, d->cgroup_root);
 	o = event_new(&d->ev, "policy_load", 0);
 	json_object_object_add(o, "policy", policy_json(p));
 	json_object_object_add(o, "generation",
@@ -442,13 +464,18 @@ static json_object *err_response(const char *fmt, ...)
 	return o;
 }
 
-/* What the wrapper applies itself: Landlock and seccomp (confine.c). */
-static void confinement_json(const struct profile *pr, json_object *resp)
+/*
+ * What the wrapper applies itself (confine.c): seccomp always; Landlock for
+ * allow-lists only where BPF-LSM is missing: where it runs, its hooks
+ * enforce them and report each refusal, which Landlock would do silently.
+ */
+static void confinement_json(const struct profile *pr, bool lsm,
+			     json_object *resp)
 {
 	json_object *a;
 	size_t k;
 
-	if (pr->exec_allowlist) {
+	if (pr->exec_allowlist && !lsm) {
 		a = json_object_new_array();
 		for (k = 0; k < pr->nexec; k++)
 			if (pr->exec[k].action == MW_ACTION_ALLOW)
@@ -456,7 +483,7 @@ static void confinement_json(const struct profile *pr, json_object *resp)
 							      pr->exec[k].path));
 		json_object_object_add(resp, "exec_allow", a);
 	}
-	if (pr->files_allowlist) {
+	if (pr->files_allowlist && !lsm) {
 		a = json_object_new_array();
 		for (k = 0; k < pr->nfiles; k++)
 			if (pr->files[k].action == MW_ACTION_ALLOW)
@@ -536,7 +563,7 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 	pr = policy_profile(d->policy, profile_ids_name(&d->maps.ids,
 							 server.profile));
 	if (pr)
-		confinement_json(pr, resp);
+		confinement_json(pr, d->exec_lsm, resp);
 	json_object_object_add(resp, "pid", json_object_new_int(peer->pid));
 	json_object_object_add(resp, "profile", json_object_new_string(profile));
 	json_object_object_add(resp, "server_pid",
@@ -777,9 +804,11 @@ static int ep_add(struct daemon *d, int fd, struct ep_src *src, int kind)
 
 static void watch_files(struct daemon *d)
 {
+	char kpath[PATH_MAX];
 	char dir[PATH_MAX], *slash;
 	const char *resolv = d->popts.resolv_conf;
 
+	d->k8s_wd = -1;
 	d->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (d->inofd < 0)
 		return;
@@ -795,6 +824,11 @@ static void watch_files(struct daemon *d)
 		d->policy_wd = inotify_add_watch(d->inofd, dir[0] ? dir : "/",
 			IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
 	}
+	/* The kubelet's container links: select.k8s follows them. */
+	d->k8s_wd = inotify_add_watch(d->inofd, host_path("/var/log/containers",
+							  kpath),
+				      IN_CREATE | IN_DELETE | IN_MOVED_TO |
+				      IN_MOVED_FROM | IN_ONLYDIR);
 	snprintf(dir, sizeof(dir), "%s", resolv);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
@@ -831,6 +865,8 @@ static void on_inotify(struct daemon *d)
 			    !strcmp(ie->name, base_name(d->popts.resolv_conf)))
 				d->reload = true;
 			if (watch_hit(d, ie->wd, ie->name))
+				d->reload = true;
+			if (ie->wd == d->k8s_wd && policy_has_k8s(d->policy))
 				d->reload = true;
 		}
 	}
@@ -1114,6 +1150,7 @@ int daemon_run(const struct run_opts *o)
 	}
 	d->ev.cache = proc_cache_new();
 	d->ev.boot_to_real = events_clock_offset();
+	d->ev.cgroup_root = d->cgroup_root;
 	d->ev.profile_name = name_profile;
 	d->ev.rule_name = name_rule;
 	d->ev.arg = d;

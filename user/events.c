@@ -8,6 +8,7 @@
 #include <time.h>
 #include "mcpwarden.h"
 #include "events.h"
+#include "k8s.h"
 #include "policy.h"
 
 __s64 events_clock_offset(void)
@@ -156,6 +157,71 @@ static json_object *server_json(struct events *e, const struct mw_server *s)
 	return o;
 }
 
+/*
+ * The container and pod of a cgroup, cached by cgroup id (0: look the
+ * process up each time). A cgroup that is no container is cached too.
+ */
+#define K8S_CACHE	256
+
+static struct {
+	__u64 cgroup_id;
+	bool valid, found;
+	struct k8s_info info;
+} k8s_cache[K8S_CACHE];
+
+static const struct k8s_info *k8s_lookup(struct events *e,
+					  const struct mw_process *p)
+{
+	static struct k8s_info tmp;
+	unsigned int slot = p->cgroup_id % K8S_CACHE;
+
+	if (p->cgroup_id && k8s_cache[slot].valid &&
+	    k8s_cache[slot].cgroup_id == p->cgroup_id)
+		return k8s_cache[slot].found ? &k8s_cache[slot].info : NULL;
+	if (!(p->cgroup_id && e->cgroup_root &&
+	      k8s_of_cgroup_id(e->cgroup_root, p->cgroup_id, &tmp)) &&
+	    !k8s_of_pid(p->pid, &tmp)) {
+		if (p->cgroup_id) {
+			k8s_cache[slot].cgroup_id = p->cgroup_id;
+			k8s_cache[slot].valid = true;
+			k8s_cache[slot].found = false;
+		}
+		return NULL;
+	}
+	/* Names the node has not written yet: ask again next time. */
+	if (p->cgroup_id && tmp.namespace[0]) {
+		k8s_cache[slot].cgroup_id = p->cgroup_id;
+		k8s_cache[slot].valid = true;
+		k8s_cache[slot].found = true;
+		k8s_cache[slot].info = tmp;
+	}
+	return &tmp;
+}
+
+static void k8s_json(struct events *e, json_object *o,
+		     const struct mw_process *p)
+{
+	const struct k8s_info *k = k8s_lookup(e, p);
+	json_object *c, *kk;
+
+	if (!k)
+		return;
+	c = json_object_new_object();
+	add_str(c, "id", k->container_id);
+	json_object_object_add(o, "container", c);
+	if (!k->namespace[0] && !k->pod_uid[0])
+		return;
+	kk = json_object_new_object();
+	if (k->namespace[0]) {
+		add_str(kk, "namespace", k->namespace);
+		add_str(kk, "pod", k->pod);
+		add_str(kk, "container", k->container);
+	}
+	if (k->pod_uid[0])
+		add_str(kk, "pod_uid", k->pod_uid);
+	json_object_object_add(o, "k8s", kk);
+}
+
 static json_object *common(struct events *e, const char *type,
 			   const struct mw_event_hdr *h,
 			   const struct mw_process *p, const struct mw_server *s)
@@ -164,6 +230,7 @@ static json_object *common(struct events *e, const char *type,
 
 	json_object_object_add(o, "process", process_json(e, p));
 	json_object_object_add(o, "mcp_server", server_json(e, s));
+	k8s_json(e, o, p);
 	return o;
 }
 

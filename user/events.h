@@ -13,6 +13,7 @@
 struct events {
 	struct proc_cache *cache;
 	const char *proc_root;		/* NULL: /proc */
+	const char *cgroup_root;	/* cgroup v2 mount: ids to pods */
 	__s64 boot_to_real;		/* CLOCK_REALTIME - CLOCK_BOOTTIME, ns */
 	/* Names of profile and rule ids; may return NULL. */
 	const char *(*profile_name)(void *arg, __u32 id);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "hostpath.h"
+#include "k8s.h"
 #include "maps.h"
 
 __u32 profile_ids_get(const struct profile_ids *ids, const char *name)
@@ -72,6 +74,74 @@ struct mw_exec_key exec_key(__u32 gen, const struct inode_sel *e)
 	};
 
 	return k;
+}
+
+static __u32 name_hash(const char *s)
+{
+	__u32 h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+__u32 rule_ids_get(struct rule_ids *r, const char *name)
+{
+	size_t i, k;
+	__u32 *slots;
+	char **names;
+
+	if (r->n * 2 >= r->nslots) {	/* grow and rehash */
+		size_t ns = r->nslots ? r->nslots * 2 : 256;
+
+		slots = calloc(ns, sizeof(*slots));
+		if (!slots)
+			return ~0u;
+		for (i = 0; i < r->n; i++) {
+			for (k = name_hash(r->names[i]) % ns; slots[k];
+			     k = (k + 1) % ns)
+				;
+			slots[k] = i + 1;
+		}
+		free(r->slots);
+		r->slots = slots;
+		r->nslots = ns;
+	}
+	for (k = name_hash(name) % r->nslots; r->slots[k];
+	     k = (k + 1) % r->nslots)
+		if (!strcmp(r->names[r->slots[k] - 1], name))
+			return r->slots[k] - 1;
+	if (r->n >= RULE_IDS_MAX)
+		return ~0u;
+	if (r->n == r->cap) {
+		names = realloc(r->names, (r->cap ? r->cap * 2 : 64) *
+				sizeof(*names));
+		if (!names)
+			return ~0u;
+		r->names = names;
+		r->cap = r->cap ? r->cap * 2 : 64;
+	}
+	r->names[r->n] = strdup(name);
+	if (!r->names[r->n])
+		return ~0u;
+	r->slots[k] = ++r->n;
+	return r->n - 1;
+}
+
+const char *rule_ids_name(const struct rule_ids *r, __u32 id)
+{
+	return id < r->n ? r->names[id] : NULL;
+}
+
+void rule_ids_free(struct rule_ids *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		free(r->names[i]);
+	free(r->names);
+	free(r->slots);
+	memset(r, 0, sizeof(*r));
 }
 
 void compiled_free(struct compiled *c)
@@ -158,7 +228,7 @@ static int sel_add(struct inode_sel **v, size_t *n, const char *path,
  * Resolve the exec rules of profile @pr (id @id) to the inodes their paths
  * name now; paths that do not exist are named in one warning.
  */
-static int exec_compile(const struct profile *pr, __u32 id,
+static int exec_compile(const struct profile *pr, __u32 id, const __u32 *rid,
 			struct compiled *out,
 			void (*warn)(const char *msg, void *arg), void *warn_arg)
 {
@@ -180,7 +250,7 @@ static int exec_compile(const struct profile *pr, __u32 id,
 			continue;
 		}
 		ret = sel_add(&out->exec, &out->nexec, r->path, &st, id,
-			      r->action, r->id);
+			      r->action, rid[r->id]);
 		if (ret)
 			return ret;
 	}
@@ -212,7 +282,7 @@ static const char *const confine_base[] = {
  * and by the path strings a connect() may give for cgroup/connect_unix.
  */
 static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
-			 struct compiled *out)
+			 const __u32 *rid, struct compiled *out)
 {
 	char real[PATH_MAX];
 	struct stat st;
@@ -226,7 +296,7 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 		if (stat(host_path(r->path, hp), &st))
 			continue;
 		ret = sel_add(&out->files, &out->nfiles, r->path, &st, id,
-			      r->action, r->id);
+			      r->action, rid[r->id]);
 		if (ret)
 			return ret;
 	}
@@ -251,13 +321,13 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 		const struct file_rule *r = &pr->unix_rules[k];
 		const char *spellings[2] = { r->path, NULL };
 		struct mw_exec_value val = { .action = r->action,
-					     .rule_id = r->id };
+					     .rule_id = rid[r->id] };
 
 		char hp[PATH_MAX];
 
 		if (!stat(host_path(r->path, hp), &st)) {
 			ret = sel_add(&out->unix_inodes, &out->nunix_inodes,
-				      r->path, &st, id, r->action, r->id);
+				      r->path, &st, id, r->action, rid[r->id]);
 			if (ret)
 				return ret;
 			if (realpath(hp, real) &&
@@ -289,6 +359,44 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 		}
 	}
 	return 0;
+}
+
+struct k8s_sel {
+	const struct profile *pr;
+	__u32 id;
+	const char *cgroot;
+	struct compiled *out;
+	int err;
+};
+
+static bool k8s_match(const char *pat, const char *s)
+{
+	return !pat || !fnmatch(pat, s, 0);
+}
+
+/* A container the node runs: select its cgroup if the profile names it. */
+static void k8s_select(const struct k8s_info *i, void *arg)
+{
+	struct k8s_sel *a = arg;
+	struct mw_cgroup_sel *cg;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (a->err || !k8s_match(a->pr->k8s_namespace, i->namespace) ||
+	    !k8s_match(a->pr->k8s_pod, i->pod) ||
+	    !k8s_match(a->pr->k8s_container, i->container))
+		return;
+	if (!k8s_cgroup_dir(a->cgroot, i->container_id, dir, sizeof(dir)) ||
+	    stat(dir, &st))
+		return;		/* not started yet: a later change reloads */
+	cg = realloc(a->out->cgroups, (a->out->ncgroups + 1) * sizeof(*cg));
+	if (!cg) {
+		a->err = -ENOMEM;
+		return;
+	}
+	a->out->cgroups = cg;
+	cg[a->out->ncgroups++] = (struct mw_cgroup_sel){ .id = st.st_ino,
+							 .profile = a->id };
 }
 
 int sys_bit(const char *name)
@@ -340,7 +448,8 @@ static int net_item_cmp(const void *a, const void *b)
 	return x->r->id < y->r->id ? -1 : x->r->id > y->r->id;
 }
 
-static int net_compile(const struct policy *p, const __u32 *pids, __u32 gen,
+static int net_compile(const struct policy *p, const __u32 *pids,
+		       const __u32 *rid, __u32 gen,
 		       struct compiled *out, char *err, size_t errlen)
 {
 	struct net_item *items;
@@ -391,18 +500,41 @@ static int net_compile(const struct policy *p, const __u32 *pids, __u32 gen,
 		v->rules[v->nrules++] = (struct mw_port_rule){
 			.port_lo = r->port_lo, .port_hi = r->port_hi,
 			.protocol = r->protocol, .action = r->action,
-			.rule_id = r->id,
+			.rule_id = rid[r->id],
 		};
 	}
 	free(items);
 	return 0;
 }
 
-int maps_compile(const struct policy *p, struct profile_ids *ids, __u32 gen,
+/*
+ * The stable id of each of the policy's rule ids (indices into
+ * p->rule_names), or NULL: -ENOMEM, or -ENOSPC when ids ran out.
+ */
+static __u32 *stable_ids(const struct policy *p, struct rule_ids *rules,
+			 int *err)
+{
+	__u32 *rid = calloc(p->nrule_names ? p->nrule_names : 1, sizeof(*rid));
+	size_t i;
+
+	*err = -ENOMEM;
+	for (i = 0; rid && i < p->nrule_names; i++) {
+		rid[i] = rule_ids_get(rules, p->rule_names[i]);
+		if (rid[i] == ~0u) {
+			*err = rules->n >= RULE_IDS_MAX ? -ENOSPC : -ENOMEM;
+			free(rid);
+			return NULL;
+		}
+	}
+	return rid;
+}
+
+int maps_compile(const struct policy *p, struct profile_ids *ids,
+		 struct rule_ids *rules, __u32 gen,
 		 struct compiled *out, char *err, size_t errlen,
 		 void (*warn)(const char *msg, void *arg), void *warn_arg)
 {
-	__u32 pids[MW_PROFILES_MAX];
+	__u32 pids[MW_PROFILES_MAX], *rid;
 	char msg[512];
 	size_t i, k;
 	int ret;
@@ -412,6 +544,13 @@ int maps_compile(const struct policy *p, struct profile_ids *ids, __u32 gen,
 		snprintf(err, errlen, "%s: more than %d profiles", p->source,
 			 MW_PROFILES_MAX - 1);
 		return -E2BIG;
+	}
+	rid = stable_ids(p, rules, &ret);
+	if (!rid) {
+		snprintf(err, errlen, ret == -ENOSPC ?
+			 "more than %d distinct rule names since start; restart the agent" :
+			 "out of memory (%d)", RULE_IDS_MAX);
+		return ret;
 	}
 	for (i = 0; i < p->nprofiles; i++) {
 		const struct profile *pr = &p->profiles[i];
@@ -438,9 +577,9 @@ int maps_compile(const struct policy *p, struct profile_ids *ids, __u32 gen,
 		for (k = 0; k < pr->nsyscalls; k++)
 			if (sys_bit(pr->syscalls[k]) >= 0)
 				mp->sys_deny |= 1u << sys_bit(pr->syscalls[k]);
-		ret = exec_compile(pr, pids[i], out, warn, warn_arg);
+		ret = exec_compile(pr, pids[i], rid, out, warn, warn_arg);
 		if (!ret)
-			ret = files_compile(pr, pids[i], gen, out);
+			ret = files_compile(pr, pids[i], gen, rid, out);
 		if (ret)
 			goto fail;
 		for (k = 0; k < pr->ndetect; k++) {
@@ -458,6 +597,16 @@ int maps_compile(const struct policy *p, struct profile_ids *ids, __u32 gen,
 				goto fail;
 			}
 			out->ndetect++;
+		}
+		if (pr->has_k8s) {
+			struct k8s_sel ks = { .pr = pr, .id = pids[i],
+					      .cgroot = p->cgroup_root, .out = out };
+
+			k8s_each(k8s_select, &ks);
+			if (ks.err) {
+				ret = ks.err;
+				goto fail;
+			}
 		}
 		for (k = 0; k < pr->ncgroups; k++) {
 			struct mw_cgroup_sel *cg;
@@ -483,13 +632,15 @@ int maps_compile(const struct policy *p, struct profile_ids *ids, __u32 gen,
 				.id = st.st_ino, .profile = pids[i] };
 		}
 	}
-	ret = net_compile(p, pids, gen, out, err, errlen);
+	ret = net_compile(p, pids, rid, gen, out, err, errlen);
 	if (ret)
 		goto fail;
+	free(rid);
 	return 0;
 fail:
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
+	free(rid);
 	compiled_free(out);
 	return ret;
 }
@@ -521,6 +672,7 @@ void maps_free(struct mw_maps *m)
 	compiled_free(&m->gen[0]);
 	compiled_free(&m->gen[1]);
 	profile_ids_free(&m->ids);
+	rule_ids_free(&m->rules);
 	if (m->sync_inner_fd > 0)
 		close(m->sync_inner_fd);
 	m->sync_inner_fd = -1;
@@ -641,7 +793,8 @@ int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
 	struct compiled c;
 	int ret;
 
-	ret = maps_compile(p, &m->ids, gen, &c, err, errlen, warn, warn_arg);
+	ret = maps_compile(p, &m->ids, &m->rules, gen, &c, err, errlen, warn,
+			   warn_arg);
 	if (ret)
 		return ret;
 	ret = gen_fill(m, gen, &c);

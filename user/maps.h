@@ -56,6 +56,23 @@ struct profile_ids {
 	char *names[MW_PROFILES_MAX];	/* [0] unused */
 };
 
+/*
+ * Stable rule ids: a rule's name ("profiles.P.network.deny[2] (metadata)")
+ * keeps its id across reloads, so an event written just before a reload
+ * and read after it still names the rule that decided it.
+ */
+#define RULE_IDS_MAX	65534
+struct rule_ids {
+	char **names;
+	size_t n, cap;
+	__u32 *slots;		/* open addressing: id + 1, 0 empty */
+	size_t nslots;
+};
+
+__u32 rule_ids_get(struct rule_ids *r, const char *name); /* or ~0u: full */
+const char *rule_ids_name(const struct rule_ids *r, __u32 id);
+void rule_ids_free(struct rule_ids *r);
+
 struct mw_map_fds {
 	int tracked, cgroups, detect, config, gens, profiles, net, sync,
 	    counters, exec, files, unix_inodes, unix_paths;
@@ -66,6 +83,7 @@ struct mw_maps {
 	pthread_rwlock_t lock;
 	struct mw_map_fds fd;
 	struct profile_ids ids;
+	struct rule_ids rules;
 	__u32 active_gen;
 	int applied;			/* a generation is in force */
 	struct compiled gen[2];		/* what each generation holds */
@@ -80,7 +98,8 @@ void profile_ids_free(struct profile_ids *ids);
  * Compile @p for generation @gen. Assigns ids in @ids to new profile names.
  * Cgroup paths that do not exist are reported through @warn and skipped.
  */
-int maps_compile(const struct policy *p, struct profile_ids *ids, __u32 gen,
+int maps_compile(const struct policy *p, struct profile_ids *ids,
+		 struct rule_ids *rules, __u32 gen,
 		 struct compiled *out, char *err, size_t errlen,
 		 void (*warn)(const char *msg, void *arg), void *warn_arg);
 void compiled_free(struct compiled *c);

@@ -694,10 +694,48 @@ static int parse_cgroups(struct ctx *c, struct profile *prof,
 	return 0;
 }
 
+/* select.k8s: {"namespace", "pod", "container"}: shell patterns. */
+static int parse_k8s(struct ctx *c, struct profile *prof, struct json_object *o)
+{
+	static const char *const keys[] = {
+		"namespace", "pod", "container", NULL,
+	};
+	char **slot[] = { &prof->k8s_namespace, &prof->k8s_pod,
+			  &prof->k8s_container };
+	struct json_object *v;
+	const char *s;
+	int err, i, n = 0;
+
+	err = expect_type(c, o, json_type_object);
+	if (!err)
+		err = check_keys(c, o, keys);
+	if (err)
+		return err;
+	for (i = 0; keys[i]; i++) {
+		if (!json_object_object_get_ex(o, keys[i], &v))
+			continue;
+		jpath_push_key(&c->path, keys[i]);
+		err = get_string(c, v, &s);
+		if (!err && (!*s || strlen(s) > 253))
+			err = ctx_fail(c, -EINVAL, "a pattern of 1 to 253 characters");
+		if (err)
+			return err;
+		*slot[i] = strdup(s);
+		if (!*slot[i])
+			return ctx_nomem(c);
+		n++;
+		jpath_pop(&c->path);
+	}
+	if (!n)
+		return ctx_fail(c, -EINVAL, "names none of \"namespace\", \"pod\", \"container\"");
+	prof->has_k8s = true;
+	return 0;
+}
+
 static int parse_select(struct ctx *c, struct profile *prof,
 			struct json_object *sel)
 {
-	static const char *const keys[] = { "detect", "cgroups", NULL };
+	static const char *const keys[] = { "detect", "cgroups", "k8s", NULL };
 	struct json_object *v;
 	int err;
 
@@ -706,6 +744,13 @@ static int parse_select(struct ctx *c, struct profile *prof,
 		err = check_keys(c, sel, keys);
 	if (err)
 		return err;
+	if (json_object_object_get_ex(sel, "k8s", &v)) {
+		jpath_push_key(&c->path, "k8s");
+		err = parse_k8s(c, prof, v);
+		if (err)
+			return err;
+		jpath_pop(&c->path);
+	}
 	if (json_object_object_get_ex(sel, "detect", &v)) {
 		jpath_push_key(&c->path, "detect");
 		err = parse_detect(c, prof, v);
@@ -1382,10 +1427,13 @@ static int add_file_rule(struct ctx *c, struct file_rule **v, size_t *n,
 	return 0;
 }
 
-/* Add @s (a path, "~/path" or a path set) expanded, as rule @id. */
+/*
+ * Add @s (a path, "~/path" or the path set @set_ok, NULL for none) expanded,
+ * as rule @id.
+ */
 static int expand_path(struct ctx *c, struct file_rule **v, size_t *n,
 		       size_t *cap, const char *s, __u8 action, __u32 id,
-		       bool sets_ok)
+		       const char *set_ok)
 {
 	char q[POLICY_QUOTE_MAX + 8], path[PATH_MAX];
 	const struct pathset *set;
@@ -1397,8 +1445,8 @@ static int expand_path(struct ctx *c, struct file_rule **v, size_t *n,
 	if (s[0] == '~' && (s[1] == '/' || !s[1])) {
 		if (!c->homes_loaded) {
 			c->homes_loaded = true;
-			err = pathsets_homes(c->opts->passwd, &c->homes,
-					     &c->nhomes);
+			err = pathsets_homes(c->opts ? c->opts->passwd : NULL,
+					     &c->homes, &c->nhomes);
 			if (err == -ENOMEM)
 				return ctx_nomem(c);
 		}
@@ -1410,16 +1458,14 @@ static int expand_path(struct ctx *c, struct file_rule **v, size_t *n,
 		}
 		return 0;
 	}
-	set = sets_ok ? pathsets_get(s) : NULL;
+	set = set_ok && !strcmp(s, set_ok) ? pathsets_get(s) : NULL;
 	if (!set)
 		return ctx_fail(c, -EINVAL,
-				"%s is not an absolute path, a ~/path or a path set (%s)",
-				quote(s, q, sizeof(q)),
-				sets_ok ? "\"secrets\", \"container_runtimes\"" :
-				"none here");
+				"%s is not an absolute path, a ~/path or the path set \"%s\"",
+				quote(s, q, sizeof(q)), set_ok ? set_ok : "");
 	for (i = 0; i < set->n; i++) {
 		err = expand_path(c, v, n, cap, set->entries[i].path, action, id,
-				  false);
+				  NULL);
 		if (err)
 			return err;
 	}
@@ -1427,7 +1473,8 @@ static int expand_path(struct ctx *c, struct file_rule **v, size_t *n,
 }
 
 static int parse_path_list(struct ctx *c, struct file_rule **v, size_t *n,
-			   size_t *cap, struct json_object *list, __u8 action)
+			   size_t *cap, struct json_object *list, __u8 action,
+			   const char *set_ok)
 {
 	struct json_object *e;
 	const char *s;
@@ -1449,7 +1496,7 @@ static int parse_path_list(struct ctx *c, struct file_rule **v, size_t *n,
 		if (!err)
 			err = new_rule_id(c, e, &id);
 		if (!err)
-			err = expand_path(c, v, n, cap, s, action, id, true);
+			err = expand_path(c, v, n, cap, s, action, id, set_ok);
 		if (err)
 			return err;
 		jpath_pop(&c->path);
@@ -1487,10 +1534,11 @@ static int parse_files(struct ctx *c, struct profile *prof,
 		jpath_push_key(&c->path, key);
 		if (unix_sockets)
 			err = parse_path_list(c, &prof->unix_rules, &prof->nunix,
-					      &cap, v, list_action(key));
+					      &cap, v, list_action(key),
+					      "container_runtimes");
 		else
 			err = parse_path_list(c, &prof->files, &prof->nfiles,
-					      &cap, v, list_action(key));
+					      &cap, v, list_action(key), "secrets");
 		if (!err && !strcmp(key, "allow")) {
 			if (!json_object_array_length(v))
 				err = ctx_fail(c, -EINVAL,
@@ -1851,7 +1899,9 @@ int policy_parse(const char *text, size_t len, const char *source,
 		goto out;
 	}
 	c.p->source = strdup(c.source);
-	if (!c.p->source) {
+	c.p->cgroup_root = strdup(opts && opts->cgroup_root ? opts->cgroup_root :
+				  "/sys/fs/cgroup");
+	if (!c.p->source || !c.p->cgroup_root) {
 		ret = ctx_nomem(&c);
 		goto out;
 	}
@@ -1991,11 +2041,15 @@ void policy_free(struct policy *p)
 		for (j = 0; j < prof->nsyscalls; j++)
 			free(prof->syscalls[j]);
 		free(prof->syscalls);
+		free(prof->k8s_namespace);
+		free(prof->k8s_pod);
+		free(prof->k8s_container);
 	}
 	free(p->profiles);
 	for (i = 0; i < p->nrule_names; i++)
 		free(p->rule_names[i]);
 	free(p->rule_names);
 	free(p->source);
+	free(p->cgroup_root);
 	free(p);
 }

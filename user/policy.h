@@ -49,6 +49,9 @@ struct profile {
 	size_t ndetect;
 	char **cgroups;		/* cgroup v2 paths, absolute */
 	size_t ncgroups;
+	/* select.k8s: shell patterns; NULL matches anything. */
+	bool has_k8s;
+	char *k8s_namespace, *k8s_pod, *k8s_container;
 	struct net_rule *net;
 	size_t nnet;
 	struct exec_rule *exec;	/* deny, audit and allow entries */
@@ -73,6 +76,7 @@ struct policy {
 	size_t nrule_names;
 	char digest[65];	/* sha256 of the document, hex */
 	char *source;		/* file name, or "built-in" */
+	char *cgroup_root;	/* where select.k8s finds containers' cgroups */
 };
 
 struct policy_opts {

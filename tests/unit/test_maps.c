@@ -73,6 +73,7 @@ UNIT_TEST(compile_network)
 		"            {\"to\": \"10.20.0.5/32\", \"ports\": [\"5000-6000\"]}],"
 		"\"audit\": [\"10.20.0.5/32\"]}}}}");
 	struct profile_ids ids = {};
+	struct rule_ids rules = {};
 	struct compiled c;
 	char err[256] = "";
 	size_t i, host = 99;
@@ -80,7 +81,7 @@ UNIT_TEST(compile_network)
 	CHECK(p != NULL);
 	if (!p)
 		return;
-	CHECK(maps_compile(p, &ids, 1, &c, err, sizeof(err), NULL, NULL) == 0);
+	CHECK(maps_compile(p, &ids, &rules, 1, &c, err, sizeof(err), NULL, NULL) == 0);
 	CHECK(c.nnet == 2);			/* two prefixes */
 	for (i = 0; i < c.nnet; i++) {
 		CHECK(c.net_keys[i].gen == 1);
@@ -105,6 +106,7 @@ UNIT_TEST(compile_network)
 	}
 	compiled_free(&c);
 	profile_ids_free(&ids);
+	rule_ids_free(&rules);
 	policy_free(p);
 }
 
@@ -113,6 +115,7 @@ UNIT_TEST(profile_ids_stable)
 	struct policy *p1 = parse("{\"version\": 1, \"profiles\": {\"a\": {}, \"b\": {}}}");
 	struct policy *p2 = parse("{\"version\": 1, \"profiles\": {\"c\": {}, \"b\": {}}}");
 	struct profile_ids ids = {};
+	struct rule_ids rules = {};
 	struct compiled c;
 	char err[256];
 	__u32 b;
@@ -120,17 +123,18 @@ UNIT_TEST(profile_ids_stable)
 	CHECK(p1 && p2);
 	if (!p1 || !p2)
 		return;
-	CHECK(maps_compile(p1, &ids, 0, &c, err, sizeof(err), NULL, NULL) == 0);
+	CHECK(maps_compile(p1, &ids, &rules, 0, &c, err, sizeof(err), NULL, NULL) == 0);
 	b = profile_ids_get(&ids, "b");
 	CHECK(b && c.profiles[b].present);
 	compiled_free(&c);
-	CHECK(maps_compile(p2, &ids, 1, &c, err, sizeof(err), NULL, NULL) == 0);
+	CHECK(maps_compile(p2, &ids, &rules, 1, &c, err, sizeof(err), NULL, NULL) == 0);
 	/* "b" keeps its id; "a" is gone from the generation, not reused. */
 	CHECK(profile_ids_get(&ids, "b") == b);
 	CHECK(c.profiles[profile_ids_get(&ids, "a")].present == 0);
 	CHECK(profile_ids_get(&ids, "c") != profile_ids_get(&ids, "a"));
 	compiled_free(&c);
 	profile_ids_free(&ids);
+	rule_ids_free(&rules);
 	policy_free(p1);
 	policy_free(p2);
 }
@@ -142,6 +146,7 @@ UNIT_TEST(compile_detect_and_cgroups)
 		"\"detect\": [\"@modelcontextprotocol/server-*\", \"*-mcp-server\", \"fastmcp\"],"
 		"\"cgroups\": [\"/nonexistent/cg\", \"/proc\"]}}}}");
 	struct profile_ids ids = {};
+	struct rule_ids rules = {};
 	struct compiled c;
 	char err[256];
 	int warned = 0;
@@ -149,7 +154,7 @@ UNIT_TEST(compile_detect_and_cgroups)
 	CHECK(p != NULL);
 	if (!p)
 		return;
-	CHECK(maps_compile(p, &ids, 0, &c, err, sizeof(err),
+	CHECK(maps_compile(p, &ids, &rules, 0, &c, err, sizeof(err),
 			   (void (*)(const char *, void *))(void *)0, NULL) == 0);
 	CHECK(c.ndetect == 3);
 	CHECK(c.detect[0].kind == MW_MATCH_PREFIX && c.detect[0].depth == 2);
@@ -162,6 +167,7 @@ UNIT_TEST(compile_detect_and_cgroups)
 	compiled_free(&c);
 	(void)warned;
 	profile_ids_free(&ids);
+	rule_ids_free(&rules);
 	policy_free(p);
 }
 
