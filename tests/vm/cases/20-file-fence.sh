@@ -1,0 +1,477 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# VM lane, file fence, unix sockets and escape syscalls under BPF-LSM: the
+# cases of tests/integration/test_files.py (which the host runs with
+# fanotify, Landlock, cgroup/connect_unix and the wrapper's seccomp), here
+# with "mcpwarden run --backend lsm": lsm/file_open fails a protected open
+# with EACCES, lsm/unix_stream_connect a connect to a listed socket (by its
+# inode) with EPERM, and the escape-primitive hooks (ptrace_access_check,
+# sb_mount, userns_create, bpf, perf_event_open) a denied call with EPERM,
+# for auto-detected servers too (no wrapper: no Landlock, no seccomp). A
+# protected file is proven unread by its content (a marker), never by an
+# errno guess; the same command run untracked must show the marker.
+# Sourced by lib.sh.
+#
+# Fixtures under /tmp/ff, made before the agent starts (it resolves the
+# file paths to inodes when it loads the policy):
+#   secret.txt          marker $FF_M1          files.deny[0]
+#   secretdir/sub/key   marker $FF_M2          files.deny[1] (secretdir)
+# /bin/vmopen, /bin/unixsrv, /bin/unixconn and /bin/sys are tests/vm/helpers.
+
+FF=/tmp/ff
+FF_POLICY=/tmp/ff.json
+FF_SECRET=$FF/secret.txt
+FF_SDIR=$FF/secretdir
+FF_KEY=$FF/secretdir/sub/key
+FF_SECRET_RULE="profiles.default.files.deny[0] ($FF_SECRET)"
+FF_SDIR_RULE="profiles.default.files.deny[1] ($FF_SDIR)"
+FF_HOOK=lsm/file_open
+
+# ff_setup [DEFAULT-KEYS [PROFILES]]: the fixtures and $FF_POLICY, whose
+# default profile denies secret.txt and secretdir. DEFAULT-KEYS are added to
+# the default profile (e.g. '"mode":"monitor",'), PROFILES after it (e.g.
+# ', "confined": {...}').
+ff_setup() {
+	rm -rf "$FF"
+	mkdir -p "$FF_SDIR/sub" || fail "mkdir $FF"
+	FF_M1=ffsecret$$
+	FF_M2=ffkey$$
+	echo "$FF_M1" >"$FF_SECRET" && echo "$FF_M2" >"$FF_KEY" ||
+		fail "cannot write the fixtures"
+	cat >"$FF_POLICY" <<EOF
+{
+	"version": 1,
+	"profiles": {
+		"default": {
+			$1
+			"network": { "default": "allow" },
+			"files": { "deny": ["$FF_SECRET", "$FF_SDIR"] }
+		}$2
+	}
+}
+EOF
+}
+
+# ff_agent NAME [POLICY]: start agent NAME on POLICY ($FF_POLICY) with the
+# BPF-LSM backend.
+ff_agent() {
+	agent_start "$1" --backend lsm --policy "${2:-$FF_POLICY}" ||
+		fail "agent --backend lsm did not start"
+	[ -s "$AGENT_ERR" ] && { echo "# agent stderr:"; cat "$AGENT_ERR"; }
+	return 0
+}
+
+# ff_bre STRING: STRING as a grep basic regex matching itself.
+ff_bre() {
+	printf '%s' "$1" | sed 's/[\.*^$[]/\\&/g'
+}
+
+# ff_run AGENT [--profile P] CMD [ARGS...]: "mcpwarden exec" through AGENT's
+# socket, in the background so that the server's pid (the wrapper's, which
+# exec's CMD) is known: sets FF_PID, FF_RC and FF_OUT (stdout+stderr, also
+# in /tmp/AGENT.cmd.out).
+ff_run() {
+	_fa=$1
+	shift
+	_fp=default
+	if [ "$1" = --profile ]; then
+		_fp=$2
+		shift 2
+	fi
+	$MW exec --socket "/run/$_fa.sock" --profile "$_fp" -- "$@" \
+		>"/tmp/$_fa.cmd.out" 2>&1 &
+	FF_PID=$!
+	wait "$FF_PID"
+	FF_RC=$?
+	FF_OUT=$(cat "/tmp/$_fa.cmd.out")
+}
+
+# ff_event PID TYPE TEXT...: wait (10 s) for an agent line of TYPE for
+# server PID holding every TEXT (literal strings); prints it. On timeout
+# shows the agent's events of that type and returns non-zero.
+ff_event() {
+	_ep=$1
+	_et=$2
+	shift 2
+	_en=$#
+	for _t in "$@"; do
+		set -- "$@" "$(ff_bre "$_t")"
+	done
+	shift "$_en"
+	wait_for_event "$AGENT_OUT" 10 "\"type\":\"$_et\"" "$@" \
+		"\"mcp_server\":{\"profile\":\"[^\"]*\",\"pid\":$_ep," && return 0
+	echo "# no $_et event of server $_ep with: $*"
+	echo "# the agent's $_et events:"
+	grep "\"type\":\"$_et\"" "$AGENT_OUT" | sed 's/^/#   /'
+	return 1
+}
+
+# ff_file_event PID ACTION RULE PATH: the file_open event of server PID
+# from lsm/file_open with ACTION and RULE, for file PATH ("-": any); sets
+# FF_EV.
+ff_file_event() {
+	_fh="\"hook\":\"$FF_HOOK\""
+	if [ "$4" = - ]; then
+		set -- "$1" "\"action\":\"$2\"" "\"rule\":\"$3\""
+	else
+		set -- "$1" "\"action\":\"$2\"" "\"rule\":\"$3\"" "\"file\":{\"path\":\"$4\","
+	fi
+	_fpid=$1
+	shift
+	FF_EV=$(ff_event "$_fpid" file_open "$@" "$_fh") || {
+		echo "$FF_EV"
+		return 1
+	}
+	# The hook is inside "file":{...}.
+	echo "$FF_EV" | grep -q "\"file\":{[^}]*$_fh" || {
+		echo "# $FF_EV"
+		echo "# hook $FF_HOOK is not in the file object"
+		return 1
+	}
+	echo "# event: $FF_EV"
+}
+
+# ff_unread AGENT MARK RULE PATH CMD [ARGS...]: CMD run tracked must not
+# show MARK, must fail with "Permission denied" (EACCES: BPF-LSM, not the
+# EPERM of fanotify), and must yield a file_open deny event from
+# lsm/file_open with RULE for PATH ("-": any); the same CMD run untracked
+# must show MARK.
+ff_unread() {
+	_ua=$1 _um=$2 _ur=$3 _up=$4
+	shift 4
+	ff_run "$_ua" "$@"
+	echo "# tracked: $* -> status $FF_RC: $FF_OUT"
+	case "$FF_OUT" in *"$_um"*) fail "tracked $*: read the protected file: $FF_OUT" ;; esac
+	case "$FF_OUT" in *"Permission denied"*) ;; *)
+		fail "tracked $*: no \"Permission denied\" (EACCES): $FF_OUT" ;; esac
+	[ "$FF_RC" != 0 ] || fail "tracked $*: status 0"
+	ff_file_event "$FF_PID" deny "$_ur" "$_up" ||
+		fail "no file_open deny event from $FF_HOOK with rule $_ur for server $FF_PID ($*)"
+	ff_untracked "$_um" "$@"
+}
+
+# ff_untracked MARK CMD [ARGS...]: CMD run by this (untracked) shell shows MARK.
+ff_untracked() {
+	_um=$1
+	shift
+	_uout=$("$@" 2>&1)
+	_urc=$?
+	echo "# untracked: $* -> status $_urc: $_uout"
+	case "$_uout" in *"$_um"*) ;; *) fail "untracked $*: did not read it (status $_urc): $_uout" ;; esac
+}
+
+# ---- files ----
+
+# The protected file by its path, a symlink, a hard link, relative paths.
+case_file_fence_path_links() {
+	ff_setup
+	ln -s "$FF_SECRET" "$FF/link" && ln "$FF_SECRET" "$FF/hard" ||
+		fail "cannot make the links"
+	ff_agent p
+	ff_unread p "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" cat "$FF_SECRET"
+	ff_unread p "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" cat "$FF/link"
+	ff_unread p "$FF_M1" "$FF_SECRET_RULE" "$FF/hard" cat "$FF/hard"
+	cd "$FF" || fail "cd $FF"
+	ff_unread p "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" cat ./secret.txt
+	cd "$FF_SDIR" || fail "cd $FF_SDIR"
+	ff_unread p "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" cat ../secret.txt
+	cd / || fail "cd /"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
+# Routes through the kernel: /proc/self/root, the reopen of an O_PATH fd
+# through /proc/self/fd, openat2.
+case_file_fence_kernel_routes() {
+	ff_setup
+	ff_agent k
+	ff_unread k "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" cat "/proc/self/root$FF_SECRET"
+	ff_unread k "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" /bin/vmopen procfd "$FF_SECRET"
+	echo "$FF_OUT" | grep -q 'vmopen: procfd open .*errno 13 ' ||
+		fail "vmopen procfd: not the reopen that failed with EACCES: $FF_OUT"
+	ff_unread k "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" /bin/vmopen openat2 "$FF_SECRET"
+	echo "$FF_OUT" | grep -q 'vmopen: openat2 open .*errno 13 ' ||
+		fail "vmopen openat2: not the open that failed with EACCES: $FF_OUT"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
+# A protected directory tree: a file two levels down, the directory's
+# listing, and a file in a subdirectory made after the agent started (the
+# LSM walks the ancestors; no marks to add: denied at once).
+case_file_fence_directory_tree() {
+	ff_setup
+	ff_agent d
+	ff_unread d "$FF_M2" "$FF_SDIR_RULE" "$FF_KEY" cat "$FF_KEY"
+	ff_run d ls "$FF_SDIR"
+	echo "# tracked: ls $FF_SDIR -> status $FF_RC: $FF_OUT"
+	case "$FF_OUT" in *sub*) fail "tracked ls listed the protected directory: $FF_OUT" ;; esac
+	[ "$FF_RC" != 0 ] || fail "tracked ls $FF_SDIR: status 0"
+	ff_file_event "$FF_PID" deny "$FF_SDIR_RULE" "$FF_SDIR" ||
+		fail "no deny event for the listing of $FF_SDIR"
+	m=fflate$$
+	mkdir -p "$FF_SDIR/late/deeper" && echo "$m" >"$FF_SDIR/late/deeper/f" ||
+		fail "cannot write into a new subdirectory"
+	ff_unread d "$m" "$FF_SDIR_RULE" "$FF_SDIR/late/deeper/f" \
+		cat "$FF_SDIR/late/deeper/f"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
+# A child and a grandchild of the server open the protected file; the
+# server goes on.
+case_file_fence_children() {
+	ff_setup
+	ff_agent c
+	cmd="cat $FF_SECRET; /bin/sh -c 'cat $FF_KEY; true'; echo ffdone"
+	ff_run c /bin/sh -c "$cmd"
+	echo "# tracked: sh -c \"$cmd\" -> status $FF_RC: $FF_OUT"
+	case "$FF_OUT" in *"$FF_M1"* | *"$FF_M2"*) fail "a protected file was read: $FF_OUT" ;; esac
+	case "$FF_OUT" in *ffdone*) ;; *) fail "the server did not go on: $FF_OUT" ;; esac
+	n=$(echo "$FF_OUT" | grep -c 'Permission denied')
+	[ "$n" = 2 ] || fail "expected two \"Permission denied\", got $n: $FF_OUT"
+	srv=$FF_PID
+	ff_file_event "$srv" deny "$FF_SECRET_RULE" "$FF_SECRET" ||
+		fail "no deny event for the child"
+	kid=$FF_EV
+	ff_file_event "$srv" deny "$FF_SDIR_RULE" "$FF_KEY" ||
+		fail "no deny event for the grandchild"
+	gk=$FF_EV
+	for e in "$kid" "$gk"; do
+		p=$(echo "$e" | sed -n 's/.*"process":{[^}]*"pid":\([0-9]*\).*/\1/p')
+		[ -n "$p" ] && [ "$p" != "$srv" ] ||
+			fail "event pid ${p:-?} is not a descendant's (server $srv): $e"
+	done
+	echo "$gk" | grep -q "\"ppid\":$srv," &&
+		fail "the grandchild's event has the server as its parent: $gk"
+	ff_untracked "$FF_M1" /bin/sh -c "$cmd"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
+# Monitor mode: the read succeeds, the event says audit.
+case_file_fence_monitor_mode() {
+	ff_setup '"mode": "monitor",'
+	ff_agent o
+	ff_run o cat "$FF_SECRET"
+	echo "# tracked: cat $FF_SECRET -> status $FF_RC: $FF_OUT"
+	[ "$FF_RC" = 0 ] && [ "$FF_OUT" = "$FF_M1" ] ||
+		fail "monitor mode must not block: status $FF_RC: $FF_OUT"
+	ff_file_event "$FF_PID" audit "$FF_SECRET_RULE" "$FF_SECRET" ||
+		fail "no audit event"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
+# Confinement ("files": {"allow": [...]}): data under /srv/data and the
+# system's files are readable, /tmp/other/y is not.
+FF_DATA=/srv/data
+FF_OTHER=/tmp/other
+
+# ff_confine_setup PROFILE-KEYS: the data, the outside file, a profile
+# "confined" with PROFILE-KEYS and an allow-list of /srv/data.
+ff_confine_setup() {
+	ff_setup '' ', "confined": {
+			'"$1"'
+			"network": { "default": "allow" },
+			"files": { "allow": ["'"$FF_DATA"'"] }
+		}'
+	FF_MIN=ffin$$
+	FF_MOUT=ffout$$
+	rm -rf "$FF_DATA" "$FF_OTHER"
+	mkdir -p "$FF_DATA" "$FF_OTHER" && echo "$FF_MIN" >"$FF_DATA/x" &&
+		echo "$FF_MOUT" >"$FF_OTHER/y" || fail "cannot write the data"
+	FF_CMD="cat $FF_DATA/x; head -n 1 /etc/passwd; cat /proc/self/comm; cat $FF_OTHER/y; echo ffdone"
+}
+
+# ff_confine_check OUT: what a confined server printed.
+ff_confine_check() {
+	case "$1" in *"$FF_MIN"*) ;; *) fail "the allowed data was not read: $1" ;; esac
+	case "$1" in *root:x:0:0*) ;; *) fail "/etc/passwd (implicitly allowed) was not read: $1" ;; esac
+	case "$1" in *cat*) ;; *) fail "/proc/self/comm (implicitly allowed) was not read: $1" ;; esac
+	case "$1" in *"$FF_MOUT"*) fail "a file outside the confinement was read: $1" ;; esac
+	case "$1" in *"Permission denied"*) ;; *) fail "no \"Permission denied\" for $FF_OTHER/y: $1" ;; esac
+	case "$1" in *ffdone*) ;; *) fail "the server did not go on: $1" ;; esac
+}
+
+# Through the wrapper (--profile confined): the wrapper's Landlock and the
+# LSM both confine; either may refuse first.
+case_file_fence_confinement_wrapper() {
+	ff_confine_setup ''
+	ff_agent w
+	ff_run w --profile confined /bin/sh -c "$FF_CMD"
+	echo "# tracked (confined): sh -c \"$FF_CMD\" -> status $FF_RC: $FF_OUT"
+	ff_confine_check "$FF_OUT"
+	case "$FF_OUT" in *Landlock*) echo "# note: the wrapper could not apply Landlock" ;; esac
+	ev=$(lines_matching "$AGENT_OUT" '"type":"file_open"' "\"pid\":$FF_PID,")
+	echo "# file_open events of server $FF_PID (none if Landlock refused first): ${ev:-none}"
+	if [ -n "$ev" ]; then
+		ff_file_event "$FF_PID" deny profiles.confined.files.default "$FF_OTHER/y" ||
+			fail "a file_open event, but not the deny of $FF_OTHER/y"
+		echo "$ev" | grep -v "\"path\":\"$FF_OTHER/y\"" | grep . &&
+			fail "file_open events for files inside the confinement"
+	fi
+	ff_untracked "$FF_MOUT" /bin/sh -c "$FF_CMD"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
+# An auto-detected server (no wrapper, no Landlock): the LSM alone
+# confines it, with rule "files.default". Impossible on the host.
+case_file_fence_confinement_detected() {
+	ff_confine_setup '"select": { "detect": ["conf-mcp-*"] },'
+	# The script must be readable by the confined shell: in the data.
+	srvbin=$FF_DATA/conf-mcp-demo
+	printf '#!/bin/sh\n%s\n' "$FF_CMD" >"$srvbin" && chmod 0755 "$srvbin" ||
+		fail "cannot write the server"
+	ff_agent a
+	"$srvbin" >/tmp/a.srv.out 2>&1 &
+	srv=$!
+	wait "$srv"
+	rc=$?
+	out=$(cat /tmp/a.srv.out)
+	echo "# detected server $srv: status $rc: $out"
+	ff_confine_check "$out"
+	ff_file_event "$srv" deny profiles.confined.files.default "$FF_OTHER/y" ||
+		fail "no confinement deny event for the detected server $srv"
+	echo "$FF_EV" | grep -q '"source":"detect"' || fail "the event's source is not detect"
+	ev=$(lines_matching "$AGENT_OUT" '"type":"file_open"' "\"pid\":$srv," |
+		grep -v "\"path\":\"$FF_OTHER/y\"")
+	[ -z "$ev" ] || fail "file_open events for files inside the confinement: $ev"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
+# With the agent fencing, untracked processes read everything, and the
+# agent reports nothing for them.
+case_file_fence_untracked_untouched() {
+	ff_setup
+	ff_agent u
+	ff_untracked "$FF_M1" cat "$FF_SECRET"
+	ff_untracked "$FF_M1" /bin/vmopen procfd "$FF_SECRET"
+	ff_untracked "$FF_M1" /bin/vmopen openat2 "$FF_SECRET"
+	ff_untracked "$FF_M2" cat "$FF_KEY"
+	ff_untracked "$FF_M2" /bin/sh -c "/bin/sh -c 'cat $FF_KEY'"
+	# A tracked refusal after them: its event is written by now.
+	ff_unread u "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" cat "$FF_SECRET"
+	ev=$(grep '"type":"file_open"' "$AGENT_OUT" | grep -v "\"pid\":$FF_PID,")
+	[ -z "$ev" ] || fail "events for untracked processes: $ev"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
+# ---- unix sockets ----
+
+FU=/run/test
+FU_SOCK=$FU/docker.sock
+
+# A listener at /run/test/docker.sock in "unix": {"deny"}: a tracked connect
+# fails with EPERM (by the socket's inode: through a symlink too); another
+# socket and untracked connects are fine.
+case_unix_socket_deny() {
+	rm -rf "$FU"
+	mkdir -p "$FU" || fail "mkdir $FU"
+	/bin/unixsrv "$FU_SOCK" 100 >/tmp/fu.srv1 2>&1 &
+	s1=$!
+	/bin/unixsrv "$FU/other.sock" 100 >/tmp/fu.srv2 2>&1 &
+	s2=$!
+	wait_for_line /tmp/fu.srv1 listening >/dev/null &&
+		wait_for_line /tmp/fu.srv2 listening >/dev/null ||
+		fail "unixsrv did not listen: $(cat /tmp/fu.srv1 /tmp/fu.srv2)"
+	ln -s docker.sock "$FU/link.sock" || fail "ln -s"
+	ino=$(stat -c %i "$FU_SOCK")
+	cat >/tmp/fu.json <<EOF
+{
+	"version": 1,
+	"profiles": {
+		"default": {
+			"network": { "default": "allow" },
+			"unix": { "deny": ["$FU_SOCK"] }
+		}
+	}
+}
+EOF
+	ff_agent x /tmp/fu.json
+	for p in "$FU_SOCK" "$FU/link.sock"; do
+		ff_run x /bin/unixconn "$p"
+		echo "# tracked: unixconn $p -> status $FF_RC: $FF_OUT"
+		case "$FF_OUT" in "errno 1 "*) ;; *) fail "tracked connect to $p: not EPERM: $FF_OUT" ;; esac
+		ev=$(ff_event "$FF_PID" network_connect '"action":"deny"' \
+			'"network":{"family":"unix","path":"docker.sock",' \
+			"\"inode\":$ino," '"hook":"lsm/unix_stream_connect"' \
+			"\"rule\":\"profiles.default.unix.deny[0] ($FU_SOCK)\"") || {
+			echo "$ev"
+			fail "no unix deny event from lsm/unix_stream_connect for $p (server $FF_PID)"
+		}
+		echo "# event: $ev"
+		out=$(/bin/unixconn "$p" 2>&1)
+		echo "# untracked: unixconn $p: $out"
+		[ "$out" = "ok
+hello" ] || fail "untracked connect to $p: $out"
+	done
+	ff_run x /bin/unixconn "$FU/other.sock"
+	echo "# tracked: unixconn $FU/other.sock -> status $FF_RC: $FF_OUT"
+	[ "$FF_OUT" = "ok
+hello" ] || fail "tracked connect to an unlisted socket: $FF_OUT"
+	ev=$(lines_matching "$AGENT_OUT" '"type":"network_connect"' '"family":"unix"' \
+		'"path":"other.sock"')
+	[ -z "$ev" ] || fail "an event for the allowed connect: $ev"
+	agent_stop || fail "agent did not stop cleanly"
+	kill "$s1" "$s2" 2>/dev/null
+}
+
+# ---- escape syscalls ----
+
+FS=/tmp/fs
+FS_CALLS="ptrace mount unshare bpf perf_event_open"
+
+# "syscalls": {"deny": [...]} on an auto-detected server (no wrapper, so no
+# seccomp: only the LSM hooks can refuse): each call fails with EPERM and
+# is reported; run untracked, each succeeds.
+case_syscalls_lsm_detected() {
+	rm -rf "$FS"
+	mkdir -p "$FS/mnt" || fail "mkdir $FS"
+	cat >/tmp/fs.json <<EOF
+{
+	"version": 1,
+	"profiles": {
+		"default": { "network": { "default": "allow" } },
+		"sysd": {
+			"select": { "detect": ["sys-mcp-*"] },
+			"network": { "default": "allow" },
+			"syscalls": { "deny": ["ptrace", "mount", "unshare", "bpf", "perf_event_open"] }
+		}
+	}
+}
+EOF
+	srvbin=$FS/sys-mcp-demo
+	printf '#!/bin/sh\nfor n in %s; do echo "$n: $(/bin/sys $n %s)"; done\necho fsdone\n' \
+		"$FS_CALLS" "$FS/mnt" >"$srvbin" && chmod 0755 "$srvbin" ||
+		fail "cannot write the server"
+	# Untracked first (no agent): every call works for root here.
+	out=$("$srvbin" 2>&1)
+	echo "# untracked, no agent: $out"
+	for n in $FS_CALLS; do
+		echo "$out" | grep -q "^$n: ok\$" || fail "untracked $n does not work: $out"
+	done
+	ff_agent y /tmp/fs.json
+	"$srvbin" >/tmp/y.srv.out 2>&1 &
+	srv=$!
+	wait "$srv"
+	out=$(cat /tmp/y.srv.out)
+	echo "# detected server $srv: $out"
+	case "$out" in *fsdone*) ;; *) fail "the server did not go on: $out" ;; esac
+	for n in $FS_CALLS; do
+		echo "$out" | grep -q "^$n: errno 1 " || fail "tracked $n: not EPERM: $out"
+	done
+	for n in $FS_CALLS; do
+		ev=$(ff_event "$srv" process_syscall '"action":"deny"' \
+			"\"syscall\":{\"name\":\"$n\"}" '"rule":"profiles.sysd.syscalls.deny"' \
+			'"source":"detect"') || {
+			echo "$ev"
+			fail "no process_syscall deny event for $n (server $srv)"
+		}
+		echo "# event: $ev"
+	done
+	# With the agent fencing, untracked processes are untouched (not by
+	# the script: its name would be detected).
+	out=$(for n in $FS_CALLS; do echo "$n: $(/bin/sys $n "$FS/mnt" 2>&1)"; done)
+	echo "# untracked, agent running: $out"
+	for n in $FS_CALLS; do
+		echo "$out" | grep -q "^$n: ok\$" || fail "untracked $n with the agent running: $out"
+	done
+	ev=$(grep '"type":"process_syscall"' "$AGENT_OUT" | grep -v "\"mcp_server\":{\"profile\":\"sysd\",\"pid\":$srv,")
+	[ -z "$ev" ] || fail "process_syscall events not of server $srv: $ev"
+	agent_stop || fail "agent did not stop cleanly"
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VM lane helper: "vmopen MODE PATH" opens PATH for reading by one of the
+ * routes a file fence must cover, and copies it to stdout:
+ *   read     open(PATH, O_RDONLY)
+ *   procfd   open(PATH, O_PATH), then open("/proc/self/fd/N", O_RDONLY):
+ *            the reopen of a descriptor that was never opened for reading
+ *   openat2  openat2(AT_FDCWD, PATH, {O_RDONLY, RESOLVE_NO_SYMLINKS})
+ * On failure prints "vmopen: MODE PATH: errno N (text)" and exits 1.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int failed(const char *mode, const char *what, const char *path)
+{
+	int err = errno;
+
+	printf("vmopen: %s %s %s: errno %d (%s)\n", mode, what, path, err,
+	       strerror(err));
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	char buf[4096], proc[64];
+	struct open_how how;
+	int fd, pfd;
+	ssize_t n;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: vmopen read|procfd|openat2 PATH\n");
+		return 2;
+	}
+	if (!strcmp(argv[1], "read")) {
+		fd = open(argv[2], O_RDONLY);
+	} else if (!strcmp(argv[1], "procfd")) {
+		pfd = open(argv[2], O_PATH);
+		if (pfd < 0)
+			return failed(argv[1], "O_PATH", argv[2]);
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+		fd = open(proc, O_RDONLY);
+	} else if (!strcmp(argv[1], "openat2")) {
+		memset(&how, 0, sizeof(how));
+		how.flags = O_RDONLY;
+		how.resolve = RESOLVE_NO_SYMLINKS;
+		fd = syscall(SYS_openat2, AT_FDCWD, argv[2], &how, sizeof(how));
+	} else {
+		fprintf(stderr, "vmopen: unknown mode %s\n", argv[1]);
+		return 2;
+	}
+	if (fd < 0)
+		return failed(argv[1], "open", argv[2]);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (write(1, buf, n) != n)
+			return failed(argv[1], "write", argv[2]);
+	if (n < 0)
+		return failed(argv[1], "read", argv[2]);
+	return 0;
+}
