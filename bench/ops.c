@@ -2,7 +2,7 @@
 /*
  * Micro-benchmark of the syscalls mcpwarden's cgroup socket hooks sit on.
  *
- *   ops [-m tcp|udp|exec|open] [-n ITERATIONS] [-w WARMUP]
+ *   ops [-m tcp|udp|exec|open|openp] [-f FILE] [-n ITERATIONS] [-w WARMUP]
  *
  * tcp: each iteration is socket(AF_INET, SOCK_STREAM) + connect() to a
  *      listener on 127.0.0.1 + setsockopt(SO_LINGER 0) + close(). A thread of
@@ -123,17 +123,22 @@ static void exec_loop(long n)
 	}
 }
 
-/* open + close of an unrelated file: the hottest path on any machine. */
-static void open_loop(const char *path, long n)
+/*
+ * open + close of a file: an unrelated one (the hottest path on any
+ * machine), or with @refusable a protected one, which a tracked process is
+ * refused (EPERM or EACCES): the cost of a refusal.
+ */
+static void open_loop(const char *path, long n, int refusable)
 {
 	long i;
 	int fd;
 
 	for (i = 0; i < n; i++) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (fd >= 0)
+			close(fd);
+		else if (!refusable || (errno != EPERM && errno != EACCES))
 			die("open");
-		close(fd);
 	}
 }
 
@@ -150,14 +155,17 @@ static void udp_loop(int fd, const struct sockaddr_in *sa, long n)
 
 int main(int argc, char **argv)
 {
-	const char *mode = "tcp";
+	const char *mode = "tcp", *file = NULL;
 	long n = 20000, warmup = 1000;
 	struct sockaddr_in sa;
 	unsigned long long t0, t1;
 	int c, udp_fd = -1, rx_fd;
 
-	while ((c = getopt(argc, argv, "m:n:w:")) != -1) {
+	while ((c = getopt(argc, argv, "m:n:w:f:")) != -1) {
 		switch (c) {
+		case 'f':
+			file = optarg;
+			break;
 		case 'm':
 			mode = optarg;
 			break;
@@ -204,9 +212,16 @@ int main(int argc, char **argv)
 		exec_loop(n);
 		t1 = now_ns();
 	} else if (!strcmp(mode, "open")) {
-		open_loop("/etc/hostname", warmup);
+		open_loop("/etc/hostname", warmup, 0);
 		t0 = now_ns();
-		open_loop("/etc/hostname", n);
+		open_loop("/etc/hostname", n, 0);
+		t1 = now_ns();
+	} else if (!strcmp(mode, "openp")) {
+		if (!file)
+			goto usage;
+		open_loop(file, warmup, 1);
+		t0 = now_ns();
+		open_loop(file, n, 1);
 		t1 = now_ns();
 	} else {
 		goto usage;
@@ -216,6 +231,6 @@ int main(int argc, char **argv)
 	/* exit() ends the accept thread too. */
 	return 0;
 usage:
-	fprintf(stderr, "usage: ops [-m tcp|udp|exec|open] [-n ITERATIONS] [-w WARMUP]\n");
+	fprintf(stderr, "usage: ops [-m tcp|udp|exec|open|openp -f FILE] [-n ITERATIONS] [-w WARMUP]\n");
 	return 2;
 }
