@@ -384,8 +384,9 @@ static void reload(struct daemon *d)
 	emit(d, o);
 }
 
+/* A counter that rose is an events_lost event; @sink names an output. */
 static void report_lost(struct daemon *d, __u64 now, __u64 *seen,
-			const char *reason)
+			const char *reason, const char *sink)
 {
 	json_object *o, *l;
 
@@ -396,29 +397,14 @@ static void report_lost(struct daemon *d, __u64 now, __u64 *seen,
 	json_object_object_add(l, "count", json_object_new_int64(now - *seen));
 	json_object_object_add(l, "total", json_object_new_int64(now));
 	json_object_object_add(l, "reason", json_object_new_string(reason));
+	if (sink)
+		json_object_object_add(l, "sink", json_object_new_string(sink));
 	json_object_object_add(o, "lost", l);
-	emit(d, o);
-	*seen = now;
-}
-
-/* Lines an output dropped: an event on every output (docs/outputs.md). */
-static void report_sink_lost(struct daemon *d, struct sink *s, __u64 now,
-			     __u64 *seen, const char *reason)
-{
-	json_object *o, *l;
-
-	if (now <= *seen)
-		return;
-	o = event_new(&d->ev, "events_lost", 0);
-	l = json_object_new_object();
-	json_object_object_add(l, "count", json_object_new_int64(now - *seen));
-	json_object_object_add(l, "total", json_object_new_int64(now));
-	json_object_object_add(l, "reason", json_object_new_string(reason));
-	json_object_object_add(l, "sink", json_object_new_string(s->name));
-	json_object_object_add(o, "lost", l);
+	/* Before the emit: an output that drops this line reports it later. */
 	*seen = now;
 	emit(d, o);
 }
+
 
 /* Counters that rose since the last look become events: never silent. */
 static void check_counters(struct daemon *d)
@@ -428,16 +414,18 @@ static void check_counters(struct daemon *d)
 	for (size_t i = 0; i < d->sinks.n; i++) {
 		struct sink *s = &d->sinks.v[i];
 
-		report_sink_lost(d, s, s->lost_full, &s->seen_full, "sink_full");
-		report_sink_lost(d, s, s->lost_error, &s->seen_error,
-				 "sink_error");
+		report_lost(d, s->lost_full, &s->seen_full, "sink_full",
+			    s->name);
+		report_lost(d, s->lost_error, &s->seen_error, "sink_error",
+			    s->name);
 	}
 
 	if (maps_counters(&d->maps, c))
 		return;
-	report_lost(d, c[MW_CNT_RB_DROPS], &d->seen_drops, "ring_buffer_full");
+	report_lost(d, c[MW_CNT_RB_DROPS], &d->seen_drops, "ring_buffer_full",
+		    NULL);
 	report_lost(d, c[MW_CNT_TRACK_FULL], &d->seen_track_full,
-		    "tracked_map_full");
+		    "tracked_map_full", NULL);
 }
 
 static json_object *ok_response(void)
