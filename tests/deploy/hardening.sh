@@ -178,7 +178,9 @@ else
 	fail "own mount namespace" "the agent did not start: $(head -c 300 "$T/err")"
 	stop_agent
 fi
-if start_agent "$(bset $UNIT_CAPS)" unshare -m --propagation slave sh -c \
+# The checkout may itself live under /tmp (CI's clone): run a copy from $T.
+cp "$BIN" "$T/mcpwarden"
+if BIN=$T/mcpwarden start_agent "$(bset $UNIT_CAPS)" unshare -m --propagation slave sh -c \
 	'mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /var/tmp && exec "$@"' sh; then
 	( as_nobody "$TMPX" >/dev/null ) 2>/dev/null; rc=$?
 	[ $rc = 0 ] && ok "reason against PrivateTmp=: with a private /tmp the host's /tmp is not fenced (exec ran)" ||
