@@ -1033,6 +1033,9 @@ static void loop(struct daemon *d)
 				if (read(d->timerfd, &ticks, sizeof(ticks)) > 0) {
 					check_counters(d);
 					control_expire(&d->ctl);
+					/* A new cgroup a pattern selects. */
+					if (maps_cgroups_changed(&d->maps, d->policy))
+						d->reload = true;
 				}
 				break;
 			case EP_INOTIFY:

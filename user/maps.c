@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <fnmatch.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,6 +362,100 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 	return 0;
 }
 
+static bool has_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+/*
+ * The cgroup v2 directories @path names, a path or a shell pattern
+ * ("/sys/fs/cgroup/mcp.slice/server-*.scope"), added as (id, @profile).
+ * Returns 0, -ENOMEM, or for a plain path that is no directory -errno.
+ */
+static int cgroups_add(const char *path, __u32 profile,
+		       struct mw_cgroup_sel **v, size_t *n)
+{
+	struct mw_cgroup_sel *cg;
+	const char *one[1] = { path };
+	char **paths = (char **)one;
+	size_t i, count = 1;
+	struct stat st;
+	glob_t g = {};
+	int ret = 0;
+
+	if (has_glob(path)) {
+		if (glob(path, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g))
+			return 0;	/* no match (yet): the timer looks again */
+		paths = g.gl_pathv;
+		count = g.gl_pathc;
+	}
+	for (i = 0; i < count; i++) {
+		if (stat(paths[i], &st) || !S_ISDIR(st.st_mode)) {
+			ret = has_glob(path) ? 0 : (errno ? -errno : -ENOTDIR);
+			continue;
+		}
+		cg = realloc(*v, (*n + 1) * sizeof(*cg));
+		if (!cg) {
+			ret = -ENOMEM;
+			break;
+		}
+		*v = cg;
+		cg[(*n)++] = (struct mw_cgroup_sel){ .id = st.st_ino,
+						     .profile = profile };
+	}
+	if (has_glob(path))
+		globfree(&g);
+	return ret;
+}
+
+static int cg_cmp(const void *a, const void *b)
+{
+	const struct mw_cgroup_sel *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->profile < y->profile ? -1 : x->profile > y->profile;
+}
+
+bool maps_cgroups_changed(struct mw_maps *m, const struct policy *p)
+{
+	const struct compiled *c = maps_active(m);
+	struct mw_cgroup_sel *now = NULL, *was;
+	size_t n = 0, i, k;
+	bool changed, globs = false;
+
+	for (i = 0; p && i < p->nprofiles; i++)
+		for (k = 0; k < p->profiles[i].ncgroups; k++)
+			globs |= has_glob(p->profiles[i].cgroups[k]);
+	if (!globs || !c)
+		return false;
+	for (i = 0; i < p->nprofiles; i++)
+		for (k = 0; k < p->profiles[i].ncgroups; k++)
+			if (cgroups_add(p->profiles[i].cgroups[k],
+					profile_ids_get(&m->ids, p->profiles[i].name),
+					&now, &n) == -ENOMEM) {
+				free(now);
+				return false;
+			}
+	/* The compiled list holds select.k8s cgroups too: compare ours. */
+	was = malloc((c->ncgroups + 1) * sizeof(*was));
+	if (!was) {
+		free(now);
+		return false;
+	}
+	memcpy(was, c->cgroups, c->ncgroups * sizeof(*was));
+	qsort(now, n, sizeof(*now), cg_cmp);
+	qsort(was, c->ncgroups, sizeof(*was), cg_cmp);
+	changed = false;
+	for (i = 0; i < n && !changed; i++)
+		changed = !bsearch(&now[i], was, c->ncgroups, sizeof(*was),
+				   cg_cmp);
+	/* A selected cgroup removed: its entry is stale but harmless. */
+	free(now);
+	free(was);
+	return changed;
+}
+
 struct k8s_sel {
 	const struct profile *pr;
 	__u32 id;
@@ -609,27 +704,15 @@ int maps_compile(const struct policy *p, struct profile_ids *ids,
 			}
 		}
 		for (k = 0; k < pr->ncgroups; k++) {
-			struct mw_cgroup_sel *cg;
-			struct stat st;
-
-			if (stat(pr->cgroups[k], &st) || !S_ISDIR(st.st_mode)) {
-				if (warn) {
-					snprintf(msg, sizeof(msg), "profiles.%s.select.cgroups[%zu]: \"%s\": %s, ignoring",
-						 pr->name, k, pr->cgroups[k],
-						 strerror(errno ? errno : ENOTDIR));
-					warn(msg, warn_arg);
-				}
-				continue;
-			}
-			cg = realloc(out->cgroups,
-				     (out->ncgroups + 1) * sizeof(*cg));
-			if (!cg) {
-				ret = -ENOMEM;
+			ret = cgroups_add(pr->cgroups[k], pids[i], &out->cgroups,
+					  &out->ncgroups);
+			if (ret == -ENOMEM)
 				goto fail;
+			if (ret && warn && !has_glob(pr->cgroups[k])) {
+				snprintf(msg, sizeof(msg), "profiles.%s.select.cgroups[%zu]: \"%s\": %s, ignoring",
+					 pr->name, k, pr->cgroups[k], strerror(-ret));
+				warn(msg, warn_arg);
 			}
-			out->cgroups = cg;
-			cg[out->ncgroups++] = (struct mw_cgroup_sel){
-				.id = st.st_ino, .profile = pids[i] };
 		}
 	}
 	ret = net_compile(p, pids, rid, gen, out, err, errlen);

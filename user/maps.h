@@ -119,6 +119,8 @@ int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
 	       size_t errlen, void (*warn)(const char *msg, void *arg),
 	       void *warn_arg);
 const struct compiled *maps_active(const struct mw_maps *m);
+/* Do the policy's cgroup patterns match a cgroup the maps lack? */
+bool maps_cgroups_changed(struct mw_maps *m, const struct policy *p);
 void maps_read_lock(struct mw_maps *m);
 void maps_read_unlock(struct mw_maps *m);
 

@@ -271,3 +271,30 @@ def startup_scan():
             import shutil
             shutil.rmtree(tmp, ignore_errors=True)
         cg.remove()
+
+
+@case("tracking/cgroup_pattern")
+def cgroup_pattern():
+    pat = {}
+
+    def policy(env):
+        pat["glob"] = os.path.join(env.cg.path, "svc-*")
+        return open_policy({"units": {"select": {"cgroups": [pat["glob"]]},
+                                      "network": {"default": "allow"}}})
+    with Env(policy) as env:
+        m = marker()
+        n = len(env.agent.find(lambda e: e["type"] == "policy_load"))
+        # Made after start: the pattern selects it within a timer tick.
+        late = Cgroup(parent=env.cg, name="svc-late")
+        other = Cgroup(parent=env.cg, name="web-late")
+        env.agent.wait(lambda e: len(env.agent.find(
+            lambda x: x["type"] == "policy_load")) > n, what="reload", timeout=5)
+        pid, rc, out, err = env.run(["/bin/sh", "-c", f"/bin/echo {m}"],
+                                    cgroup=late)
+        e = env.agent.wait(lambda e: e["type"] == "process_exec" and
+                           e["process"]["pid"] == pid, what="exec in svc-late")
+        check(e["mcp_server"]["profile"] == "units" and
+              e["mcp_server"]["source"] == "cgroup", f"{e['mcp_server']}")
+        env.run(["/bin/sh", "-c", f"/bin/echo {m}-web"], cgroup=other)
+        env.agent.settle()
+        check(not execs(env.agent, f"{m}-web"), "web-late is not selected")
