@@ -768,6 +768,18 @@ static int setup_cgroup(struct daemon *d)
 	}
 	snprintf(d->cgroup_path, sizeof(d->cgroup_path), "%s",
 		 d->o->cgroup ? d->o->cgroup : d->cgroup_root);
+	/* A hybrid node: --cgroup /sys/fs/cgroup means its v2 part. */
+	if (!fs_is(d->cgroup_path, CGROUP2_SUPER_MAGIC)) {
+		char v2[PATH_MAX];
+
+		snprintf(v2, sizeof(v2), "%.*s/unified", PATH_MAX - 16,
+			 d->cgroup_path);
+		if (fs_is(v2, CGROUP2_SUPER_MAGIC)) {
+			log_msg("--cgroup \"%s\": cgroup v1 with v2 at \"%s\": using that",
+				d->cgroup_path, v2);
+			snprintf(d->cgroup_path, sizeof(d->cgroup_path), "%s", v2);
+		}
+	}
 	if (!fs_is(d->cgroup_path, CGROUP2_SUPER_MAGIC)) {
 		log_msg("--cgroup \"%s\": not a cgroup v2 directory",
 			d->cgroup_path);
@@ -1090,6 +1102,17 @@ int daemon_run(const struct run_opts *o)
 	d->fence.report[0] = d->fence.report[1] = -1;
 	d->fence.wake[0] = d->fence.wake[1] = -1;
 	/* The node's resolver, also from a pod (--host-root). */
+	/* From the first instruction: a stop during start-up is handled by
+	 * the loop, with the cleanup, instead of killing us mid-way. */
+	{
+		sigset_t mask;
+
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGTERM);
+		sigaddset(&mask, SIGINT);
+		sigaddset(&mask, SIGHUP);
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+	}
 	d->popts.resolv_conf = o->resolv_conf ? o->resolv_conf :
 			       host_path("/etc/resolv.conf", d->resolv_buf);
 	log_setup_libbpf();

@@ -179,3 +179,39 @@ def second_agent():
         check(p.returncode == 1 and "another agent is running" in p.stderr,
               f"rc {p.returncode}: {p.stderr}")
         check(env.agent.proc.poll() is None, "the first agent is unharmed")
+
+
+@case("agent/hybrid_cgroup_node")
+def hybrid_cgroup():
+    """--cgroup DIR where DIR is v1 (a tmpfs) with v2 at DIR/unified, as
+    /sys/fs/cgroup on a hybrid node: the agent takes the v2 part. Here DIR
+    is a tmpfs of the test's own with a test cgroup bound at unified/."""
+    import tempfile
+    cg = Cgroup()
+    d = tempfile.mkdtemp(prefix="mwhybrid-")
+    err = os.path.join(d, "err")
+    script = (f"mount -t tmpfs tmpfs {d}/v1 && mkdir {d}/v1/unified && "
+              f"mount --bind {cg.path} {d}/v1/unified && "
+              f"exec {BIN} run --cgroup {d}/v1 --socket {d}/s "
+              f"--pin-dir /sys/fs/bpf/mwhybrid-{os.getpid()} --output {d}/ev")
+    os.mkdir(os.path.join(d, "v1"))
+    p = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh",
+                          "-c", script], stderr=open(err, "w"))
+    try:
+        deadline, line = time.time() + 20, ""
+        while time.time() < deadline and not line.endswith("\n"):
+            time.sleep(0.1)
+            if os.path.exists(os.path.join(d, "ev")):
+                with open(os.path.join(d, "ev")) as f:
+                    line = f.readline()
+        check(line, f"no agent_start: {open(err).read()[-300:]}")
+        start = json.loads(line)
+        check(start["agent"]["cgroup"] == f"{d}/v1/unified",
+              f"cgroup {start['agent']['cgroup']}")
+        with open(err) as f:
+            check("using that" in f.read(), "the fallback is said on stderr")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+        subprocess.run(["rm", "-rf", d])
+        cg.remove()
