@@ -168,6 +168,24 @@ static __always_inline struct mw_tracked *mw_current_tracked(__u64 *start)
 	return t;
 }
 
+/*
+ * The current process's tracking entry and the profile in force for it,
+ * or NULL (untracked, or a profile no policy has: the LSM hooks allow).
+ */
+static __always_inline struct mw_profile *mw_current_profile(struct mw_tracked **t,
+							     __u64 *start,
+							     __u32 *gen)
+{
+	struct mw_profile *p;
+
+	*t = mw_current_tracked(start);
+	if (!*t)
+		return NULL;
+	*gen = mw_active_gen();
+	p = mw_profile_get(*gen, (*t)->server.profile);
+	return p && p->present ? p : NULL;
+}
+
 static __always_inline void mw_fill_process(struct mw_process *p,
 					    struct task_struct *task)
 {

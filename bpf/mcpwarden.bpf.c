@@ -452,12 +452,8 @@ int BPF_PROG(handle_bprm_check, struct linux_binprm *bprm, int ret)
 
 	if (ret)
 		return ret;
-	t = mw_current_tracked(&start);
-	if (!t)
-		return 0;
-	gen = mw_active_gen();
-	p = mw_profile_get(gen, t->server.profile);
-	if (!p || !p->present || !p->has_exec)
+	p = mw_current_profile(&t, &start, &gen);
+	if (!p || !p->has_exec)
 		return 0;
 	f = BPF_CORE_READ(bprm, file);
 	s = bpf_map_lookup_elem(&mw_exec_scratch, &zero);
@@ -513,12 +509,8 @@ int BPF_PROG(handle_mmap_file, struct file *file, unsigned long reqprot,
 
 	if (ret || !file || !(prot & MW_PROT_EXEC))
 		return ret;
-	t = mw_current_tracked(&start);
-	if (!t)
-		return 0;
-	gen = mw_active_gen();
-	p = mw_profile_get(gen, t->server.profile);
-	if (!p || !p->present || !p->has_exec)
+	p = mw_current_profile(&t, &start, &gen);
+	if (!p || !p->has_exec)
 		return 0;
 	key.gen = gen;
 	key.profile = t->server.profile;
@@ -765,12 +757,8 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 
 	if (ret)
 		return ret;
-	t = mw_current_tracked(&start);
-	if (!t)
-		return 0;
-	gen = mw_active_gen();
-	p = mw_profile_get(gen, t->server.profile);
-	if (!p || !p->present || !p->has_files)
+	p = mw_current_profile(&t, &start, &gen);
+	if (!p || !p->has_files)
 		return 0;
 	pb = mw_path_walk(file, gen, t->server.profile, MW_CHECK_FILES);
 	if (!pb)
@@ -869,12 +857,8 @@ int handle_connect_unix(struct bpf_sock_addr *ctx)
 	__u64 start;
 	__u8 action;
 
-	t = mw_current_tracked(&start);
-	if (!t)
-		return 1;
-	gen = mw_active_gen();
-	p = mw_profile_get(gen, t->server.profile);
-	if (!p || !p->present || !p->has_unix)
+	p = mw_current_profile(&t, &start, &gen);
+	if (!p || !p->has_unix)
 		return 1;
 	key = bpf_map_lookup_elem(&mw_unix_scratch, &zero);
 	if (!key)
@@ -916,12 +900,8 @@ int BPF_PROG(handle_unix_connect, struct sock *sock, struct sock *other,
 
 	if (ret)
 		return ret;
-	t = mw_current_tracked(&start);
-	if (!t)
-		return 0;
-	key.gen = mw_active_gen();
-	p = mw_profile_get(key.gen, t->server.profile);
-	if (!p || !p->present || !p->has_unix)
+	p = mw_current_profile(&t, &start, &key.gen);
+	if (!p || !p->has_unix)
 		return 0;
 	d = BPF_CORE_READ(u, path.dentry);
 	if (!d)
@@ -951,13 +931,11 @@ static __always_inline int mw_sys_check(__u32 sys)
 	struct mw_profile *p;
 	struct mw_tracked *t;
 	__u64 start;
+	__u32 gen;
 	__u8 action;
 
-	t = mw_current_tracked(&start);
-	if (!t)
-		return 0;
-	p = mw_profile_get(mw_active_gen(), t->server.profile);
-	if (!p || !p->present || !(p->sys_deny & (1u << sys)))
+	p = mw_current_profile(&t, &start, &gen);
+	if (!p || !(p->sys_deny & (1u << sys)))
 		return 0;
 	action = p->mode == MW_MODE_MONITOR ? MW_ACTION_AUDIT : MW_ACTION_DENY;
 	ev = bpf_ringbuf_reserve(&mw_events, sizeof(*ev), 0);

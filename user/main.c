@@ -85,28 +85,6 @@ static int next_opt(const char *cmd, int argc, char **argv, const char *shorts,
 	return c;
 }
 
-/* A power of two between a page and 1 GiB, with an optional K or M. */
-static int parse_size(const char *s, __u32 *out)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	if (*end == 'K' || *end == 'k')
-		v <<= 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		v <<= 20, end++;
-	if (*end || v < 4096 || v > (1ULL << 30) || (v & (v - 1)))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 /* A byte count with an optional K, M or G suffix, at most @max. */
 static int parse_bytes(const char *s, __u64 max, __u64 *out)
 {
@@ -126,6 +104,17 @@ static int parse_bytes(const char *s, __u64 max, __u64 *out)
 	else if ((*end == 'G' || *end == 'g') && end++)
 		v <<= 30;
 	if (*end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* A power of two between a page and 1 GiB, with an optional K or M. */
+static int parse_size(const char *s, __u32 *out)
+{
+	__u64 v;
+
+	if (parse_bytes(s, 1ULL << 30, &v) || v < 4096 || (v & (v - 1)))
 		return -EINVAL;
 	*out = v;
 	return 0;

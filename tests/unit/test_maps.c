@@ -161,7 +161,7 @@ UNIT_TEST(compile_detect_and_cgroups)
 	CHECK(c.detect[1].kind == MW_MATCH_SUFFIX && c.detect[1].depth == 1 &&
 	      c.detect[1].len == 11);
 	CHECK(c.detect[2].kind == MW_MATCH_EXACT);
-	/* A missing cgroup is skipped; /proc is a directory, so it counts. */
+	/* A missing cgroup is left out; /proc is a directory, so it counts. */
 	CHECK(c.ncgroups == 1);
 	CHECK(c.profiles[1].mode == MW_MODE_MONITOR);
 	compiled_free(&c);
