@@ -308,6 +308,11 @@ class Env:
             raise Fail(f"{argv}: timed out")
         return p.pid, p.returncode, out, err
 
+    def tracked(self, argv, profile="default", **kw):
+        """Run @argv as a server tracked through the wrapper."""
+        return self.run([BIN, "exec", "--socket", self.agent.sock, "--profile",
+                         profile, "--"] + list(argv), **kw)
+
     def script(self, name, body):
         path = os.path.join(self.tmp, name)
         with open(path, "w") as f:

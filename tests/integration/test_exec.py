@@ -10,7 +10,7 @@ import signal
 import subprocess
 import tempfile
 
-from lib import BIN, PY, WORKLOAD, Env, case, check, marker, open_policy
+from lib import PY, WORKLOAD, Env, case, check, marker, open_policy
 
 
 class ExecEnv(Env):
@@ -45,10 +45,6 @@ class ExecEnv(Env):
     def close(self):
         super().close()
         shutil.rmtree(self.d, ignore_errors=True)
-
-    def tracked(self, argv, profile="default", **kw):
-        return self.run([BIN, "exec", "--socket", self.agent.sock, "--profile",
-                         profile, "--"] + argv, **kw)
 
     def exec_event(self, pred, what):
         return self.agent.wait(lambda e: e["type"] in ("process_exec", "file_open")

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import uuid
 
-from lib import (BIN, PY, ROOT, WORKLOAD, Agent, Env, Fail, case, check,
+from lib import (PY, ROOT, WORKLOAD, Agent, Env, Fail, case, check,
                  marker, open_policy)
 
 OPENERS = os.path.join(ROOT, "build", "tests", "openers")
@@ -57,10 +57,6 @@ class FileEnv(Env):
     def close(self):
         super().close()
         shutil.rmtree(self.d, ignore_errors=True)
-
-    def tracked(self, argv, profile="default", **kw):
-        return self.run([BIN, "exec", "--socket", self.agent.sock,
-                         "--profile", profile, "--"] + argv, **kw)
 
 
 def unread(env, argv, m, rule=None, **kw):
@@ -186,10 +182,8 @@ def secrets():
             with open(os.path.join(home, rel), "w") as f:
                 f.write(m + "\n")
         env = Env(None)     # the built-in policy: files.deny ["secrets"]
-        tracked = lambda argv: env.run([BIN, "exec", "--socket", env.agent.sock,
-                                        "--"] + argv)
         for rel, m in ((".ssh/id_ed25519", m_ssh), (".aws/credentials", m_aws)):
-            _, rc, out, err = tracked(["cat", os.path.join(home, rel)])
+            _, rc, out, err = env.tracked(["cat", os.path.join(home, rel)])
             check(m not in out, f"~{name}/{rel} was read: {out!r}")
             _, rc, out, err = env.run(["cat", os.path.join(home, rel)])
             check(m in out, f"untracked cat of ~{name}/{rel}: {out!r}")
@@ -205,7 +199,7 @@ def secrets():
             lambda x: x["type"] == "policy_load")) > n, what="reload")
         with open(os.path.join(home, ".kube", "config"), "w") as f:
             f.write(m_kube + "\n")
-        _, rc, out, err = tracked(["cat", os.path.join(home, ".kube", "config")])
+        _, rc, out, err = env.tracked(["cat", os.path.join(home, ".kube", "config")])
         check(m_kube not in out, f"~/.kube/config created later was read: {out!r}")
     finally:
         if env:
@@ -227,8 +221,7 @@ def runtime_socket():
             check("listening" in lst.stdout.readline(), "listener")
             env.agent.stop()            # the socket exists now: re-resolve
             env.agent = Agent(policy=pol, cgroup=env.cg)
-            pid, rc, out, err = env.run([BIN, "exec", "--socket", env.agent.sock,
-                                         "--", PY, WORKLOAD, "unix-connect", sock])
+            pid, rc, out, err = env.tracked([PY, WORKLOAD, "unix-connect", sock])
             check(out.strip() == "errno EPERM", f"tracked connect: {out!r} {err!r}")
             e = env.agent.wait(lambda e: e["type"] == "network_connect" and
                                e["process"]["pid"] == pid, what="unix deny")
@@ -247,12 +240,10 @@ def syscalls():
         "deny": ["unshare", "setns", "mount", "ptrace"]}
     with Env(pol) as env:
         for what in ("unshare", "clone-newuser", "mount", "ptrace", "setns"):
-            pid, rc, out, err = env.run([BIN, "exec", "--socket", env.agent.sock,
-                                         "--", PY, WORKLOAD, "sys", what])
+            pid, rc, out, err = env.tracked([PY, WORKLOAD, "sys", what])
             check(out.strip() == "errno EPERM", f"tracked {what}: {out!r} {err!r}")
         # Inherited by children; untracked processes are untouched.
-        pid, rc, out, err = env.run([BIN, "exec", "--socket", env.agent.sock,
-                                     "--", "sh", "-c", "unshare -U true; echo rc=$?"])
+        pid, rc, out, err = env.tracked(["sh", "-c", "unshare -U true; echo rc=$?"])
         check("rc=1" in out, f"child: {out!r} {err!r}")
         _, rc, out, err = env.run([PY, WORKLOAD, "sys", "unshare"])
         check(out.strip() == "ok", f"untracked unshare: {out!r}")
@@ -274,8 +265,7 @@ def host_root():
     pol["profiles"]["default"]["files"] = {"deny": ["/srv/secret"]}
     try:
         with Env(pol, extra=["--host-root", root]) as env:
-            pid, rc, out, err = env.run([BIN, "exec", "--socket", env.agent.sock,
-                                         "--", "cat", secret])
+            pid, rc, out, err = env.tracked(["cat", secret])
             check(m not in out, f"the file under the root was read: {out!r}")
             _, rc, out, _ = env.run(["cat", secret])
             check(m in out, "untracked")

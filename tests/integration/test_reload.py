@@ -339,8 +339,7 @@ def one_call(env, proto, port):
             " print('ok')\n"
             "except OSError as e:\n"
             " import errno; print('errno', errno.errorcode.get(e.errno, e.errno))\n")
-    pid, rc, out, err = env.run([BIN, "exec", "--socket", env.agent.sock, "--",
-                                 PY, "-c", code, proto, str(port)])
+    pid, rc, out, err = env.tracked([PY, "-c", code, proto, str(port)])
     check(rc == 0, f"one_call {proto} {port}: rc {rc} {err}")
     return pid, out.strip()
 
