@@ -12,10 +12,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BIN=${MCPWARDEN:-build/mcpwarden}
 DF=deploy/docker/Dockerfile
-passed=0
-failed=0
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. tests/deploy/lib.sh
 
 if command -v hadolint >/dev/null; then
 	if out=$(hadolint "$DF" 2>&1); then ok "hadolint $DF"; else fail "hadolint $DF" "$out"; fi
@@ -129,5 +126,4 @@ for c in d["spec"]["template"]["spec"]["containers"]:
 	check_args "$f: args" "${ds_args[@]}"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -16,10 +16,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 BIN=$PWD/${MCPWARDEN:-build/mcpwarden}
-passed=0
-failed=0
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. tests/deploy/lib.sh
 CG2=$(awk '$3=="cgroup2"{print $2; exit}' /proc/self/mounts)
 T=$(mktemp -d /run/mwdeploy.XXXXXX)
 chmod 755 "$T"
@@ -190,5 +187,4 @@ else
 	fail "private /tmp" "the agent did not start: $(head -c 300 "$T/err")"
 	stop_agent
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

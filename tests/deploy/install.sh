@@ -6,10 +6,7 @@
 # `make uninstall` removes every file (an edited policy stays).
 set -u
 cd "$(dirname "$0")/../.."
-passed=0
-failed=0
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. tests/deploy/lib.sh
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
 DOCS="LICENSE README.md clients.md deploy.md events.md network-sets.md policy.md"
@@ -78,5 +75,4 @@ for prefix in /usr /usr/local; do
 		fail "PREFIX=$prefix: uninstall" "left: $(echo "$left" | tr '\n' ' ')"
 	fi
 done
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -6,10 +6,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BIN=${MCPWARDEN:-build/mcpwarden}
 MAN=docs/mcpwarden.8
-passed=0
-failed=0
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. tests/deploy/lib.sh
 command -v groff >/dev/null || DEBIAN_FRONTEND=noninteractive \
 	apt-get install -y -qq --no-install-recommends groff-base man-db >/dev/null 2>&1
 
@@ -39,5 +36,4 @@ if [ -z "$missing" ]; then
 else
 	fail "$MAN" "not in the man page:$missing"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -11,10 +11,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 BIN=$PWD/${MCPWARDEN:-build/mcpwarden}
-passed=0
-failed=0
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. tests/deploy/lib.sh
 T=$(mktemp -d /run/mwsiem.XXXXXX)
 RP= AP=
 cleanup() {
@@ -114,5 +111,4 @@ echo "$out" | grep -E '^(ok|FAIL) '
 line=$(echo "$out" | tail -n 1)
 passed=$((passed + ${line%% passed*}))
 f=${line#*, }; failed=$((failed + ${f%% failed*}))
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

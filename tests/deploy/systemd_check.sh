@@ -7,10 +7,7 @@
 # capability bounding set is the one the DaemonSet grants. "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
-passed=0
-failed=0
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. tests/deploy/lib.sh
 U=deploy/systemd/mcpwarden.service
 DROPIN=deploy/systemd/mcpwarden.service.d/custom-policy.conf
 D=$(mktemp -d)
@@ -65,5 +62,4 @@ if [ "$unit_caps" = "$ds_caps" ]; then
 else
 	fail "$U" "CapabilityBoundingSet ($unit_caps) differs from the DaemonSet's ($ds_caps)"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -8,10 +8,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BIN=${MCPWARDEN:-build/mcpwarden}
 NM=build/deploy-validate
-passed=0
-failed=0
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. tests/deploy/lib.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -108,5 +105,4 @@ else
 	fail "$cm: mcpwarden policy check" "$(echo "$out" | head -n 2 | tr '\n' ' ')"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish
