@@ -42,11 +42,13 @@ endif
 BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
 BPF_OBJS	:= $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS		:= $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-USER_SRCS	:= $(wildcard user/*.c)
+# user/ is one folder per pipeline stage (docs/architecture.md).
+USER_DIRS	:= cli policy kernel output daemon wrapper lib
+USER_SRCS	:= $(wildcard $(addsuffix /*.c,$(addprefix user/,$(USER_DIRS))))
 USER_OBJS	:= $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS)) \
-		   $(OUT)/user/default_policy.o
-# Everything but main.o: what the unit tests link against.
-LIB_SRCS	:= $(filter-out user/main.c,$(USER_SRCS))
+		   $(OUT)/user/policy/default.o
+# Everything but the command line: what the unit tests link against.
+LIB_SRCS	:= $(filter-out user/cli/%,$(USER_SRCS))
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
@@ -58,7 +60,7 @@ SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 all: $(OUT)/mcpwarden
 
-$(OUT) $(OUT)/user $(OUT)/tests:
+$(OUT) $(OUT)/tests $(addprefix $(OUT)/user/,$(USER_DIRS)):
 	$(Q)mkdir -p $@
 
 $(OUT)/%.bpf.o: bpf/%.bpf.c | $(OUT)
@@ -69,11 +71,11 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(OUT)/user/%.o: user/%.c $(SKELS) | $(OUT)/user
+$(OUT)/user/%.o: user/%.c $(SKELS) | $(addprefix $(OUT)/user/,$(USER_DIRS))
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUT)/user/default_policy.o: user/default_policy.S policy/default.json | $(OUT)/user
+$(OUT)/user/policy/default.o: user/policy/default.S policy/default.json | $(OUT)/user/policy
 	$(call msg,AS,$@)
 	$(Q)$(CC) -c $< -o $@
 
@@ -83,10 +85,10 @@ $(OUT)/mcpwarden: $(USER_OBJS)
 
 # Unit tests: the userspace library with ASan and UBSan, no root needed.
 $(OUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB_SRCS) $(SKELS) \
-		$(OUT)/user/default_policy.o | $(OUT)/tests
+		$(OUT)/user/policy/default.o | $(OUT)/tests
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(LIB_SRCS) \
-		$(OUT)/user/default_policy.o $(LDLIBS) -o $@
+		$(OUT)/user/policy/default.o $(LDLIBS) -o $@
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run --unit-only
@@ -124,7 +126,7 @@ bench: deps
 clean:
 	rm -rf $(OUT)
 
--include $(wildcard $(OUT)/*.d $(OUT)/user/*.d $(OUT)/tests/*.d)
+-include $(wildcard $(OUT)/*.d $(OUT)/user/*/*.d $(OUT)/tests/*.d)
 
 # --- VM lane (tests/vm) ---
 # A static agent for the busybox initramfs of the VM lane: the same user
@@ -141,11 +143,11 @@ $(OUT)/static:
 	$(Q)mkdir -p $@
 
 # No libmicrohttpd there (its static archive needs GnuTLS's): no --metrics.
-$(OUT)/static/metrics.o: user/metrics.c $(SKELS) | $(OUT)/static
+$(OUT)/static/metrics.o: user/output/metrics.c $(SKELS) | $(OUT)/static
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DMW_NO_HTTPD -c $< -o $@
 
-$(OUT)/static/mcpwarden: $(filter-out $(OUT)/user/metrics.o,$(USER_OBJS)) \
+$(OUT)/static/mcpwarden: $(filter-out $(OUT)/user/output/metrics.o,$(USER_OBJS)) \
 		$(OUT)/static/metrics.o | $(OUT)/static
 	$(call msg,LD-STAT,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(STATIC_LDLIBS) -o $@

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy.h"
-#include "sets.h"
+#include "policy/policy.h"
+#include "policy/sets.h"
 #include "unit.h"
 
 /* Parse @s and format it back as "addr/plen" in IPv6-form bits. */

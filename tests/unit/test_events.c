@@ -9,9 +9,9 @@
 #include <sys/socket.h>
 #include <errno.h>
 #include <unistd.h>
-#include "events.h"
+#include "output/events.h"
 #include "mcpwarden.h"
-#include "proc.h"
+#include "lib/proc.h"
 #include "unit.h"
 
 static const char *prof(void *arg, __u32 id)

@@ -4,9 +4,9 @@
  * BPF exec hook shares (include/mw_match.h).
  */
 #include <string.h>
-#include "maps.h"
+#include "kernel/maps.h"
 #include "mw_match.h"
-#include "policy.h"
+#include "policy/policy.h"
 #include "unit.h"
 
 static struct policy *parse(const char *text)

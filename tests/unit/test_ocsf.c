@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "ocsf.h"
+#include "output/ocsf.h"
 #include "unit.h"
 
 static const struct ocsf_ctx ctx = { .hostname = "node1", .version = "9.9.9" };

@@ -18,9 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "jsonpos.h"
-#include "policy.h"
-#include "sets.h"
+#include "policy/jsonpos.h"
+#include "policy/policy.h"
+#include "policy/sets.h"
 #include "unit.h"
 
 #define CORPUS_DIR	"bad_policies"

@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include "metrics.h"
-#include "sink.h"
+#include "output/metrics.h"
+#include "output/sink.h"
 #include "unit.h"
 
 static char err[512];

@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include "mcpwarden.h"
+#include "output/events.h"
+#include "lib/k8s.h"
+#include "policy/policy.h"
+
+__s64 events_clock_offset(void)
+{
+	struct timespec rt, bt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return ((__s64)rt.tv_sec - bt.tv_sec) * 1000000000LL +
+	       (rt.tv_nsec - bt.tv_nsec);
+}
+
+__u64 events_now_boot(void)
+{
+	struct timespec bt;
+
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return (__u64)bt.tv_sec * 1000000000ULL + bt.tv_nsec;
+}
+
+void events_format_time(__s64 real_ns, char *buf, size_t len)
+{
+	time_t sec = real_ns / 1000000000LL;
+	long nsec = real_ns % 1000000000LL;
+	struct tm tm;
+	char date[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%09ldZ", date, nsec);
+}
+
+static json_object *json_time(const struct events *e, __u64 boot_ns)
+{
+	char buf[48];
+
+	events_format_time((__s64)boot_ns + e->boot_to_real, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+json_object *event_new(const struct events *e, const char *type, __u64 boot_ns)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "time",
+			       json_time(e, boot_ns ? boot_ns : events_now_boot()));
+	json_object_object_add(o, "type", json_object_new_string(type));
+	return o;
+}
+
+const char *event_action_str(__u8 action)
+{
+	switch (action) {
+	case MW_ACTION_ALLOW:
+		return "allow";
+	case MW_ACTION_AUDIT:
+		return "audit";
+	case MW_ACTION_DENY:
+		return "deny";
+	case MW_ACTION_KILL:
+		return "kill";
+	default:
+		return NULL;
+	}
+}
+
+const char *event_source_str(__u32 source)
+{
+	switch (source) {
+	case MW_SOURCE_WRAPPER:
+		return "wrapper";
+	case MW_SOURCE_DETECT:
+		return "detect";
+	case MW_SOURCE_CGROUP:
+		return "cgroup";
+	case MW_SOURCE_SCAN:
+		return "scan";
+	default:
+		return "unknown";
+	}
+}
+
+static void add_int(json_object *o, const char *k, __s64 v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_object_add(o, k, json_object_new_string(v));
+}
+
+/* "process": kernel facts, then exe and args from the cache or /proc. */
+static json_object *process_json(struct events *e, const struct mw_process *p)
+{
+	json_object *o = json_object_new_object();
+	const struct proc_info *ci;
+	struct proc_info pi;
+	char buf[48];
+
+	add_int(o, "pid", p->pid);
+	add_int(o, "tid", p->tid);
+	add_int(o, "ppid", p->ppid);
+	add_int(o, "uid", p->uid);
+	add_int(o, "gid", p->gid);
+	json_object_object_add(o, "comm",
+			       json_string_bytes(p->comm,
+						 strnlen(p->comm, sizeof(p->comm))));
+	events_format_time((__s64)p->start_time + e->boot_to_real, buf,
+			   sizeof(buf));
+	add_str(o, "start_time", buf);
+	add_int(o, "cgroup_id", (__s64)p->cgroup_id);
+
+	ci = proc_cache_get(e->cache, p->pid, p->start_time);
+	if (!ci && proc_read(e->proc_root, p->pid, &pi) == 0) {
+		if (pi.start_time / MW_TICK_NS == p->start_time / MW_TICK_NS) {
+			proc_cache_put(e->cache, p->pid, p->start_time,
+				       pi.exe, pi.args);
+			ci = proc_cache_get(e->cache, p->pid, p->start_time);
+		} else {
+			proc_info_clear(&pi);
+		}
+	}
+	if (ci && ci->exe)
+		add_str(o, "exe", ci->exe);
+	if (ci && ci->args)
+		json_object_object_add(o, "args", json_object_get(ci->args));
+	return o;
+}
+
+static json_object *server_json(struct events *e, const struct mw_server *s)
+{
+	json_object *o = json_object_new_object();
+	const char *name = e->profile_name ? e->profile_name(e->arg, s->profile) : NULL;
+	char buf[48];
+
+	add_str(o, "profile", name ? name : "(removed)");
+	add_int(o, "pid", s->pid);
+	events_format_time((__s64)s->start_time + e->boot_to_real, buf,
+			   sizeof(buf));
+	add_str(o, "start_time", buf);
+	add_str(o, "source", event_source_str(s->source));
+	return o;
+}
+
+/*
+ * The container and pod of a cgroup, cached by cgroup id (0: look the
+ * process up each time). A cgroup that is no container is cached too.
+ */
+#define K8S_CACHE	256
+
+static struct {
+	__u64 cgroup_id;
+	bool valid, found;
+	struct k8s_info info;
+} k8s_cache[K8S_CACHE];
+
+static const struct k8s_info *k8s_lookup(struct events *e,
+					  const struct mw_process *p)
+{
+	static struct k8s_info tmp;
+	unsigned int slot = p->cgroup_id % K8S_CACHE;
+
+	if (p->cgroup_id && k8s_cache[slot].valid &&
+	    k8s_cache[slot].cgroup_id == p->cgroup_id)
+		return k8s_cache[slot].found ? &k8s_cache[slot].info : NULL;
+	if (!(p->cgroup_id && e->cgroup_root &&
+	      k8s_of_cgroup_id(e->cgroup_root, p->cgroup_id, &tmp)) &&
+	    !k8s_of_pid(p->pid, &tmp)) {
+		if (p->cgroup_id) {
+			k8s_cache[slot].cgroup_id = p->cgroup_id;
+			k8s_cache[slot].valid = true;
+			k8s_cache[slot].found = false;
+		}
+		return NULL;
+	}
+	/* Names the node has not written yet: ask again next time. */
+	if (p->cgroup_id && tmp.namespace[0]) {
+		k8s_cache[slot].cgroup_id = p->cgroup_id;
+		k8s_cache[slot].valid = true;
+		k8s_cache[slot].found = true;
+		k8s_cache[slot].info = tmp;
+	}
+	return &tmp;
+}
+
+static void k8s_json(struct events *e, json_object *o,
+		     const struct mw_process *p)
+{
+	const struct k8s_info *k = k8s_lookup(e, p);
+	json_object *c, *kk;
+
+	if (!k)
+		return;
+	c = json_object_new_object();
+	add_str(c, "id", k->container_id);
+	json_object_object_add(o, "container", c);
+	if (!k->namespace[0] && !k->pod_uid[0])
+		return;
+	kk = json_object_new_object();
+	if (k->namespace[0]) {
+		add_str(kk, "namespace", k->namespace);
+		add_str(kk, "pod", k->pod);
+		add_str(kk, "container", k->container);
+	}
+	if (k->pod_uid[0])
+		add_str(kk, "pod_uid", k->pod_uid);
+	json_object_object_add(o, "k8s", kk);
+}
+
+static json_object *common(struct events *e, const char *type,
+			   const struct mw_event_hdr *h,
+			   const struct mw_process *p, const struct mw_server *s)
+{
+	json_object *o = event_new(e, type, h->time);
+
+	json_object_object_add(o, "process", process_json(e, p));
+	json_object_object_add(o, "mcp_server", server_json(e, s));
+	k8s_json(e, o, p);
+	return o;
+}
+
+/* "rule": the policy rule by its path, or the profile's default. */
+static void add_rule(struct events *e, json_object *o, __u32 rule_id,
+		     __u32 profile, const char *section, __u8 action)
+{
+	const char *name = NULL, *pname;
+	char buf[160];
+
+	pname = e->profile_name ? e->profile_name(e->arg, profile) : NULL;
+	if (!pname)
+		pname = "?";
+	if (rule_id == MW_RULE_FILELESS) {
+		snprintf(buf, sizeof(buf), "profiles.%s.%s.fileless", pname,
+			 section);
+	} else if (rule_id == MW_RULE_DEFAULT) {
+		/* An exec denied by default: the profile has an allow-list. */
+		if (!strcmp(section, "exec") && action >= MW_ACTION_AUDIT)
+			snprintf(buf, sizeof(buf), "profiles.%s.exec.allow (not listed)",
+				 pname);
+		else
+			snprintf(buf, sizeof(buf), "profiles.%s.%s.default",
+				 pname, section);
+	} else {
+		if (e->rule_name)
+			name = e->rule_name(e->arg, rule_id);
+		if (name) {
+			add_str(o, "rule", name);
+			return;
+		}
+		snprintf(buf, sizeof(buf), "rule #%u", rule_id);
+	}
+	add_str(o, "rule", buf);
+}
+
+static const char *hook_str(__u8 hook)
+{
+	switch (hook) {
+	case MW_HOOK_BPRM_CHECK:
+		return "lsm/bprm_check_security";
+	case MW_HOOK_MMAP_FILE:
+		return "lsm/mmap_file";
+	default:
+		return "raw_tp/sched_process_exec";
+	}
+}
+
+static json_object *exec_file_json(const char *path, __u32 dev_major,
+				   __u32 dev_minor, __u64 ino, const char *hook)
+{
+	json_object *x = json_object_new_object();
+
+	if (path)
+		json_object_object_add(x, "path", json_string_bytes(path,
+								    strlen(path)));
+	add_int(x, "dev_major", dev_major);
+	add_int(x, "dev_minor", dev_minor);
+	add_int(x, "inode", (__s64)ino);
+	add_str(x, "hook", hook);
+	return x;
+}
+
+static json_object *exec_json(struct events *e, const struct mw_event_exec *ev,
+			      size_t size)
+{
+	size_t fixed = offsetof(struct mw_event_exec, data);
+	json_object *o, *proc, *args = NULL, *x;
+	char *exe = NULL;
+
+	if (size < fixed || ev->exe_len > MW_PATH_MAX ||
+	    ev->args_len > MW_ARGS_MAX ||
+	    size < fixed + ev->exe_len + ev->args_len)
+		return NULL;
+	if (ev->exe_len)
+		exe = strndup(ev->data, ev->exe_len);
+	if (ev->hook != MW_HOOK_EXEC_TP) {
+		/* Refused before the exec: the process keeps its old image. */
+		o = common(e, ev->hook == MW_HOOK_MMAP_FILE ? "file_mmap" :
+			   "process_exec", &ev->hdr, &ev->proc, &ev->server);
+		x = exec_file_json(exe, ev->exe_dev >> 20, ev->exe_dev & 0xfffff,
+				   ev->exe_ino, hook_str(ev->hook));
+		free(exe);
+	} else {
+		args = proc_args_json(ev->data + ev->exe_len, ev->args_len);
+		/* The exec replaced the image: what the cache knew is stale. */
+		proc_cache_put(e->cache, ev->proc.pid, ev->proc.start_time, exe,
+			       args ? json_object_get(args) : NULL);
+		o = common(e, "process_exec", &ev->hdr, &ev->proc, &ev->server);
+		if (json_object_object_get_ex(o, "process", &proc) &&
+		    ev->args_truncated)
+			json_object_object_add(proc, "args_truncated",
+					       json_object_new_boolean(1));
+		x = exec_file_json(NULL, ev->exe_dev >> 20, ev->exe_dev & 0xfffff,
+				   ev->exe_ino, hook_str(ev->hook));
+	}
+	if (ev->fileless)
+		json_object_object_add(x, "fileless", json_object_new_boolean(1));
+	json_object_object_add(o, "exec", x);
+	if (ev->action != MW_ACTION_NONE) {
+		add_str(o, "action", event_action_str(ev->action));
+		add_rule(e, o, ev->rule_id, ev->server.profile, "exec",
+			 ev->action);
+	}
+	if (args)
+		json_object_put(args);
+	return o;
+}
+
+json_object *event_user_exec(struct events *e, bool exec, __u32 pid,
+			     const struct mw_server *s, const char *path,
+			     __u32 dev_major, __u32 dev_minor, __u64 ino,
+			     __u8 action, __u32 rule_id)
+{
+	struct mw_event_hdr h = { .time = events_now_boot() };
+	struct mw_process p = { .pid = pid, .tid = pid };
+	struct proc_info pi;
+	json_object *o;
+
+	if (!proc_read(e->proc_root, pid, &pi)) {
+		p.ppid = pi.ppid;
+		p.uid = pi.uid;
+		p.gid = pi.gid;
+		p.start_time = pi.start_time;
+		memcpy(p.comm, pi.comm, sizeof(p.comm));
+		if (!proc_cache_get(e->cache, pid, pi.start_time)) {
+			proc_cache_put(e->cache, pid, pi.start_time, pi.exe,
+				       pi.args);
+			pi.exe = NULL;
+			pi.args = NULL;
+		}
+		proc_info_clear(&pi);
+	}
+	o = common(e, exec ? "process_exec" : "file_open", &h, &p, s);
+	json_object_object_add(o, exec ? "exec" : "file",
+			       exec_file_json(path, dev_major, dev_minor, ino,
+					      exec ? "fanotify/FAN_OPEN_EXEC_PERM" :
+					      "fanotify/FAN_OPEN_PERM"));
+	add_str(o, "action", event_action_str(action));
+	add_rule(e, o, rule_id, s->profile, "exec", action);
+	return o;
+}
+
+static json_object *exit_json(struct events *e, const struct mw_event_exit *ev)
+{
+	json_object *o = common(e, "process_exit", &ev->hdr, &ev->proc,
+				&ev->server);
+	json_object *x = json_object_new_object();
+	__u32 st = ev->exit_code;
+
+	if (st & 0x7f) {
+		add_int(x, "signal", st & 0x7f);
+		json_object_object_add(x, "core_dumped",
+				       json_object_new_boolean(!!(st & 0x80)));
+	} else {
+		add_int(x, "code", (st >> 8) & 0xff);
+	}
+	json_object_object_add(o, "exit", x);
+	proc_cache_del(e->cache, ev->proc.pid);
+	return o;
+}
+
+static const char *form_str(__u8 form)
+{
+	switch (form) {
+	case MW_FORM_MAPPED:
+		return "ipv4-mapped";
+	case MW_FORM_NAT64:
+		return "nat64";
+	case MW_FORM_6TO4:
+		return "6to4";
+	case MW_FORM_UNSPEC:
+		return "unspecified";
+	default:
+		return "native";
+	}
+}
+
+static const char *proto_str(__u8 proto)
+{
+	switch (proto) {
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 1:
+		return "icmp";
+	case 58:
+		return "icmpv6";
+	default:
+		return NULL;
+	}
+}
+
+static json_object *net_json(struct events *e, const struct mw_event_net *ev)
+{
+	const char *type = ev->op == MW_NET_SENDMSG ? "network_send" :
+						      "network_connect";
+	json_object *o = common(e, type, &ev->hdr, &ev->proc, &ev->server);
+	json_object *n = json_object_new_object();
+	char addr[INET6_ADDRSTRLEN];
+
+	add_str(o, "action", event_action_str(ev->action));
+	addr_format(ev->daddr, addr, sizeof(addr));
+	add_str(n, "daddr", addr);
+	add_int(n, "dport", ev->dport);
+	add_str(n, "protocol", proto_str(ev->protocol));
+	add_str(n, "family", ev->family == AF_INET6 ? "ipv6" : "ipv4");
+	if (ev->form != MW_FORM_NATIVE) {
+		addr_format(ev->checked, addr, sizeof(addr));
+		add_str(n, "checked", addr);
+		add_str(n, "form", form_str(ev->form));
+	}
+	json_object_object_add(o, "network", n);
+	add_rule(e, o, ev->rule_id, ev->server.profile, "network", ev->action);
+	return o;
+}
+
+static json_object *socket_json(struct events *e,
+				const struct mw_event_socket *ev)
+{
+	json_object *o = common(e, "network_socket", &ev->hdr, &ev->proc,
+				&ev->server);
+	json_object *n = json_object_new_object();
+	char buf[96];
+
+	add_str(o, "action", event_action_str(ev->action));
+	add_str(n, "family", ev->family == AF_PACKET ? "packet" :
+			     ev->family == AF_INET6 ? "ipv6" :
+			     ev->family == AF_INET ? "ipv4" : "other");
+	add_str(n, "socket_type", ev->type == SOCK_RAW ? "raw" :
+				  ev->type == SOCK_PACKET ? "packet" :
+				  ev->type == SOCK_DGRAM ? "dgram" : "other");
+	add_int(n, "protocol", ev->protocol);
+	json_object_object_add(o, "network", n);
+	snprintf(buf, sizeof(buf), "profiles.%s.network.raw_sockets",
+		 e->profile_name ? (e->profile_name(e->arg, ev->server.profile) ?: "?") : "?");
+	add_str(o, "rule", buf);
+	return o;
+}
+
+static json_object *file_json(struct events *e, const struct mw_event_file *ev,
+			      size_t size)
+{
+	size_t fixed = offsetof(struct mw_event_file, path);
+	json_object *o;
+
+	if (size < fixed || ev->path_len > MW_PATH_MAX ||
+	    size < fixed + ev->path_len)
+		return NULL;
+	o = common(e, "file_open", &ev->hdr, &ev->proc, &ev->server);
+	json_object_object_add(o, "file", exec_file_json(
+		ev->path_len ? ev->path : NULL, ev->dev >> 20, ev->dev & 0xfffff,
+		ev->ino, "lsm/file_open"));
+	add_str(o, "action", event_action_str(ev->action));
+	add_rule(e, o, ev->rule_id, ev->server.profile, "files", ev->action);
+	return o;
+}
+
+static json_object *unix_json(struct events *e, const struct mw_event_unix *ev)
+{
+	json_object *o = common(e, "network_connect", &ev->hdr, &ev->proc,
+				&ev->server);
+	json_object *n = json_object_new_object();
+
+	add_str(o, "action", event_action_str(ev->action));
+	add_str(n, "family", "unix");
+	json_object_object_add(n, "path", json_string_bytes(ev->path,
+		strnlen(ev->path, sizeof(ev->path))));
+	if (ev->ino) {
+		add_int(n, "dev_major", ev->dev >> 20);
+		add_int(n, "dev_minor", ev->dev & 0xfffff);
+		add_int(n, "inode", (__s64)ev->ino);
+	}
+	add_str(n, "hook", ev->hook ? "lsm/unix_stream_connect" :
+			   "cgroup/connect_unix");
+	json_object_object_add(o, "network", n);
+	add_rule(e, o, ev->rule_id, ev->server.profile, "unix", ev->action);
+	return o;
+}
+
+static const char *const sys_names[MW_SYS_MAX] = {
+	[MW_SYS_PTRACE] = "ptrace", [MW_SYS_BPF] = "bpf",
+	[MW_SYS_PERF_EVENT] = "perf_event_open", [MW_SYS_MOUNT] = "mount",
+	[MW_SYS_UMOUNT] = "umount", [MW_SYS_MODULE] = "init_module",
+	[MW_SYS_KEXEC] = "kexec_load", [MW_SYS_KEYS] = "add_key",
+	[MW_SYS_USERNS] = "unshare",
+};
+
+static json_object *syscall_json(struct events *e,
+				 const struct mw_event_syscall *ev)
+{
+	json_object *o = common(e, "process_syscall", &ev->hdr, &ev->proc,
+				&ev->server);
+	json_object *x = json_object_new_object();
+	const char *pname = e->profile_name ?
+			    e->profile_name(e->arg, ev->server.profile) : NULL;
+	char buf[128];
+
+	add_str(o, "action", event_action_str(ev->action));
+	add_str(x, "name", ev->sys < MW_SYS_MAX ? sys_names[ev->sys] : "?");
+	json_object_object_add(o, "syscall", x);
+	snprintf(buf, sizeof(buf), "profiles.%s.syscalls.deny",
+		 pname ? pname : "?");
+	add_str(o, "rule", buf);
+	return o;
+}
+
+json_object *event_from_record(struct events *e, const void *data,
+			       size_t size, int *err)
+{
+	const struct mw_event_hdr *h = data;
+	json_object *o = NULL;
+
+	*err = -EINVAL;
+	if (size < sizeof(*h) || h->size > size)
+		return NULL;
+	switch (h->type) {
+	case MW_EVENT_EXEC:
+		o = exec_json(e, data, size);
+		break;
+	case MW_EVENT_EXIT:
+		if (size >= sizeof(struct mw_event_exit))
+			o = exit_json(e, data);
+		break;
+	case MW_EVENT_NET:
+		if (size >= sizeof(struct mw_event_net))
+			o = net_json(e, data);
+		break;
+	case MW_EVENT_SOCKET:
+		if (size >= sizeof(struct mw_event_socket))
+			o = socket_json(e, data);
+		break;
+	case MW_EVENT_FILE:
+		o = file_json(e, data, size);
+		break;
+	case MW_EVENT_UNIX:
+		if (size >= sizeof(struct mw_event_unix))
+			o = unix_json(e, data);
+		break;
+	case MW_EVENT_SYSCALL:
+		if (size >= sizeof(struct mw_event_syscall))
+			o = syscall_json(e, data);
+		break;
+	default:
+		break;
+	}
+	if (o)
+		*err = 0;
+	return o;
+}

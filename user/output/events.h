@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Kernel event records and agent events to JSON objects (docs/events.md). */
+#ifndef MW_EVENTS_H
+#define MW_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <json-c/json.h>
+#include "mcpwarden.h"
+#include "lib/proc.h"
+
+struct events {
+	struct proc_cache *cache;
+	const char *proc_root;		/* NULL: /proc */
+	const char *cgroup_root;	/* cgroup v2 mount: ids to pods */
+	__s64 boot_to_real;		/* CLOCK_REALTIME - CLOCK_BOOTTIME, ns */
+	/* Names of profile and rule ids; may return NULL. */
+	const char *(*profile_name)(void *arg, __u32 id);
+	const char *(*rule_name)(void *arg, __u32 id);
+	void *arg;
+};
+
+/* Measure the offset between the boot clock and wall-clock time. */
+__s64 events_clock_offset(void);
+/* RFC 3339 UTC with nanoseconds: 2026-11-26T10:00:00.123456789Z */
+void events_format_time(__s64 real_ns, char *buf, size_t len);
+__u64 events_now_boot(void);
+
+/* A new event with "time" and "type"; @boot_ns 0 means now. */
+json_object *event_new(const struct events *e, const char *type, __u64 boot_ns);
+/* Decode one ring-buffer record; NULL with *err set if it is malformed. */
+json_object *event_from_record(struct events *e, const void *data,
+			       size_t size, int *err);
+/* A process_exec (or file_open) refused or audited by the fanotify fence. */
+json_object *event_user_exec(struct events *e, bool exec, __u32 pid,
+			     const struct mw_server *s, const char *path,
+			     __u32 dev_major, __u32 dev_minor, __u64 ino,
+			     __u8 action, __u32 rule_id);
+const char *event_action_str(__u8 action);
+const char *event_source_str(__u32 source);
+
+#endif /* MW_EVENTS_H */
