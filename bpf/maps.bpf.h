@@ -57,8 +57,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MW_EXEC_RULES_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct mw_exec_key);
-	__type(value, struct mw_exec_value);
+	__type(key, struct mw_inode_key);
+	__type(value, struct mw_rule_value);
 } mw_exec_rules SEC(".maps");
 
 /* File rules: the same keys as exec rules, another map. */
@@ -66,8 +66,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MW_FILE_RULES_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct mw_exec_key);
-	__type(value, struct mw_exec_value);
+	__type(key, struct mw_inode_key);
+	__type(value, struct mw_rule_value);
 } mw_file_rules SEC(".maps");
 
 /* Unix socket rules: by inode (LSM) ... */
@@ -75,8 +75,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MW_UNIX_RULES_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct mw_exec_key);
-	__type(value, struct mw_exec_value);
+	__type(key, struct mw_inode_key);
+	__type(value, struct mw_rule_value);
 } mw_unix_rules SEC(".maps");
 
 /* ... and by the path a connect() gives (cgroup/connect_unix). */
@@ -85,7 +85,7 @@ struct {
 	__uint(max_entries, MW_UNIX_RULES_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct mw_unix_key);
-	__type(value, struct mw_exec_value);
+	__type(value, struct mw_rule_value);
 } mw_unix_paths SEC(".maps");
 
 struct {
@@ -140,12 +140,6 @@ static __always_inline struct mw_profile *mw_profile_get(__u32 gen, __u32 id)
 	__u32 idx = gen * MW_PROFILES_MAX + (id & (MW_PROFILES_MAX - 1));
 
 	return bpf_map_lookup_elem(&mw_profiles, &idx);
-}
-
-/* Same process, not a reused pid: start times agree to the /proc tick. */
-static __always_inline int mw_same_start(__u64 a, __u64 b)
-{
-	return a / MW_TICK_NS == b / MW_TICK_NS;
 }
 
 /*

@@ -14,6 +14,8 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "mcpwarden.h"
+#include "mw_abi.h"
+#include "mw_ident.h"
 #include "mw_match.h"
 #include "maps.bpf.h"
 #include "path.bpf.h"
@@ -66,7 +68,7 @@ static __always_inline __u64 mw_wakeup(int urgent)
 static __always_inline int mw_emit(void *ev, __u64 size, int urgent)
 {
 	if (bpf_ringbuf_output(&mw_events, ev, size, mw_wakeup(urgent))) {
-		mw_count(MW_CNT_RB_DROPS);
+		mw_count(MW_CNT_RINGBUF_FULL);
 		return -1;
 	}
 	mw_count(MW_CNT_EVENTS);
@@ -499,8 +501,8 @@ int BPF_PROG(handle_mmap_file, struct file *file, unsigned long reqprot,
 {
 	struct mw_exec_scratch *s;
 	struct mw_event_exec *ev;
-	struct mw_exec_value *v;
-	struct mw_exec_key key;
+	struct mw_rule_value *v;
+	struct mw_inode_key key;
 	struct mw_profile *p;
 	struct mw_tracked *t;
 	__u64 start;
@@ -576,7 +578,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 		bpf_ringbuf_submit(ev, mw_wakeup(0));
 		mw_count(MW_CNT_EVENTS);
 	} else {
-		mw_count(MW_CNT_RB_DROPS);
+		mw_count(MW_CNT_RINGBUF_FULL);
 	}
 	bpf_map_delete_elem(&mw_tracked, &tgid);
 	return 0;
@@ -638,7 +640,7 @@ static __always_inline int mw_sock_addr(struct bpf_sock_addr *ctx, __u8 op,
 		bpf_ringbuf_submit(ev, mw_wakeup(vd.action != MW_ACTION_ALLOW));
 		mw_count(MW_CNT_EVENTS);
 	} else {
-		mw_count(MW_CNT_RB_DROPS);
+		mw_count(MW_CNT_RINGBUF_FULL);
 	}
 	return vd.action == MW_ACTION_DENY ? 0 : 1;
 }
@@ -725,7 +727,7 @@ int handle_sock_create(struct bpf_sock *sk)
 		bpf_ringbuf_submit(ev, mw_wakeup(action != MW_ACTION_ALLOW));
 		mw_count(MW_CNT_EVENTS);
 	} else {
-		mw_count(MW_CNT_RB_DROPS);
+		mw_count(MW_CNT_RINGBUF_FULL);
 	}
 	return action == MW_ACTION_DENY ? 0 : 1;
 }
@@ -803,7 +805,7 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 /* ---- Unix sockets: container runtime APIs -------------------------------- */
 
 static __always_inline void mw_unix_event(struct mw_tracked *t, __u64 start,
-					  const struct mw_exec_value *v,
+					  const struct mw_rule_value *v,
 					  __u8 action, __u8 hook, __u64 ino,
 					  __u32 dev, const char *path)
 {
@@ -811,7 +813,7 @@ static __always_inline void mw_unix_event(struct mw_tracked *t, __u64 start,
 
 	ev = bpf_ringbuf_reserve(&mw_events, sizeof(*ev), 0);
 	if (!ev) {
-		mw_count(MW_CNT_RB_DROPS);
+		mw_count(MW_CNT_RINGBUF_FULL);
 		return;
 	}
 	mw_hdr(&ev->hdr, MW_EVENT_UNIX, sizeof(*ev));
@@ -849,7 +851,7 @@ SEC("cgroup/connect_unix")
 int handle_connect_unix(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock_addr_kern *sa;
-	struct mw_exec_value *v;
+	struct mw_rule_value *v;
 	struct mw_unix_key *key;
 	struct mw_profile *p;
 	struct mw_tracked *t;
@@ -890,8 +892,8 @@ int BPF_PROG(handle_unix_connect, struct sock *sock, struct sock *other,
 	     struct sock *newsk, int ret)
 {
 	struct unix_sock *u = (struct unix_sock *)other;
-	struct mw_exec_value *v;
-	struct mw_exec_key key = {};
+	struct mw_rule_value *v;
+	struct mw_inode_key key = {};
 	struct mw_profile *p;
 	struct mw_tracked *t;
 	struct dentry *d;
@@ -925,9 +927,9 @@ int BPF_PROG(handle_unix_connect, struct sock *sock, struct sock *other,
 
 /* ---- Escape primitives (BPF-LSM) ---------------------------------------- */
 
-static __always_inline int mw_sys_check(__u32 sys)
+static __always_inline int mw_escape_check(__u32 sys)
 {
-	struct mw_event_syscall *ev;
+	struct mw_event_escape *ev;
 	struct mw_profile *p;
 	struct mw_tracked *t;
 	__u64 start;
@@ -935,22 +937,22 @@ static __always_inline int mw_sys_check(__u32 sys)
 	__u8 action;
 
 	p = mw_current_profile(&t, &start, &gen);
-	if (!p || !(p->sys_deny & (1u << sys)))
+	if (!p || !(p->escape_deny & (1u << sys)))
 		return 0;
 	action = p->mode == MW_MODE_MONITOR ? MW_ACTION_AUDIT : MW_ACTION_DENY;
 	ev = bpf_ringbuf_reserve(&mw_events, sizeof(*ev), 0);
 	if (ev) {
-		mw_hdr(&ev->hdr, MW_EVENT_SYSCALL, sizeof(*ev));
+		mw_hdr(&ev->hdr, MW_EVENT_ESCAPE, sizeof(*ev));
 		mw_fill_current(&ev->proc, start);
 		ev->server = t->server;
-		ev->sys = sys;
+		ev->escape = sys;
 		ev->rule_id = MW_RULE_DEFAULT;
 		ev->action = action;
 		__builtin_memset(ev->pad, 0, sizeof(ev->pad));
 		bpf_ringbuf_submit(ev, 0);
 		mw_count(MW_CNT_EVENTS);
 	} else {
-		mw_count(MW_CNT_RB_DROPS);
+		mw_count(MW_CNT_RINGBUF_FULL);
 	}
 	if (action == MW_ACTION_AUDIT)
 		return 0;
@@ -961,58 +963,58 @@ static __always_inline int mw_sys_check(__u32 sys)
 SEC("lsm/ptrace_access_check")
 int BPF_PROG(handle_ptrace, struct task_struct *child, unsigned int mode)
 {
-	return mw_sys_check(MW_SYS_PTRACE);
+	return mw_escape_check(MW_ESC_PTRACE);
 }
 
 SEC("lsm/bpf")
 int BPF_PROG(handle_bpf, int cmd)
 {
-	return mw_sys_check(MW_SYS_BPF);
+	return mw_escape_check(MW_ESC_BPF);
 }
 
 SEC("lsm/perf_event_open")
 int BPF_PROG(handle_perf_event_open, struct perf_event_attr *attr, int type)
 {
-	return mw_sys_check(MW_SYS_PERF_EVENT);
+	return mw_escape_check(MW_ESC_PERF_EVENT);
 }
 
 SEC("lsm/sb_mount")
 int BPF_PROG(handle_mount, const char *dev_name)
 {
-	return mw_sys_check(MW_SYS_MOUNT);
+	return mw_escape_check(MW_ESC_MOUNT);
 }
 
 SEC("lsm/sb_umount")
 int BPF_PROG(handle_umount, struct vfsmount *mnt, int flags)
 {
-	return mw_sys_check(MW_SYS_UMOUNT);
+	return mw_escape_check(MW_ESC_UMOUNT);
 }
 
 SEC("lsm/kernel_load_data")
 int BPF_PROG(handle_load_data, enum kernel_load_data_id id)
 {
-	return mw_sys_check(id == LOADING_KEXEC_IMAGE ? MW_SYS_KEXEC :
-			    MW_SYS_MODULE);
+	return mw_escape_check(id == LOADING_KEXEC_IMAGE ? MW_ESC_KEXEC :
+			    MW_ESC_MODULE);
 }
 
 SEC("lsm/kernel_read_file")
 int BPF_PROG(handle_read_file, struct file *file, enum kernel_read_file_id id)
 {
 	if (id == READING_MODULE)
-		return mw_sys_check(MW_SYS_MODULE);
+		return mw_escape_check(MW_ESC_MODULE);
 	if (id == READING_KEXEC_IMAGE || id == READING_KEXEC_INITRAMFS)
-		return mw_sys_check(MW_SYS_KEXEC);
+		return mw_escape_check(MW_ESC_KEXEC);
 	return 0;
 }
 
 SEC("lsm/key_alloc")
 int BPF_PROG(handle_key_alloc, struct key *key)
 {
-	return mw_sys_check(MW_SYS_KEYS);
+	return mw_escape_check(MW_ESC_KEYS);
 }
 
 SEC("lsm/userns_create")
 int BPF_PROG(handle_userns_create, const struct cred *cred)
 {
-	return mw_sys_check(MW_SYS_USERNS);
+	return mw_escape_check(MW_ESC_USERNS);
 }

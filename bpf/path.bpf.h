@@ -23,10 +23,10 @@ struct mw_path_buf {
 	__u32 base_len;
 	__u32 truncated;
 	/* Exec rules: checked on the file and each ancestor, if check. */
-	struct mw_exec_key key;	/* gen and profile set by the caller */
+	struct mw_inode_key key;	/* gen and profile set by the caller */
 	__u32 check;
 	__u32 matched;
-	struct mw_exec_value match;	/* the nearest rule: most specific */
+	struct mw_rule_value match;	/* the nearest rule: most specific */
 	char buf[2 * MW_PATH_MAX];
 };
 
@@ -51,7 +51,7 @@ static long mw_path_step(__u32 i, void *unused)
 	d = (struct dentry *)pb->dentry;
 	m = (struct mount *)pb->mnt;
 	if (pb->check && !pb->matched) {
-		struct mw_exec_value *v;
+		struct mw_rule_value *v;
 
 		pb->key.dev = BPF_CORE_READ(d, d_sb, s_dev);
 		pb->key.ino = BPF_CORE_READ(d, d_inode, i_ino);

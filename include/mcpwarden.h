@@ -2,7 +2,7 @@
 /*
  * The one contract between the BPF programs and userspace: map keys and
  * values, event records, enums. Fixed-width types, explicit padding, numbered
- * enums; userspace _Static_asserts the sizes (user/abi.c).
+ * enums; include/mw_abi.h checks sizes and offsets in both worlds.
  */
 #ifndef MCPWARDEN_H
 #define MCPWARDEN_H
@@ -37,21 +37,27 @@ enum mw_event_type {
 	MW_EVENT_SOCKET		= 4,
 	MW_EVENT_FILE		= 5,
 	MW_EVENT_UNIX		= 6,
-	MW_EVENT_SYSCALL	= 7,
+	MW_EVENT_ESCAPE	= 7,
 };
 
-/* Escape primitives the BPF-LSM hooks refuse; bits of mw_profile.sys_deny. */
-enum mw_sys {
-	MW_SYS_PTRACE		= 0,
-	MW_SYS_BPF		= 1,
-	MW_SYS_PERF_EVENT	= 2,
-	MW_SYS_MOUNT		= 3,
-	MW_SYS_UMOUNT		= 4,
-	MW_SYS_MODULE		= 5,	/* init_module, finit_module */
-	MW_SYS_KEXEC		= 6,
-	MW_SYS_KEYS		= 7,	/* add_key, keyctl, request_key */
-	MW_SYS_USERNS		= 8,	/* unshare(CLONE_NEWUSER) and clone */
-	MW_SYS_MAX		= 9,
+/*
+ * Escape classes: what the BPF-LSM hooks refuse, bits of
+ * mw_profile.escape_deny. A policy names system calls (syscalls.deny, which
+ * the wrapper's seccomp filter refuses by number); each name that belongs to
+ * a class also sets the class's bit (user/kernel/compile.c escape_class()).
+ * An LSM hook sees the class, not the system call: events name the class.
+ */
+enum mw_escape {
+	MW_ESC_PTRACE		= 0,
+	MW_ESC_BPF		= 1,
+	MW_ESC_PERF_EVENT	= 2,
+	MW_ESC_MOUNT		= 3,
+	MW_ESC_UMOUNT		= 4,
+	MW_ESC_MODULE		= 5,	/* init_module, finit_module */
+	MW_ESC_KEXEC		= 6,
+	MW_ESC_KEYS		= 7,	/* add_key, keyctl, request_key */
+	MW_ESC_USERNS		= 8,	/* unshare(CLONE_NEWUSER) and clone */
+	MW_ESC_MAX		= 9,
 };
 
 /* How a process came to be tracked; children keep their root's source. */
@@ -99,7 +105,7 @@ enum mw_match_kind {
 /* Per-CPU counters (mw_counters); userspace sums and reports them. */
 enum mw_counter {
 	MW_CNT_EVENTS		= 0,	/* events written to the ring buffer */
-	MW_CNT_RB_DROPS		= 1,	/* ring-buffer reserve/output failed */
+	MW_CNT_RINGBUF_FULL	= 1,	/* ring-buffer reserve/output failed */
 	MW_CNT_TRACK_FULL	= 2,	/* mw_tracked update failed */
 	MW_CNT_DENIES		= 3,
 	MW_CNT_AUDITS		= 4,
@@ -168,7 +174,7 @@ struct mw_profile {
 	__u8 files_allowlist;	/* only what an allow rule covers may be opened */
 	__u8 has_unix;		/* unix socket rules */
 	__u8 pad[2];
-	__u32 sys_deny;		/* bits of enum mw_sys */
+	__u32 escape_deny;		/* bits of enum mw_escape */
 };
 
 /* mw_unix_paths: a unix socket path as a connect() gives it. */
@@ -180,7 +186,7 @@ struct mw_unix_key {
 };
 
 /* mw_exec_rules: a binary or directory inode in a profile's generation. */
-struct mw_exec_key {
+struct mw_inode_key {
 	__u32 gen;
 	__u32 profile;
 	__u32 dev;		/* the kernel's s_dev: major << 20 | minor */
@@ -188,15 +194,20 @@ struct mw_exec_key {
 	__u64 ino;
 };
 
-struct mw_exec_value {
+struct mw_rule_value {
 	__u8 action;		/* enum mw_action */
 	__u8 is_dir;		/* applies to everything beneath */
 	__u16 pad;
 	__u32 rule_id;
 };
 
-/* rule ids that are not an index into the policy's rule table */
-#define MW_RULE_FILELESS	0xfffffffeu
+/*
+ * Rule ids: userspace gives every rule name a stable id below
+ * MW_RULE_IDS_MAX; the two above it are not rules of the document.
+ */
+#define MW_RULE_IDS_MAX		65534
+#define MW_RULE_FILELESS	0xfffffffeu	/* the profile's exec.fileless */
+#define MW_RULE_DEFAULT		0xffffffffu	/* the profile's default */
 
 /* mw_net_rules: LPM trie. prefixlen counts the 64 bits of gen and profile. */
 struct mw_net_key {
@@ -213,7 +224,8 @@ struct mw_port_rule {
 	__u16 port_hi;
 	__u8 protocol;		/* 0 any, 6 tcp, 17 udp */
 	__u8 action;		/* enum mw_action */
-	__u16 rule_id;		/* index into userspace's rule table */
+	__u16 pad;
+	__u32 rule_id;		/* a stable rule id (see MW_RULE_IDS_MAX) */
 };
 
 struct mw_net_value {
@@ -320,11 +332,11 @@ struct mw_event_unix {
 };
 
 /* An escape primitive refused by a BPF-LSM hook. */
-struct mw_event_syscall {
+struct mw_event_escape {
 	struct mw_event_hdr hdr;
 	struct mw_process proc;
 	struct mw_server server;
-	__u32 sys;		/* enum mw_sys */
+	__u32 escape;		/* enum mw_escape */
 	__u32 rule_id;
 	__u8 action;
 	__u8 pad[7];
@@ -340,7 +352,5 @@ struct mw_event_socket {
 	__u8 action;
 	__u8 pad[3];
 };
-
-#define MW_RULE_DEFAULT		0xffffffffu
 
 #endif /* MCPWARDEN_H */

@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 #include "mcpwarden.skel.h"
 #include "daemon/control.h"
+#include "mw_ident.h"
 #include "daemon/daemon.h"
 #include "output/events.h"
 #include "kernel/fence.h"
@@ -422,7 +423,7 @@ static void check_counters(struct daemon *d)
 
 	if (maps_counters(&d->maps, c))
 		return;
-	report_lost(d, c[MW_CNT_RB_DROPS], &d->seen_drops, "ring_buffer_full",
+	report_lost(d, c[MW_CNT_RINGBUF_FULL], &d->seen_drops, "ring_buffer_full",
 		    NULL);
 	report_lost(d, c[MW_CNT_TRACK_FULL], &d->seen_track_full,
 		    "tracked_map_full", NULL);
@@ -532,7 +533,7 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 	    errno == ESRCH)
 		return err_response("the peer exited");
 	if (!maps_tracked_get(&d->maps, peer->pid, &t) &&
-	    t.start_time / MW_TICK_NS == pi.start_time / MW_TICK_NS) {
+	    mw_same_start(t.start_time, pi.start_time)) {
 		if (t.server.profile != id)
 			return err_response("pid %d is already tracked under profile \"%s\"; a tracked process cannot change its profile",
 					    peer->pid,
@@ -564,7 +565,7 @@ static json_object *on_status(struct daemon *d)
 	json_object *resp = ok_response(), *cnt = json_object_new_object();
 	__u64 c[MW_CNT_MAX] = {};
 	static const char *const names[] = {
-		[MW_CNT_EVENTS] = "events", [MW_CNT_RB_DROPS] = "ring_buffer_drops",
+		[MW_CNT_EVENTS] = "events", [MW_CNT_RINGBUF_FULL] = "ring_buffer_full",
 		[MW_CNT_TRACK_FULL] = "tracked_map_full", [MW_CNT_DENIES] = "denies",
 		[MW_CNT_AUDITS] = "audits", [MW_CNT_READ_ERRS] = "read_errors",
 	};

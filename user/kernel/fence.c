@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "kernel/fence.h"
+#include "mw_ident.h"
 #include "lib/hostpath.h"
 #include "lib/log.h"
 #include "lib/proc.h"
@@ -366,7 +367,7 @@ static __u32 judge(struct mw_maps *m, const struct fanotify_event_metadata *md,
 	/* Only /proc/PID/stat: it takes no lock the waiting exec holds. */
 	if (proc_start_time(NULL, md->pid, &start))
 		return FAN_ALLOW;	/* gone: nothing to protect */
-	if (start / MW_TICK_NS != h->t.start_time / MW_TICK_NS)
+	if (!mw_same_start(start, h->t.start_time))
 		return FAN_ALLOW;	/* a stale entry of a reused pid */
 	profile = h->t.server.profile;
 	p = &c->profiles[profile & (MW_PROFILES_MAX - 1)];

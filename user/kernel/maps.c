@@ -12,6 +12,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "lib/hostpath.h"
+#include "mw_abi.h"
+#include "mw_ident.h"
 #include "lib/k8s.h"
 #include "kernel/maps.h"
 
@@ -64,12 +66,12 @@ static int profile_ids_assign(struct profile_ids *ids, const char *name,
 
 __u32 kdev(__u64 st_dev)
 {
-	return major(st_dev) << 20 | minor(st_dev);
+	return mw_kdev(major(st_dev), minor(st_dev));
 }
 
-struct mw_exec_key exec_key(__u32 gen, const struct inode_sel *e)
+struct mw_inode_key inode_key(__u32 gen, const struct inode_sel *e)
 {
-	struct mw_exec_key k = {
+	struct mw_inode_key k = {
 		.gen = gen, .profile = e->profile, .dev = kdev(e->st_dev),
 		.ino = e->ino,
 	};
@@ -112,7 +114,7 @@ __u32 rule_ids_get(struct rule_ids *r, const char *name)
 	     k = (k + 1) % r->nslots)
 		if (!strcmp(r->names[r->slots[k] - 1], name))
 			return r->slots[k] - 1;
-	if (r->n >= RULE_IDS_MAX)
+	if (r->n >= MW_RULE_IDS_MAX)
 		return ~0u;
 	if (r->n == r->cap) {
 		names = realloc(r->names, (r->cap ? r->cap * 2 : 64) *
@@ -321,7 +323,7 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 	for (k = 0; k < pr->nunix; k++) {
 		const struct file_rule *r = &pr->unix_rules[k];
 		const char *spellings[2] = { r->path, NULL };
-		struct mw_exec_value val = { .action = r->action,
+		struct mw_rule_value val = { .action = r->action,
 					     .rule_id = rid[r->id] };
 
 		char hp[PATH_MAX];
@@ -337,7 +339,7 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 		}
 		for (j = 0; j < 2 && spellings[j]; j++) {
 			struct mw_unix_key *kk;
-			struct mw_exec_value *vv;
+			struct mw_rule_value *vv;
 
 			if (strlen(spellings[j]) >= MW_UNIX_PATH_MAX)
 				continue;
@@ -494,18 +496,18 @@ static void k8s_select(const struct k8s_info *i, void *arg)
 							 .profile = a->id };
 }
 
-int sys_bit(const char *name)
+int escape_class(const char *name)
 {
 	static const struct { const char *name; int bit; } map[] = {
-		{ "ptrace", MW_SYS_PTRACE }, { "bpf", MW_SYS_BPF },
-		{ "perf_event_open", MW_SYS_PERF_EVENT },
-		{ "mount", MW_SYS_MOUNT }, { "fsmount", MW_SYS_MOUNT },
-		{ "move_mount", MW_SYS_MOUNT }, { "umount", MW_SYS_UMOUNT },
-		{ "umount2", MW_SYS_UMOUNT }, { "init_module", MW_SYS_MODULE },
-		{ "finit_module", MW_SYS_MODULE }, { "kexec_load", MW_SYS_KEXEC },
-		{ "kexec_file_load", MW_SYS_KEXEC }, { "add_key", MW_SYS_KEYS },
-		{ "keyctl", MW_SYS_KEYS }, { "request_key", MW_SYS_KEYS },
-		{ "unshare", MW_SYS_USERNS },
+		{ "ptrace", MW_ESC_PTRACE }, { "bpf", MW_ESC_BPF },
+		{ "perf_event_open", MW_ESC_PERF_EVENT },
+		{ "mount", MW_ESC_MOUNT }, { "fsmount", MW_ESC_MOUNT },
+		{ "move_mount", MW_ESC_MOUNT }, { "umount", MW_ESC_UMOUNT },
+		{ "umount2", MW_ESC_UMOUNT }, { "init_module", MW_ESC_MODULE },
+		{ "finit_module", MW_ESC_MODULE }, { "kexec_load", MW_ESC_KEXEC },
+		{ "kexec_file_load", MW_ESC_KEXEC }, { "add_key", MW_ESC_KEYS },
+		{ "keyctl", MW_ESC_KEYS }, { "request_key", MW_ESC_KEYS },
+		{ "unshare", MW_ESC_USERNS },
 	};
 	size_t i;
 
@@ -616,7 +618,7 @@ static __u32 *stable_ids(const struct policy *p, struct rule_ids *rules,
 	for (i = 0; rid && i < p->nrule_names; i++) {
 		rid[i] = rule_ids_get(rules, p->rule_names[i]);
 		if (rid[i] == ~0u) {
-			*err = rules->n >= RULE_IDS_MAX ? -ENOSPC : -ENOMEM;
+			*err = rules->n >= MW_RULE_IDS_MAX ? -ENOSPC : -ENOMEM;
 			free(rid);
 			return NULL;
 		}
@@ -644,7 +646,7 @@ int maps_compile(const struct policy *p, struct profile_ids *ids,
 	if (!rid) {
 		snprintf(err, errlen, ret == -ENOSPC ?
 			 "more than %d distinct rule names since start; restart the agent" :
-			 "out of memory (%d)", RULE_IDS_MAX);
+			 "out of memory (%d)", MW_RULE_IDS_MAX);
 		return ret;
 	}
 	for (i = 0; i < p->nprofiles; i++) {
@@ -670,8 +672,8 @@ int maps_compile(const struct policy *p, struct profile_ids *ids,
 		mp->files_allowlist = pr->files_allowlist;
 		mp->has_unix = pr->nunix != 0;
 		for (k = 0; k < pr->nsyscalls; k++)
-			if (sys_bit(pr->syscalls[k]) >= 0)
-				mp->sys_deny |= 1u << sys_bit(pr->syscalls[k]);
+			if (escape_class(pr->syscalls[k]) >= 0)
+				mp->escape_deny |= 1u << escape_class(pr->syscalls[k]);
 		ret = exec_compile(pr, pids[i], rid, out, warn, warn_arg);
 		if (!ret)
 			ret = files_compile(pr, pids[i], gen, rid, out);
@@ -766,7 +768,7 @@ static void sels_clear(int fd, __u32 gen, const struct inode_sel *v, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		struct mw_exec_key k = exec_key(gen, &v[i]);
+		struct mw_inode_key k = inode_key(gen, &v[i]);
 
 		bpf_map_delete_elem(fd, &k);
 	}
@@ -806,8 +808,8 @@ static int sels_fill(int fd, __u32 gen, const struct inode_sel *v, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		struct mw_exec_key k = exec_key(gen, &v[i]);
-		struct mw_exec_value val = {
+		struct mw_inode_key k = inode_key(gen, &v[i]);
+		struct mw_rule_value val = {
 			.action = v[i].action, .is_dir = v[i].is_dir,
 			.rule_id = v[i].rule_id,
 		};

@@ -47,7 +47,7 @@ struct compiled {
 	struct inode_sel *unix_inodes;	/* mw_unix_rules (BPF-LSM) */
 	size_t nunix_inodes;
 	struct mw_unix_key *unix_keys;	/* mw_unix_paths (cgroup/connect_unix) */
-	struct mw_exec_value *unix_vals;
+	struct mw_rule_value *unix_vals;
 	size_t nunix_paths;
 };
 
@@ -59,9 +59,9 @@ struct profile_ids {
 /*
  * Stable rule ids: a rule's name ("profiles.P.network.deny[2] (metadata)")
  * keeps its id across reloads, so an event written just before a reload
- * and read after it still names the rule that decided it.
+ * and read after it still names the rule that decided it. At most
+ * MW_RULE_IDS_MAX names since the agent started.
  */
-#define RULE_IDS_MAX	65534
 struct rule_ids {
 	char **names;
 	size_t n, cap;
@@ -105,9 +105,9 @@ int maps_compile(const struct policy *p, struct profile_ids *ids,
 void compiled_free(struct compiled *c);
 /* The kernel's dev_t (major << 20 | minor) of a userspace one. */
 __u32 kdev(__u64 st_dev);
-struct mw_exec_key exec_key(__u32 gen, const struct inode_sel *e);
-/* The enum mw_sys bit a system call name belongs to, or -1. */
-int sys_bit(const char *name);
+struct mw_inode_key inode_key(__u32 gen, const struct inode_sel *e);
+/* The enum mw_escape bit a system call name belongs to, or -1. */
+int escape_class(const char *name);
 
 int maps_init(struct mw_maps *m, const struct mw_map_fds *fds);
 void maps_free(struct mw_maps *m);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "mw_match.h"
 #include "lib/log.h"
+#include "mw_ident.h"
 #include "lib/proc.h"
 #include "kernel/scan.h"
 
@@ -150,7 +151,7 @@ int scan_proc(struct mw_maps *m, const char *proc_root,
 		ps[n].ppid = pi.ppid;
 		ps[n].start = pi.start_time;
 		if (!maps_tracked_get(m, pid, &t) &&
-		    t.start_time / MW_TICK_NS == pi.start_time / MW_TICK_NS) {
+		    mw_same_start(t.start_time, pi.start_time)) {
 			ps[n].tracked = 1;	/* the kernel already knows */
 			ps[n].server = t.server;
 		} else if (c && pi.exe && pi.args && json_object_array_length(pi.args)) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "mcpwarden.h"
+#include "mw_ident.h"
 #include "lib/proc.h"
 
 #define CACHE_BUCKETS	4096
@@ -90,7 +91,7 @@ const struct proc_info *proc_cache_get(struct proc_cache *c, __u32 pid,
 {
 	struct proc_node *n = *proc_cache_slot(c, pid);
 
-	if (!n || n->info.start_time / MW_TICK_NS != start_time / MW_TICK_NS)
+	if (!n || !mw_same_start(n->info.start_time, start_time))
 		return NULL;
 	return &n->info;
 }

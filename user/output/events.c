@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include "mcpwarden.h"
+#include "mw_ident.h"
 #include "output/events.h"
 #include "lib/k8s.h"
 #include "policy/policy.h"
@@ -127,7 +128,7 @@ static json_object *process_json(struct events *e, const struct mw_process *p)
 
 	ci = proc_cache_get(e->cache, p->pid, p->start_time);
 	if (!ci && proc_read(e->proc_root, p->pid, &pi) == 0) {
-		if (pi.start_time / MW_TICK_NS == p->start_time / MW_TICK_NS) {
+		if (mw_same_start(pi.start_time, p->start_time)) {
 			proc_cache_put(e->cache, p->pid, p->start_time,
 				       pi.exe, pi.args);
 			ci = proc_cache_get(e->cache, p->pid, p->start_time);
@@ -311,7 +312,7 @@ static json_object *exec_json(struct events *e, const struct mw_event_exec *ev,
 		/* Refused before the exec: the process keeps its old image. */
 		o = common(e, ev->hook == MW_HOOK_MMAP_FILE ? "file_mmap" :
 			   "process_exec", &ev->hdr, &ev->proc, &ev->server);
-		x = exec_file_json(exe, ev->exe_dev >> 20, ev->exe_dev & 0xfffff,
+		x = exec_file_json(exe, mw_kdev_major(ev->exe_dev), mw_kdev_minor(ev->exe_dev),
 				   ev->exe_ino, hook_str(ev->hook));
 		free(exe);
 	} else {
@@ -324,7 +325,7 @@ static json_object *exec_json(struct events *e, const struct mw_event_exec *ev,
 		    ev->args_truncated)
 			json_object_object_add(proc, "args_truncated",
 					       json_object_new_boolean(1));
-		x = exec_file_json(NULL, ev->exe_dev >> 20, ev->exe_dev & 0xfffff,
+		x = exec_file_json(NULL, mw_kdev_major(ev->exe_dev), mw_kdev_minor(ev->exe_dev),
 				   ev->exe_ino, hook_str(ev->hook));
 	}
 	if (ev->fileless)
@@ -483,7 +484,7 @@ static json_object *file_json(struct events *e, const struct mw_event_file *ev,
 		return NULL;
 	o = common(e, "file_open", &ev->hdr, &ev->proc, &ev->server);
 	json_object_object_add(o, "file", exec_file_json(
-		ev->path_len ? ev->path : NULL, ev->dev >> 20, ev->dev & 0xfffff,
+		ev->path_len ? ev->path : NULL, mw_kdev_major(ev->dev), mw_kdev_minor(ev->dev),
 		ev->ino, "lsm/file_open"));
 	add_str(o, "action", event_action_str(ev->action));
 	add_rule(e, o, ev->rule_id, ev->server.profile, "files", ev->action);
@@ -501,8 +502,8 @@ static json_object *unix_json(struct events *e, const struct mw_event_unix *ev)
 	json_object_object_add(n, "path", json_string_bytes(ev->path,
 		strnlen(ev->path, sizeof(ev->path))));
 	if (ev->ino) {
-		add_int(n, "dev_major", ev->dev >> 20);
-		add_int(n, "dev_minor", ev->dev & 0xfffff);
+		add_int(n, "dev_major", mw_kdev_major(ev->dev));
+		add_int(n, "dev_minor", mw_kdev_minor(ev->dev));
 		add_int(n, "inode", (__s64)ev->ino);
 	}
 	add_str(n, "hook", ev->hook ? "lsm/unix_stream_connect" :
@@ -512,16 +513,17 @@ static json_object *unix_json(struct events *e, const struct mw_event_unix *ev)
 	return o;
 }
 
-static const char *const sys_names[MW_SYS_MAX] = {
-	[MW_SYS_PTRACE] = "ptrace", [MW_SYS_BPF] = "bpf",
-	[MW_SYS_PERF_EVENT] = "perf_event_open", [MW_SYS_MOUNT] = "mount",
-	[MW_SYS_UMOUNT] = "umount", [MW_SYS_MODULE] = "init_module",
-	[MW_SYS_KEXEC] = "kexec_load", [MW_SYS_KEYS] = "add_key",
-	[MW_SYS_USERNS] = "unshare",
+/* The hook sees the class, not the system call (docs/events.md). */
+static const char *const escape_names[MW_ESC_MAX] = {
+	[MW_ESC_PTRACE] = "ptrace", [MW_ESC_BPF] = "bpf",
+	[MW_ESC_PERF_EVENT] = "perf_event", [MW_ESC_MOUNT] = "mount",
+	[MW_ESC_UMOUNT] = "umount", [MW_ESC_MODULE] = "module",
+	[MW_ESC_KEXEC] = "kexec", [MW_ESC_KEYS] = "keys",
+	[MW_ESC_USERNS] = "userns",
 };
 
 static json_object *syscall_json(struct events *e,
-				 const struct mw_event_syscall *ev)
+				 const struct mw_event_escape *ev)
 {
 	json_object *o = common(e, "process_syscall", &ev->hdr, &ev->proc,
 				&ev->server);
@@ -531,7 +533,8 @@ static json_object *syscall_json(struct events *e,
 	char buf[128];
 
 	add_str(o, "action", event_action_str(ev->action));
-	add_str(x, "name", ev->sys < MW_SYS_MAX ? sys_names[ev->sys] : "?");
+	add_str(x, "class", ev->escape < MW_ESC_MAX ? escape_names[ev->escape] :
+			    "?");
 	json_object_object_add(o, "syscall", x);
 	snprintf(buf, sizeof(buf), "profiles.%s.syscalls.deny",
 		 pname ? pname : "?");
@@ -571,8 +574,8 @@ json_object *event_from_record(struct events *e, const void *data,
 		if (size >= sizeof(struct mw_event_unix))
 			o = unix_json(e, data);
 		break;
-	case MW_EVENT_SYSCALL:
-		if (size >= sizeof(struct mw_event_syscall))
+	case MW_EVENT_ESCAPE:
+		if (size >= sizeof(struct mw_event_escape))
 			o = syscall_json(e, data);
 		break;
 	default:
