@@ -9,9 +9,12 @@
 #include <sys/socket.h>
 #include <errno.h>
 #include <unistd.h>
+#include "lib/time.h"
 #include "output/events.h"
 #include "mcpwarden.h"
+#include "lib/jsonstr.h"
 #include "lib/proc.h"
+#include "output/proc_cache.h"
 #include "unit.h"
 
 static const char *prof(void *arg, __u32 id)
@@ -227,9 +230,9 @@ UNIT_TEST(time_format)
 {
 	char buf[48];
 
-	events_format_time(0, buf, sizeof(buf));
+	time_format(0, buf, sizeof(buf));
 	CHECK_STR(buf, "1970-01-01T00:00:00.000000000Z");
-	events_format_time(1764151200123456789LL, buf, sizeof(buf));
+	time_format(1764151200123456789LL, buf, sizeof(buf));
 	CHECK_STR(buf, "2025-11-26T10:00:00.123456789Z");
 }
 

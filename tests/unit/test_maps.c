@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Policy to map entries (maps_compile) and the detection matcher that the
+ * Policy to map entries (compile_policy) and the detection matcher that the
  * BPF exec hook shares (include/mw_match.h).
  */
 #include <string.h>
@@ -81,7 +81,7 @@ UNIT_TEST(compile_network)
 	CHECK(p != NULL);
 	if (!p)
 		return;
-	CHECK(maps_compile(p, &ids, &rules, 1, &c, err, sizeof(err), NULL, NULL) == 0);
+	CHECK(compile_policy(p, 1, &ids, &rules, err, sizeof(err), NULL, NULL, &c) == 0);
 	CHECK(c.nnet == 2);			/* two prefixes */
 	for (i = 0; i < c.nnet; i++) {
 		CHECK(c.net_keys[i].gen == 1);
@@ -123,11 +123,11 @@ UNIT_TEST(profile_ids_stable)
 	CHECK(p1 && p2);
 	if (!p1 || !p2)
 		return;
-	CHECK(maps_compile(p1, &ids, &rules, 0, &c, err, sizeof(err), NULL, NULL) == 0);
+	CHECK(compile_policy(p1, 0, &ids, &rules, err, sizeof(err), NULL, NULL, &c) == 0);
 	b = profile_ids_get(&ids, "b");
 	CHECK(b && c.profiles[b].present);
 	compiled_free(&c);
-	CHECK(maps_compile(p2, &ids, &rules, 1, &c, err, sizeof(err), NULL, NULL) == 0);
+	CHECK(compile_policy(p2, 1, &ids, &rules, err, sizeof(err), NULL, NULL, &c) == 0);
 	/* "b" keeps its id; "a" is gone from the generation, not reused. */
 	CHECK(profile_ids_get(&ids, "b") == b);
 	CHECK(c.profiles[profile_ids_get(&ids, "a")].present == 0);
@@ -154,8 +154,8 @@ UNIT_TEST(compile_detect_and_cgroups)
 	CHECK(p != NULL);
 	if (!p)
 		return;
-	CHECK(maps_compile(p, &ids, &rules, 0, &c, err, sizeof(err),
-			   (void (*)(const char *, void *))(void *)0, NULL) == 0);
+	CHECK(compile_policy(p, 0, &ids, &rules, err, sizeof(err), NULL, NULL,
+			     &c) == 0);
 	CHECK(c.ndetect == 3);
 	CHECK(c.detect[0].kind == MW_MATCH_PREFIX && c.detect[0].depth == 2);
 	CHECK(c.detect[1].kind == MW_MATCH_SUFFIX && c.detect[1].depth == 1 &&

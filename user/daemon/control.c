@@ -12,19 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 #include "daemon/control.h"
+#include "lib/time.h"
 #include "lib/log.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
 #endif
-
-static unsigned long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
-}
 
 static int sockaddr_fill(struct sockaddr_un *sa, const char *path)
 {
@@ -146,7 +139,7 @@ void control_on_listen(struct control *c)
 		}
 		cl->src.kind = EP_CONTROL_CLIENT;
 		cl->fd = fd;
-		cl->since_ms = now_ms();
+		cl->since_ms = time_mono_ms();
 		ev.data.ptr = cl;
 		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 			close(fd);
@@ -238,7 +231,7 @@ reply:
 
 void control_expire(struct control *c)
 {
-	unsigned long long now = now_ms();
+	unsigned long long now = time_mono_ms();
 	int i;
 
 	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)

@@ -33,6 +33,7 @@ int fence_init(struct fence *f, int epfd, struct mw_maps *m)
 	int err;
 
 	memset(f, 0, sizeof(*f));
+	f->inited = true;
 	f->src.kind = EP_FANOTIFY;
 	f->src_ino.kind = EP_FENCE_INOTIFY;
 	f->inofd = f->report[0] = f->report[1] = f->wake[0] = f->wake[1] = -1;
@@ -459,10 +460,17 @@ void fence_on_report(struct fence *f, fence_report report, void *arg)
 		report(arg, &h);
 }
 
+bool fence_active(const struct fence *f)
+{
+	return f->inited && f->fd >= 0;
+}
+
 void fence_close(struct fence *f)
 {
 	size_t i;
 
+	if (!f->inited)
+		return;
 	if (f->running) {
 		if (write(f->wake[1], "x", 1) == 1)
 			pthread_join(f->thread, NULL);
@@ -486,4 +494,5 @@ void fence_close(struct fence *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
+	f->inited = false;
 }

@@ -42,6 +42,7 @@ struct fence {
 	int report[2];		/* answering thread -> loop */
 	int wake[2];		/* loop -> answering thread: stop */
 	pthread_t thread;
+	bool inited;		/* fence_init() ran: the fds below are ours */
 	bool running;
 	struct mw_maps *maps;
 	struct fence_mark *marks;
@@ -66,6 +67,8 @@ typedef void (*fence_report)(void *arg, const struct fence_hit *h);
 
 /* Create the group and start the answering thread, which judges with @m. */
 int fence_init(struct fence *f, int epfd, struct mw_maps *m);
+/* Does the fanotify group exist (fence_init() succeeded)? */
+bool fence_active(const struct fence *f);
 /*
  * Mark what @c denies or audits, then unmark what it no longer names: new
  * marks are in place before old ones go.
@@ -76,6 +79,7 @@ int fence_apply(struct fence *f, const struct compiled *c,
 void fence_on_inotify(struct fence *f);
 /* Hand the answering thread's reports to @report. */
 void fence_on_report(struct fence *f, fence_report report, void *arg);
+/* Stop the thread, drop the marks, close the group; a zeroed fence is a no-op. */
 void fence_close(struct fence *f);
 
 #endif /* MW_FENCE_H */

@@ -8,45 +8,16 @@
 #include <time.h>
 #include "mcpwarden.h"
 #include "mw_ident.h"
+#include "lib/time.h"
 #include "output/events.h"
 #include "lib/k8s.h"
 #include "policy/policy.h"
-
-__s64 events_clock_offset(void)
-{
-	struct timespec rt, bt;
-
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_BOOTTIME, &bt);
-	return ((__s64)rt.tv_sec - bt.tv_sec) * 1000000000LL +
-	       (rt.tv_nsec - bt.tv_nsec);
-}
-
-__u64 events_now_boot(void)
-{
-	struct timespec bt;
-
-	clock_gettime(CLOCK_BOOTTIME, &bt);
-	return (__u64)bt.tv_sec * 1000000000ULL + bt.tv_nsec;
-}
-
-void events_format_time(__s64 real_ns, char *buf, size_t len)
-{
-	time_t sec = real_ns / 1000000000LL;
-	long nsec = real_ns % 1000000000LL;
-	struct tm tm;
-	char date[32];
-
-	gmtime_r(&sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09ldZ", date, nsec);
-}
 
 static json_object *json_time(const struct events *e, __u64 boot_ns)
 {
 	char buf[48];
 
-	events_format_time((__s64)boot_ns + e->boot_to_real, buf, sizeof(buf));
+	time_format((__s64)boot_ns + e->boot_to_real, buf, sizeof(buf));
 	return json_object_new_string(buf);
 }
 
@@ -57,7 +28,7 @@ json_object *event_new(const struct events *e, const char *type, __u64 boot_ns)
 	if (!o)
 		return NULL;
 	json_object_object_add(o, "time",
-			       json_time(e, boot_ns ? boot_ns : events_now_boot()));
+			       json_time(e, boot_ns ? boot_ns : time_boot_ns()));
 	json_object_object_add(o, "type", json_object_new_string(type));
 	return o;
 }
@@ -121,7 +92,7 @@ static json_object *process_json(struct events *e, const struct mw_process *p)
 	json_object_object_add(o, "comm",
 			       json_string_bytes(p->comm,
 						 strnlen(p->comm, sizeof(p->comm))));
-	events_format_time((__s64)p->start_time + e->boot_to_real, buf,
+	time_format((__s64)p->start_time + e->boot_to_real, buf,
 			   sizeof(buf));
 	add_str(o, "start_time", buf);
 	add_int(o, "cgroup_id", (__s64)p->cgroup_id);
@@ -151,7 +122,7 @@ static json_object *server_json(struct events *e, const struct mw_server *s)
 
 	add_str(o, "profile", name ? name : "(removed)");
 	add_int(o, "pid", s->pid);
-	events_format_time((__s64)s->start_time + e->boot_to_real, buf,
+	time_format((__s64)s->start_time + e->boot_to_real, buf,
 			   sizeof(buf));
 	add_str(o, "start_time", buf);
 	add_str(o, "source", event_source_str(s->source));
@@ -346,7 +317,7 @@ json_object *event_user_exec(struct events *e, bool exec, __u32 pid,
 			     __u32 dev_major, __u32 dev_minor, __u64 ino,
 			     __u8 action, __u32 rule_id)
 {
-	struct mw_event_hdr h = { .time = events_now_boot() };
+	struct mw_event_hdr h = { .time = time_boot_ns() };
 	struct mw_process p = { .pid = pid, .tid = pid };
 	struct proc_info pi;
 	json_object *o;

@@ -8,7 +8,9 @@
 #include <linux/types.h>
 #include <json-c/json.h>
 #include "mcpwarden.h"
+#include "lib/jsonstr.h"
 #include "lib/proc.h"
+#include "output/proc_cache.h"
 
 struct events {
 	struct proc_cache *cache;
@@ -20,12 +22,6 @@ struct events {
 	const char *(*rule_name)(void *arg, __u32 id);
 	void *arg;
 };
-
-/* Measure the offset between the boot clock and wall-clock time. */
-__s64 events_clock_offset(void);
-/* RFC 3339 UTC with nanoseconds: 2026-11-26T10:00:00.123456789Z */
-void events_format_time(__s64 real_ns, char *buf, size_t len);
-__u64 events_now_boot(void);
 
 /* A new event with "time" and "type"; @boot_ns 0 means now. */
 json_object *event_new(const struct events *e, const char *type, __u64 boot_ns);

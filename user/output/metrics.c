@@ -15,60 +15,30 @@
 #ifndef MW_NO_HTTPD
 #include <microhttpd.h>
 #endif
+#include "lib/hostport.h"
 #include "lib/log.h"
+#include "lib/time.h"
 #include "output/metrics.h"
-
-static __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int metrics_parse_addr(const char *s, struct sockaddr_storage *ss,
 		       socklen_t *len)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	const char *colon, *port;
-	char host[INET6_ADDRSTRLEN];
-	unsigned long p;
-	size_t hl;
-	char *end;
+	char host[INET6_ADDRSTRLEN], port[8];
 
 	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		colon = strchr(s, ']');
-		if (!colon || colon[1] != ':')
-			return -EINVAL;
-		hl = colon - s - 1;
-		s++;
-		port = colon + 2;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return -EINVAL;
-		hl = colon - s;
-		port = colon + 1;
-	}
-	if (!hl || hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	errno = 0;
-	p = strtoul(port, &end, 10);
-	if (*port < '0' || *port > '9' || *end || errno || !p || p > 65535)
+	if (hostport_split(s, host, sizeof(host), port, sizeof(port)))
 		return -EINVAL;
 	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
 		in4->sin_family = AF_INET;
-		in4->sin_port = htons(p);
+		in4->sin_port = htons(atoi(port));
 		*len = sizeof(*in4);
 		return 0;
 	}
 	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(p);
+		in6->sin6_port = htons(atoi(port));
 		*len = sizeof(*in6);
 		return 0;
 	}
@@ -95,7 +65,7 @@ void metrics_init(struct metrics *m, metrics_gauges_fn fn, void *arg)
 	m->src.kind = EP_METRICS;
 	m->gauges = fn;
 	m->arg = arg;
-	m->last_loop_ms = now_ms();
+	m->last_loop_ms = time_mono_ms();
 	/* Every reason is a series from the start, at 0. */
 	reason_slot(m, "ring_buffer_full");
 	reason_slot(m, "tracked_map_full");
@@ -248,7 +218,7 @@ bool metrics_healthy(struct metrics *m)
 
 	if (m->gauges)
 		m->gauges(m->arg, &g);
-	return g.attached && now_ms() - m->last_loop_ms < METRICS_STALE_MS;
+	return g.attached && time_mono_ms() - m->last_loop_ms < METRICS_STALE_MS;
 }
 
 #ifdef MW_NO_HTTPD
@@ -265,7 +235,7 @@ int metrics_start(struct metrics *m, const char *addr, int epfd)
 
 void metrics_loop(struct metrics *m)
 {
-	m->last_loop_ms = now_ms();
+	m->last_loop_ms = time_mono_ms();
 }
 
 void metrics_stop(struct metrics *m)
@@ -373,7 +343,7 @@ void metrics_loop(struct metrics *m)
 	MHD_UNSIGNED_LONG_LONG t;
 	int i;
 
-	m->last_loop_ms = now_ms();
+	m->last_loop_ms = time_mono_ms();
 	if (!m->mhd)
 		return;
 	/* MHD may leave ready connections for the next run: bounded reruns. */

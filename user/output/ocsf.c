@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "lib/fs.h"
 #include "output/ocsf.h"
 
 enum {
@@ -114,13 +115,6 @@ int ocsf_time_ms(const char *s, __s64 *ms)
 		return -EINVAL;
 	*ms = (__s64)t * 1000 + frac;
 	return 0;
-}
-
-static const char *base_name(const char *p)
-{
-	const char *s = p ? strrchr(p, '/') : NULL;
-
-	return s ? s + 1 : p;
 }
 
 static json_object *file_obj(const char *path)

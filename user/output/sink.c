@@ -21,19 +21,13 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include "lib/time.h"
+#include "lib/hostport.h"
 #include "lib/log.h"
 #include "output/sink.h"
 
 #define BLOCKING_QUEUE	(64U << 10)	/* batch for files and terminals */
 #define SYSLOG_HDR_MAX	512
-
-__u64 sink_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool is_socket(const struct sink *s)
 {
@@ -47,34 +41,14 @@ static int parse_hostport(struct sink *s, const char *hp, char *err,
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
-	char host[256], *end;
-	const char *port, *colon;
-	unsigned long p;
-	size_t hl;
+	char host[256], port[8];
 	int ret;
 
-	if (hp[0] == '[') {
-		end = strchr(hp, ']');
-		if (!end || end[1] != ':')
-			goto bad;
-		hl = end - hp - 1;
-		hp++;
-		port = end + 2;
-	} else {
-		colon = strrchr(hp, ':');
-		if (!colon)
-			goto bad;
-		hl = colon - hp;
-		port = colon + 1;
+	if (hostport_split(hp, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errlen, "--output \"%s\": expected HOST:PORT (an IPv6 address in brackets)",
+			 s->name);
+		return -EINVAL;
 	}
-	if (!hl || hl >= sizeof(host))
-		goto bad;
-	memcpy(host, hp, hl);
-	host[hl] = '\0';
-	errno = 0;
-	p = strtoul(port, &end, 10);
-	if (*port < '0' || *port > '9' || *end || errno || !p || p > 65535)
-		goto bad;
 	ret = getaddrinfo(host, port, &hints, &res);
 	if (ret) {
 		snprintf(err, errlen, "--output \"%s\": cannot resolve \"%s\": %s",
@@ -85,10 +59,6 @@ static int parse_hostport(struct sink *s, const char *hp, char *err,
 	s->addrlen = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
-bad:
-	snprintf(err, errlen, "--output \"%s\": expected HOST:PORT (an IPv6 address in brackets)",
-		 s->name);
-	return -EINVAL;
 }
 
 int sink_parse(struct sink *s, const char *spec, __u64 rotate_size,
@@ -261,7 +231,7 @@ static void conn_lost(struct sink *s, int err)
 		s->lost_error++;
 		advance(s, 0);
 	}
-	s->retry_ms = sink_now_ms() + s->backoff_ms;
+	s->retry_ms = time_mono_ms() + s->backoff_ms;
 	s->backoff_ms = s->backoff_ms * 2 > SINK_BACKOFF_MAX_MS ?
 			SINK_BACKOFF_MAX_MS : s->backoff_ms * 2;
 }
@@ -675,7 +645,7 @@ void sinks_flush(struct sinks *ss)
 
 void sinks_tick(struct sinks *ss)
 {
-	__u64 now = sink_now_ms();
+	__u64 now = time_mono_ms();
 	size_t i;
 
 	for (i = 0; i < ss->n; i++)
@@ -684,7 +654,7 @@ void sinks_tick(struct sinks *ss)
 
 void sinks_drain(struct sinks *ss)
 {
-	__u64 deadline = sink_now_ms() + SINK_DRAIN_MS, now;
+	__u64 deadline = time_mono_ms() + SINK_DRAIN_MS, now;
 	struct pollfd pfd;
 	size_t i;
 
@@ -693,7 +663,7 @@ void sinks_drain(struct sinks *ss)
 
 		sink_flush(s);
 		while (s->fd >= 0 && sink_queued(s) &&
-		       (now = sink_now_ms()) < deadline) {
+		       (now = time_mono_ms()) < deadline) {
 			pfd = (struct pollfd){ .fd = s->fd, .events = POLLOUT };
 			if (poll(&pfd, 1, deadline - now) <= 0)
 				break;

@@ -92,7 +92,6 @@ int sink_syslog_frame(char *buf, size_t buflen, int pri, const char *time,
 		      const char *host, int pid, const char *msgid,
 		      const char *msg, size_t msglen);
 
-__u64 sink_now_ms(void);
 
 int sinks_add(struct sinks *ss, const char *spec, __u64 rotate_size,
 	      size_t queue, char *err, size_t errlen);

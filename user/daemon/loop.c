@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The agent's one loop: the ring buffer, signals, a timer, inotify, the
+ * control socket, the sinks, /metrics and the fanotify fence's reports.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/sysmacros.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "daemon/state.h"
+#include "lib/log.h"
+#include "output/agent_events.h"
+
+#define DRAIN_MS		100	/* latest delivery of a routine event */
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+	json_object *o;
+	int err;
+
+	o = event_from_record(&d->ev, data, size, &err);
+	if (!o) {
+		if (!d->bad_records++)
+			log_msg("malformed event record (%zu bytes), ignoring",
+				size);
+		return 0;
+	}
+	daemon_emit(d, o);
+	return 0;
+}
+
+static void on_fence_hit(void *arg, const struct fence_hit *h)
+{
+	struct daemon *d = arg;
+
+	/* What the kernel reported before this request goes out first. */
+	ring_buffer__consume(d->rb);
+	daemon_emit(d, event_user_exec(&d->ev, h->exec && !h->file_rule, h->pid,
+				       &h->t.server, h->path,
+				       major(h->st_dev), minor(h->st_dev), h->ino,
+				       h->action, h->rule_id));
+}
+
+/* A counter that rose is an events_lost event; @sink names an output. */
+static void report_lost(struct daemon *d, __u64 now, __u64 *seen,
+			const char *reason, const char *sink)
+{
+	__u64 was = *seen;
+
+	if (now <= was)
+		return;
+	/* Before the emit: an output that drops this line reports it later. */
+	*seen = now;
+	daemon_emit(d, agent_event_lost(&d->ev, now - was, now, reason, sink));
+}
+
+void loop_check_counters(struct daemon *d)
+{
+	__u64 c[MW_CNT_MAX];
+
+	for (size_t i = 0; i < d->out.sinks.n; i++) {
+		struct sink *s = &d->out.sinks.v[i];
+
+		report_lost(d, s->lost_full, &s->seen_full, "sink_full",
+			    s->name);
+		report_lost(d, s->lost_error, &s->seen_error, "sink_error",
+			    s->name);
+	}
+	if (maps_counters(&d->maps, c))
+		return;
+	report_lost(d, c[MW_CNT_RINGBUF_FULL], &d->seen_drops,
+		    "ring_buffer_full", NULL);
+	report_lost(d, c[MW_CNT_TRACK_FULL], &d->seen_track_full,
+		    "tracked_map_full", NULL);
+}
+
+int loop_setup(struct daemon *d)
+{
+	struct itimerspec its = {};
+	sigset_t mask;
+	int ret;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sigfd < 0)
+		return -errno;
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->timerfd < 0)
+		return -errno;
+	its.it_interval.tv_sec = d->o->stats_interval_ms / 1000;
+	its.it_interval.tv_nsec = (d->o->stats_interval_ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	timerfd_settime(d->timerfd, 0, &its, NULL);
+	d->rb = ring_buffer__new(loader_ringbuf_fd(&d->bpf), on_record, d, NULL);
+	if (!d->rb)
+		return -errno;
+	if ((ret = ep_add(d, ring_buffer__epoll_fd(d->rb), &d->src_rb, EP_RINGBUF)) ||
+	    (ret = ep_add(d, d->sigfd, &d->src_sig, EP_SIGNAL)) ||
+	    (ret = ep_add(d, d->timerfd, &d->src_timer, EP_TIMER)))
+		return ret;
+	watch_files(d);
+	return 0;
+}
+
+static void on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			d->reload = true;
+		else
+			d->stop_signal = si.ssi_signo;
+	}
+}
+
+static void on_timer(struct daemon *d)
+{
+	__u64 ticks;
+
+	if (read(d->timerfd, &ticks, sizeof(ticks)) <= 0)
+		return;
+	loop_check_counters(d);
+	control_expire(&d->ctl);
+	/* A new cgroup a pattern selects. */
+	if (compile_cgroups_changed(maps_active(&d->maps), &d->maps.ids,
+				    d->policy))
+		d->reload = true;
+}
+
+static void dispatch(struct daemon *d, struct ep_src *src, __u32 events)
+{
+	switch (src->kind) {
+	case EP_RINGBUF:
+		ring_buffer__consume(d->rb);
+		break;
+	case EP_SIGNAL:
+		on_signal(d);
+		break;
+	case EP_TIMER:
+		on_timer(d);
+		break;
+	case EP_INOTIFY:
+		watch_on_inotify(d);
+		break;
+	case EP_CONTROL_LISTEN:
+		control_on_listen(&d->ctl);
+		break;
+	case EP_CONTROL_CLIENT:
+		control_on_client(&d->ctl, (struct control_client *)src);
+		break;
+	case EP_SINK:
+		sink_on_event((struct sink *)src, events);
+		break;
+	case EP_METRICS:
+		metrics_loop(&d->out.metrics);
+		break;
+	case EP_FANOTIFY:
+		fence_on_report(&d->fence, on_fence_hit, d);
+		break;
+	case EP_FENCE_INOTIFY:
+		fence_on_inotify(&d->fence);
+		break;
+	}
+}
+
+void loop_run(struct daemon *d)
+{
+	struct epoll_event evs[32];
+	int n, i;
+
+	while (!d->stop_signal) {
+		/* Routine events do not wake us (mw_wakeup()): drain on a tick. */
+		n = epoll_wait(d->epfd, evs, 32, DRAIN_MS);
+		if (n < 0 && errno != EINTR) {
+			log_msg("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < n; i++)
+			dispatch(d, evs[i].data.ptr, evs[i].events);
+		ring_buffer__consume(d->rb);	/* cheap when empty */
+		if (d->reload) {
+			d->reload = false;
+			reload_run(d);
+		}
+		output_tick(&d->out);
+	}
+	ring_buffer__consume(d->rb);	/* what is left, before the stop event */
+	loop_check_counters(d);
+}

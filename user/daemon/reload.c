@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Policy loads: at start, on SIGHUP, when the policy file or resolv.conf changes. */
+#include <string.h>
+#include "daemon/state.h"
+#include "kernel/scan.h"
+#include "lib/log.h"
+#include "output/agent_events.h"
+
+static void warn_event(const char *msg, void *arg)
+{
+	struct daemon *d = arg;
+
+	log_msg("policy: %s", msg);
+	if (d->out.open)
+		daemon_emit(d, agent_event_policy_warning(&d->ev, msg));
+}
+
+void reload_warn_stderr(const char *msg, void *arg)
+{
+	log_msg("policy: %s", msg);
+}
+
+int reload_load(struct daemon *d, struct policy **out, char *err,
+		size_t errlen, bool quiet)
+{
+	if (!d->o->policy_path)
+		return policy_load_default(&d->popts, out, err, errlen);
+	return policy_load_file(d->o->policy_path, &d->popts, out, err, errlen,
+				quiet ? NULL : reload_warn_stderr, d);
+}
+
+/* The exec and file fence for the policy just put in force. */
+void reload_apply_exec(struct daemon *d, void (*warn)(const char *, void *))
+{
+	int ret;
+
+	if (!d->exec_lsm && fence_active(&d->fence)) {
+		ret = fence_apply(&d->fence, maps_active(&d->maps), warn, d);
+		if (ret)
+			log_msg("exec fence: marking the policy's files: %s; execs are stopped after the fact (SIGKILL) only",
+				strerror(-ret));
+	}
+	watch_rule_paths(d);
+}
+
+bool policy_has_k8s(const struct policy *p)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->nprofiles; i++)
+		if (p->profiles[i].has_k8s)
+			return true;
+	return false;
+}
+
+static bool policy_has_cgroups(const struct policy *p)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->nprofiles; i++)
+		if (p->profiles[i].ncgroups)
+			return true;
+	return false;
+}
+
+void reload_run(struct daemon *d)
+{
+	struct policy *p = NULL;
+	char err[POLICY_ERR_MAX];
+	int ret;
+
+	ret = reload_load(d, &p, err, sizeof(err), true);
+	if (!ret)
+		ret = maps_apply(&d->maps, p, err, sizeof(err), warn_event, d);
+	if (ret) {
+		log_msg("policy reload failed, the running policy stays: %s", err);
+		daemon_emit(d, agent_event_policy_error(&d->ev, err, d->policy));
+		policy_free(p);
+		return;
+	}
+	policy_free(d->policy);
+	d->policy = p;
+	reload_apply_exec(d, warn_event);
+	/* Newly selected cgroups: their running processes are tracked now. */
+	if (policy_has_k8s(p) || policy_has_cgroups(p))
+		scan_proc(&d->maps, NULL, d->cgroup_root);
+	daemon_emit(d, agent_event_policy_load(&d->ev, p, d->maps.active_gen));
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The running agent, shared by the files of daemon/: daemon.c (start and
+ * stop), loop.c (the epoll loop), reload.c (policy reloads), watch.c
+ * (inotify), handlers.c (control-socket requests).
+ */
+#ifndef MW_DAEMON_STATE_H
+#define MW_DAEMON_STATE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <linux/types.h>
+#include "daemon/control.h"
+#include "daemon/daemon.h"
+#include "daemon/loop.h"
+#include "kernel/features.h"
+#include "kernel/fence.h"
+#include "kernel/loader.h"
+#include "kernel/maps.h"
+#include "output/events.h"
+#include "output/output.h"
+#include "policy/policy.h"
+
+#define WATCH_MAX	1024	/* rule paths watched for changes */
+
+struct watch {
+	int wd;
+	char name[256];		/* the next component of a rule's path */
+};
+
+struct daemon {
+	const struct run_opts *o;
+	struct loader bpf;
+	struct mw_maps maps;
+	struct policy *policy;
+	struct policy_opts popts;
+	struct events ev;
+	struct ring_buffer *rb;
+	struct control ctl;
+	struct features feat;
+	bool exec_lsm;			/* exec fence: BPF-LSM, else fanotify */
+	struct fence fence;
+	struct watch watch[WATCH_MAX];	/* (directory, next component) of rules */
+	size_t nwatch;
+	struct output out;
+	int epfd, sigfd, timerfd, inofd, cgroup_fd;
+	int policy_wd, resolv_wd, k8s_wd;
+	struct ep_src src_rb, src_sig, src_timer, src_ino;
+	char cgroup_path[PATH_MAX];
+	char resolv_buf[PATH_MAX];
+	char cgroup_root[PATH_MAX];
+	__u64 seen_drops, seen_track_full, bad_records;
+	int stop_signal;
+	bool reload;
+};
+
+/* The outputs take @o (consumed, NULL ignored). */
+void daemon_emit(struct daemon *d, json_object *o);
+int ep_add(struct daemon *d, int fd, struct ep_src *src, int kind);
+
+/* loop.c */
+int loop_setup(struct daemon *d);
+void loop_run(struct daemon *d);
+/* Kernel counters and sink drops that rose become events_lost. */
+void loop_check_counters(struct daemon *d);
+
+/* reload.c */
+int reload_load(struct daemon *d, struct policy **out, char *err,
+		size_t errlen, bool quiet);
+void reload_apply_exec(struct daemon *d, void (*warn)(const char *, void *));
+void reload_run(struct daemon *d);
+void reload_warn_stderr(const char *msg, void *arg);
+bool policy_has_k8s(const struct policy *p);
+
+/* watch.c */
+void watch_files(struct daemon *d);
+void watch_rule_paths(struct daemon *d);
+void watch_on_inotify(struct daemon *d);
+
+/* handlers.c */
+json_object *handlers_on_control(const struct control_peer *peer,
+				 json_object *req, void *arg);
+
+#endif /* MW_DAEMON_STATE_H */

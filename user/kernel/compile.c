@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A validated policy into the map entries of one generation: paths to the
+ * inodes they name now, cgroup paths and patterns to cgroup ids, select.k8s
+ * to the cgroups of matching containers, network rules to LPM trie entries.
+ * Pure data out (struct compiled); kernel/maps.c writes it.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include "kernel/compile.h"
+#include "lib/hostpath.h"
+#include "lib/k8s.h"
+#include "mw_ident.h"
+
+__u32 kdev(__u64 st_dev)
+{
+	return mw_kdev(major(st_dev), minor(st_dev));
+}
+
+struct mw_inode_key inode_key(__u32 gen, const struct inode_sel *e)
+{
+	struct mw_inode_key k = {
+		.gen = gen, .profile = e->profile, .dev = kdev(e->st_dev),
+		.ino = e->ino,
+	};
+
+	return k;
+}
+
+void compiled_free(struct compiled *c)
+{
+	free(c->files);
+	free(c->unix_inodes);
+	free(c->unix_keys);
+	free(c->unix_vals);
+	free(c->exec);
+	free(c->net_keys);
+	free(c->net_vals);
+	free(c->cgroups);
+	memset(c, 0, sizeof(*c));
+}
+
+static int detect_compile(const char *pat, __u32 profile,
+			  struct mw_detect_rule *r)
+{
+	size_t len = strlen(pat);
+
+	memset(r, 0, sizeof(*r));
+	r->profile = profile;
+	r->kind = MW_MATCH_EXACT;
+	if (len && pat[len - 1] == '*') {
+		r->kind = MW_MATCH_PREFIX;
+		len--;
+	} else if (len && pat[0] == '*') {
+		r->kind = MW_MATCH_SUFFIX;
+		pat++;
+		len--;
+	}
+	if (len == 0 || len > MW_PATTERN_MAX)
+		return -EINVAL;
+	r->depth = memchr(pat, '/', len) ? 2 : 1;
+	memcpy(r->pattern, pat, len);
+	r->len = len;
+	return 0;
+}
+
+/* Is @path a mount point (its parent on another device, or "/")? */
+static bool mount_root(const char *host, const struct stat *st)
+{
+	char parent[4096], hp[PATH_MAX];
+	const char *path = host_path(host, hp);
+	struct stat pst;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (!slash)
+		return false;
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(parent, &pst))
+		return false;
+	return pst.st_dev != st->st_dev || pst.st_ino == st->st_ino;
+}
+
+static int sel_add(struct inode_sel **v, size_t *n, const char *path,
+		   const struct stat *st, __u32 profile, __u8 action,
+		   __u32 rule_id)
+{
+	struct inode_sel *e = realloc(*v, (*n + 1) * sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	*v = e;
+	e = &e[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->path = path;
+	e->st_dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->is_dir = S_ISDIR(st->st_mode);
+	e->mount_root = e->is_dir && mount_root(path, st);
+	e->profile = profile;
+	e->action = action;
+	e->rule_id = rule_id;
+	return 0;
+}
+
+/*
+ * Resolve the exec rules of profile @pr (id @id) to the inodes their paths
+ * name now; paths that do not exist are named in one warning.
+ */
+static int exec_compile(const struct profile *pr, __u32 id, const __u32 *rid,
+			struct compiled *out,
+			void (*warn)(const char *msg, void *arg), void *warn_arg)
+{
+	char missing[400] = "";
+	size_t k, nmissing = 0, off = 0;
+	struct stat st;
+	int ret;
+
+	for (k = 0; k < pr->nexec; k++) {
+		const struct exec_rule *r = &pr->exec[k];
+		char hp[PATH_MAX];
+
+		if (stat(host_path(r->path, hp), &st)) {
+			if (nmissing++ < 6)
+				off += snprintf(missing + off, sizeof(missing) - off,
+						"%s%s", off ? ", " : "", r->path);
+			if (off >= sizeof(missing))
+				off = sizeof(missing) - 1;
+			continue;
+		}
+		ret = sel_add(&out->exec, &out->nexec, r->path, &st, id,
+			      r->action, rid[r->id]);
+		if (ret)
+			return ret;
+	}
+	if (nmissing && warn) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "profiles.%s.exec: %zu path%s not on this machine (%s%s), ignoring until %s",
+			 pr->name, nmissing, nmissing == 1 ? " is" : "s are",
+			 missing, nmissing > 6 ? ", ..." : "",
+			 nmissing == 1 ? "it appears" : "they appear");
+		warn(msg, warn_arg);
+	}
+	return 0;
+}
+
+/*
+ * What confinement (files.allow) lets every process open: the system's own
+ * files, without which no program starts. Deny rules on paths beneath them
+ * (/etc/shadow) are nearer, and win.
+ */
+static const char *const confine_base[] = {
+	"/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys",
+	"/dev", NULL,
+};
+
+/*
+ * File rules: paths that exist now (a missing secret is simply not there;
+ * the agent watches for it to appear). Unix rules: by inode for BPF-LSM,
+ * and by the path strings a connect() may give for cgroup/connect_unix.
+ */
+static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
+			 const __u32 *rid, struct compiled *out)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	size_t k, j;
+	int ret;
+
+	for (k = 0; k < pr->nfiles; k++) {
+		const struct file_rule *r = &pr->files[k];
+		char hp[PATH_MAX];
+
+		if (stat(host_path(r->path, hp), &st))
+			continue;
+		ret = sel_add(&out->files, &out->nfiles, r->path, &st, id,
+			      r->action, rid[r->id]);
+		if (ret)
+			return ret;
+	}
+	for (k = 0; pr->files_allowlist && confine_base[k]; k++) {
+		char hp[PATH_MAX];
+
+		if (stat(host_path(confine_base[k], hp), &st))
+			continue;
+		for (j = 0; j < out->nfiles; j++)
+			if (out->files[j].profile == id &&
+			    out->files[j].st_dev == st.st_dev &&
+			    out->files[j].ino == st.st_ino)
+				break;
+		if (j < out->nfiles)
+			continue;	/* the policy says something of it */
+		ret = sel_add(&out->files, &out->nfiles, confine_base[k], &st,
+			      id, MW_ACTION_ALLOW, MW_RULE_DEFAULT);
+		if (ret)
+			return ret;
+	}
+	for (k = 0; k < pr->nunix; k++) {
+		const struct file_rule *r = &pr->unix_rules[k];
+		const char *spellings[2] = { r->path, NULL };
+		struct mw_rule_value val = { .action = r->action,
+					     .rule_id = rid[r->id] };
+
+		char hp[PATH_MAX];
+
+		if (!stat(host_path(r->path, hp), &st)) {
+			ret = sel_add(&out->unix_inodes, &out->nunix_inodes,
+				      r->path, &st, id, r->action, rid[r->id]);
+			if (ret)
+				return ret;
+			if (realpath(hp, real) &&
+			    strcmp(host_unpath(real), r->path))
+				spellings[1] = host_unpath(real);
+		}
+		for (j = 0; j < 2 && spellings[j]; j++) {
+			struct mw_unix_key *kk;
+			struct mw_rule_value *vv;
+
+			if (strlen(spellings[j]) >= MW_UNIX_PATH_MAX)
+				continue;
+			kk = realloc(out->unix_keys,
+				     (out->nunix_paths + 1) * sizeof(*kk));
+			if (kk)
+				out->unix_keys = kk;
+			vv = realloc(out->unix_vals,
+				     (out->nunix_paths + 1) * sizeof(*vv));
+			if (vv)
+				out->unix_vals = vv;
+			if (!kk || !vv)
+				return -ENOMEM;
+			kk = &out->unix_keys[out->nunix_paths];
+			memset(kk, 0, sizeof(*kk));
+			kk->gen = gen;
+			kk->profile = id;
+			memcpy(kk->path, spellings[j], strlen(spellings[j]));
+			out->unix_vals[out->nunix_paths++] = val;
+		}
+	}
+	return 0;
+}
+
+static bool has_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+/*
+ * The cgroup v2 directories @path names, a path or a shell pattern
+ * ("/sys/fs/cgroup/mcp.slice/server-*.scope"), added as (id, @profile).
+ * Returns 0, -ENOMEM, or for a plain path that is no directory -errno.
+ */
+static int cgroups_add(const char *path, __u32 profile,
+		       struct mw_cgroup_sel **v, size_t *n)
+{
+	struct mw_cgroup_sel *cg;
+	const char *one[1] = { path };
+	char **paths = (char **)one;
+	size_t i, count = 1;
+	struct stat st;
+	glob_t g = {};
+	int ret = 0;
+
+	if (has_glob(path)) {
+		if (glob(path, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g))
+			return 0;	/* no match (yet): the timer looks again */
+		paths = g.gl_pathv;
+		count = g.gl_pathc;
+	}
+	for (i = 0; i < count; i++) {
+		if (stat(paths[i], &st) || !S_ISDIR(st.st_mode)) {
+			ret = has_glob(path) ? 0 : (errno ? -errno : -ENOTDIR);
+			continue;
+		}
+		cg = realloc(*v, (*n + 1) * sizeof(*cg));
+		if (!cg) {
+			ret = -ENOMEM;
+			break;
+		}
+		*v = cg;
+		cg[(*n)++] = (struct mw_cgroup_sel){ .id = st.st_ino,
+						     .profile = profile };
+	}
+	if (has_glob(path))
+		globfree(&g);
+	return ret;
+}
+
+static int cg_cmp(const void *a, const void *b)
+{
+	const struct mw_cgroup_sel *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->profile < y->profile ? -1 : x->profile > y->profile;
+}
+
+bool compile_cgroups_changed(const struct compiled *c,
+			     const struct profile_ids *ids, const struct policy *p)
+{
+	struct mw_cgroup_sel *now = NULL, *was;
+	size_t n = 0, i, k;
+	bool changed, globs = false;
+
+	for (i = 0; p && i < p->nprofiles; i++)
+		for (k = 0; k < p->profiles[i].ncgroups; k++)
+			globs |= has_glob(p->profiles[i].cgroups[k]);
+	if (!globs || !c)
+		return false;
+	for (i = 0; i < p->nprofiles; i++)
+		for (k = 0; k < p->profiles[i].ncgroups; k++)
+			if (cgroups_add(p->profiles[i].cgroups[k],
+					profile_ids_get(ids, p->profiles[i].name),
+					&now, &n) == -ENOMEM) {
+				free(now);
+				return false;
+			}
+	/* The compiled list holds select.k8s cgroups too: compare ours. */
+	was = malloc((c->ncgroups + 1) * sizeof(*was));
+	if (!was) {
+		free(now);
+		return false;
+	}
+	memcpy(was, c->cgroups, c->ncgroups * sizeof(*was));
+	qsort(now, n, sizeof(*now), cg_cmp);
+	qsort(was, c->ncgroups, sizeof(*was), cg_cmp);
+	changed = false;
+	for (i = 0; i < n && !changed; i++)
+		changed = !bsearch(&now[i], was, c->ncgroups, sizeof(*was),
+				   cg_cmp);
+	/* A selected cgroup removed: its entry is stale but harmless. */
+	free(now);
+	free(was);
+	return changed;
+}
+
+struct k8s_sel {
+	const struct profile *pr;
+	__u32 id;
+	const char *cgroot;
+	struct compiled *out;
+	int err;
+};
+
+static bool k8s_match(const char *pat, const char *s)
+{
+	return !pat || !fnmatch(pat, s, 0);
+}
+
+/* A container the node runs: select its cgroup if the profile names it. */
+static void k8s_select(const struct k8s_info *i, void *arg)
+{
+	struct k8s_sel *a = arg;
+	struct mw_cgroup_sel *cg;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (a->err || !k8s_match(a->pr->k8s_namespace, i->namespace) ||
+	    !k8s_match(a->pr->k8s_pod, i->pod) ||
+	    !k8s_match(a->pr->k8s_container, i->container))
+		return;
+	if (!k8s_cgroup_dir(a->cgroot, i->container_id, dir, sizeof(dir)) ||
+	    stat(dir, &st))
+		return;		/* not started yet: a later change reloads */
+	cg = realloc(a->out->cgroups, (a->out->ncgroups + 1) * sizeof(*cg));
+	if (!cg) {
+		a->err = -ENOMEM;
+		return;
+	}
+	a->out->cgroups = cg;
+	cg[a->out->ncgroups++] = (struct mw_cgroup_sel){ .id = st.st_ino,
+							 .profile = a->id };
+}
+
+int escape_class(const char *name)
+{
+	static const struct { const char *name; int bit; } map[] = {
+		{ "ptrace", MW_ESC_PTRACE }, { "bpf", MW_ESC_BPF },
+		{ "perf_event_open", MW_ESC_PERF_EVENT },
+		{ "mount", MW_ESC_MOUNT }, { "fsmount", MW_ESC_MOUNT },
+		{ "move_mount", MW_ESC_MOUNT }, { "umount", MW_ESC_UMOUNT },
+		{ "umount2", MW_ESC_UMOUNT }, { "init_module", MW_ESC_MODULE },
+		{ "finit_module", MW_ESC_MODULE }, { "kexec_load", MW_ESC_KEXEC },
+		{ "kexec_file_load", MW_ESC_KEXEC }, { "add_key", MW_ESC_KEYS },
+		{ "keyctl", MW_ESC_KEYS }, { "request_key", MW_ESC_KEYS },
+		{ "unshare", MW_ESC_USERNS },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(map[i].name, name))
+			return map[i].bit;
+	return -1;
+}
+
+/*
+ * One trie entry per (profile, prefix). policy/ hands each profile's rules
+ * with the rules of a prefix adjacent and in the order the BPF side tries
+ * them (policy/netlint.c), so they are copied in order, never sorted again.
+ */
+static int net_compile(const struct policy *p, const __u32 *pids,
+		       const __u32 *rid, __u32 gen,
+		       struct compiled *out, char *err, size_t errlen)
+{
+	struct mw_net_key *key = NULL;
+	struct mw_net_value *v = NULL;
+	size_t i, n = 0, k;
+
+	for (i = 0; i < p->nprofiles; i++)
+		n += p->profiles[i].nnet;
+	if (!n)
+		return 0;
+	out->net_keys = calloc(n, sizeof(*out->net_keys));
+	out->net_vals = calloc(n, sizeof(*out->net_vals));
+	if (!out->net_keys || !out->net_vals)
+		return -ENOMEM;
+	for (i = 0; i < p->nprofiles; i++) {
+		for (k = 0; k < p->profiles[i].nnet; k++) {
+			const struct net_rule *r = &p->profiles[i].net[k];
+
+			if (!key || key->profile != pids[i] ||
+			    key->prefixlen != (__u32)MW_NET_KEY_FIXED_BITS + r->plen ||
+			    memcmp(key->addr, r->addr, 16)) {
+				key = &out->net_keys[out->nnet];
+				v = &out->net_vals[out->nnet];
+				out->nnet++;
+				key->prefixlen = MW_NET_KEY_FIXED_BITS + r->plen;
+				key->gen = gen;
+				key->profile = pids[i];
+				memcpy(key->addr, r->addr, 16);
+				v->plen = r->plen;
+			}
+			if (v->nrules >= MW_NET_PORTS) {
+				snprintf(err, errlen, "%s: more than %d port rules on one prefix",
+					 p->rule_names[r->id], MW_NET_PORTS);
+				return -E2BIG;
+			}
+			v->rules[v->nrules++] = (struct mw_port_rule){
+				.port_lo = r->port_lo, .port_hi = r->port_hi,
+				.protocol = r->protocol, .action = r->action,
+				.rule_id = rid[r->id],
+			};
+		}
+	}
+	return 0;
+}
+
+/*
+ * The stable id of each of the policy's rule ids (indices into
+ * p->rule_names), or NULL: -ENOMEM, or -ENOSPC when ids ran out.
+ */
+static __u32 *stable_ids(const struct policy *p, struct rule_ids *rules,
+			 int *err)
+{
+	__u32 *rid = calloc(p->nrule_names ? p->nrule_names : 1, sizeof(*rid));
+	size_t i;
+
+	*err = -ENOMEM;
+	for (i = 0; rid && i < p->nrule_names; i++) {
+		rid[i] = rule_ids_get(rules, p->rule_names[i]);
+		if (rid[i] == ~0u) {
+			*err = rules->n >= MW_RULE_IDS_MAX ? -ENOSPC : -ENOMEM;
+			free(rid);
+			return NULL;
+		}
+	}
+	return rid;
+}
+
+int compile_policy(const struct policy *p, __u32 gen, struct profile_ids *ids,
+		   struct rule_ids *rules, char *err, size_t errlen,
+		   void (*warn)(const char *msg, void *arg), void *warn_arg,
+		   struct compiled *out)
+{
+	__u32 pids[MW_PROFILES_MAX], *rid;
+	char msg[512];
+	size_t i, k;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (p->nprofiles >= MW_PROFILES_MAX) {
+		snprintf(err, errlen, "%s: more than %d profiles", p->source,
+			 MW_PROFILES_MAX - 1);
+		return -E2BIG;
+	}
+	rid = stable_ids(p, rules, &ret);
+	if (!rid) {
+		snprintf(err, errlen, ret == -ENOSPC ?
+			 "more than %d distinct rule names since start; restart the agent" :
+			 "out of memory (%d)", MW_RULE_IDS_MAX);
+		return ret;
+	}
+	for (i = 0; i < p->nprofiles; i++) {
+		const struct profile *pr = &p->profiles[i];
+		struct mw_profile *mp;
+
+		ret = profile_ids_assign(ids, pr->name, &pids[i]);
+		if (ret) {
+			snprintf(err, errlen, "profiles.%s: no profile id left (%d names since start); restart the agent",
+				 pr->name, MW_PROFILES_MAX - 1);
+			goto fail;
+		}
+		mp = &out->profiles[pids[i]];
+		mp->present = 1;
+		mp->mode = pr->mode;
+		mp->net_default = pr->net_default;
+		mp->deny_raw = pr->deny_raw;
+		mp->exec_allowlist = pr->exec_allowlist;
+		mp->fileless = pr->fileless;
+		mp->has_exec = pr->nexec || pr->exec_allowlist ||
+			       pr->fileless != MW_ACTION_ALLOW;
+		mp->has_files = pr->nfiles || pr->files_allowlist;
+		mp->files_allowlist = pr->files_allowlist;
+		mp->has_unix = pr->nunix != 0;
+		for (k = 0; k < pr->nsyscalls; k++)
+			if (escape_class(pr->syscalls[k]) >= 0)
+				mp->escape_deny |= 1u << escape_class(pr->syscalls[k]);
+		ret = exec_compile(pr, pids[i], rid, out, warn, warn_arg);
+		if (!ret)
+			ret = files_compile(pr, pids[i], gen, rid, out);
+		if (ret)
+			goto fail;
+		for (k = 0; k < pr->ndetect; k++) {
+			if (out->ndetect >= MW_DETECT_MAX) {
+				snprintf(err, errlen, "profiles.%s.select.detect: more than %d patterns in the policy",
+					 pr->name, MW_DETECT_MAX);
+				ret = -E2BIG;
+				goto fail;
+			}
+			ret = detect_compile(pr->detect[k], pids[i],
+					     &out->detect[out->ndetect]);
+			if (ret) {
+				snprintf(err, errlen, "profiles.%s.select.detect[%zu]: \"%s\" is not a pattern",
+					 pr->name, k, pr->detect[k]);
+				goto fail;
+			}
+			out->ndetect++;
+		}
+		if (pr->has_k8s) {
+			struct k8s_sel ks = { .pr = pr, .id = pids[i],
+					      .cgroot = p->cgroup_root, .out = out };
+
+			k8s_each(k8s_select, &ks);
+			if (ks.err) {
+				ret = ks.err;
+				goto fail;
+			}
+		}
+		for (k = 0; k < pr->ncgroups; k++) {
+			ret = cgroups_add(pr->cgroups[k], pids[i], &out->cgroups,
+					  &out->ncgroups);
+			if (ret == -ENOMEM)
+				goto fail;
+			if (ret && warn && !has_glob(pr->cgroups[k])) {
+				snprintf(msg, sizeof(msg), "profiles.%s.select.cgroups[%zu]: \"%s\": %s, ignoring",
+					 pr->name, k, pr->cgroups[k], strerror(-ret));
+				warn(msg, warn_arg);
+			}
+		}
+	}
+	ret = net_compile(p, pids, rid, gen, out, err, errlen);
+	if (ret)
+		goto fail;
+	free(rid);
+	return 0;
+fail:
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+	free(rid);
+	compiled_free(out);
+	return ret;
+}
