@@ -2,10 +2,14 @@
 /*
  * Network verdicts: destinations normalized to IPv6 (IPv4 as ::ffff:a.b.c.d),
  * looked up in the profile's LPM trie; the most specific prefix whose port
- * rules match decides. Included by mcpwarden.bpf.c and the test programs.
+ * rules match decides. Apart from the hooks (network.bpf.h), so that a test
+ * program can include the judge alone.
  */
-#ifndef MW_NET_BPF_H
-#define MW_NET_BPF_H
+#ifndef MW_NET_JUDGE_BPF_H
+#define MW_NET_JUDGE_BPF_H
+
+#include "mcpwarden.h"
+#include "lib/maps.bpf.h"	/* mw_net_rules */
 
 struct mw_verdict {
 	__u8 action;
@@ -124,4 +128,4 @@ static __always_inline void mw_net_judge(struct mw_verdict *vd, __u32 gen,
 	vd->rule_id = rule;
 }
 
-#endif /* MW_NET_BPF_H */
+#endif /* MW_NET_JUDGE_BPF_H */

@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Maps shared by every mcpwarden program, and the helpers that read them. */
+/*
+ * Every map of the object, and the plain lookups of the shared ones.
+ * Userspace reaches the maps through the skeleton by these names (and pins
+ * mw_tracked): a name, type, key, value or size here is ABI.
+ * The per-CPU scratch maps at the end hold what the 512-byte stack cannot.
+ */
 #ifndef MW_MAPS_BPF_H
 #define MW_MAPS_BPF_H
+
+#include "mcpwarden.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -119,6 +126,65 @@ struct {
 	__array(values, struct mw_sync_inner);
 } mw_sync SEC(".maps");
 
+/*
+ * The path walk's state lives in the per-CPU map value, not on the stack:
+ * the verifier then sees the same bpf_loop callback state every iteration
+ * and converges (lib/path.bpf.h).
+ */
+struct mw_path_buf {
+	__u64 dentry;		/* struct dentry * */
+	__u64 mnt;		/* struct mount * */
+	__u32 pos;		/* start of the path built so far in buf */
+	__u32 base_pos;		/* start of the last component */
+	__u32 base_len;
+	__u32 truncated;
+	/* Rules: checked on the file and each ancestor, if check. */
+	struct mw_inode_key key;	/* gen and profile set by the caller */
+	__u32 check;		/* MW_CHECK_*: which rule map */
+	__u32 matched;
+	struct mw_rule_value match;	/* the nearest rule: most specific */
+	char buf[2 * MW_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_path_buf);
+} mw_path_scratch SEC(".maps");
+
+/*
+ * An exec event (6 KiB, far past the stack) and the name detection compares;
+ * the bpf_loop callbacks of detection find both here.
+ */
+struct mw_exec_scratch {
+	struct mw_event_exec ev;
+	char name[MW_NAME_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_exec_scratch);
+} mw_exec_scratch SEC(".maps");
+
+/* A file event: 4 KiB of path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_event_file);
+} mw_file_scratch SEC(".maps");
+
+/* The mw_unix_paths key handle_connect_unix builds. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_unix_key);
+} mw_unix_scratch SEC(".maps");
+
 static __always_inline void mw_count(__u32 idx)
 {
 	__u64 *c = bpf_map_lookup_elem(&mw_counters, &idx);
@@ -140,78 +206,6 @@ static __always_inline struct mw_profile *mw_profile_get(__u32 gen, __u32 id)
 	__u32 idx = gen * MW_PROFILES_MAX + (id & (MW_PROFILES_MAX - 1));
 
 	return bpf_map_lookup_elem(&mw_profiles, &idx);
-}
-
-/*
- * The tracking entry of the current process, or NULL. An entry whose start
- * time is not the process's own belongs to an earlier process with the same
- * pid: it is stale and never applies.
- */
-static __always_inline struct mw_tracked *mw_current_tracked(__u64 *start)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct mw_tracked *t = bpf_map_lookup_elem(&mw_tracked, &tgid);
-	struct task_struct *task;
-
-	if (!t)
-		return NULL;
-	task = (struct task_struct *)bpf_get_current_task();
-	*start = BPF_CORE_READ(task, group_leader, start_boottime);
-	if (!mw_same_start(t->start_time, *start))
-		return NULL;
-	return t;
-}
-
-/*
- * The current process's tracking entry and the profile in force for it,
- * or NULL (untracked, or a profile no policy has: the LSM hooks allow).
- */
-static __always_inline struct mw_profile *mw_current_profile(struct mw_tracked **t,
-							     __u64 *start,
-							     __u32 *gen)
-{
-	struct mw_profile *p;
-
-	*t = mw_current_tracked(start);
-	if (!*t)
-		return NULL;
-	*gen = mw_active_gen();
-	p = mw_profile_get(*gen, (*t)->server.profile);
-	return p && p->present ? p : NULL;
-}
-
-static __always_inline void mw_fill_process(struct mw_process *p,
-					    struct task_struct *task)
-{
-	p->pid = BPF_CORE_READ(task, tgid);
-	p->tid = BPF_CORE_READ(task, pid);
-	p->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	p->uid = BPF_CORE_READ(task, cred, uid.val);
-	p->gid = BPF_CORE_READ(task, cred, gid.val);
-	p->pad = 0;
-	p->start_time = BPF_CORE_READ(task, group_leader, start_boottime);
-	p->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
-	BPF_CORE_READ_STR_INTO(&p->comm, task, comm);
-}
-
-/*
- * The same for the current task, from helpers where they exist: two kernel
- * reads instead of a dozen on the hot path of a tracked process.
- */
-static __always_inline void mw_fill_current(struct mw_process *p, __u64 start)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 id = bpf_get_current_pid_tgid(), ug = bpf_get_current_uid_gid();
-
-	p->pid = id >> 32;
-	p->tid = (__u32)id;
-	p->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	p->uid = (__u32)ug;
-	p->gid = ug >> 32;
-	p->pad = 0;
-	p->start_time = start;
-	p->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(p->comm, sizeof(p->comm));
 }
 
 #endif /* MW_MAPS_BPF_H */

@@ -7,35 +7,14 @@
 #ifndef MW_PATH_BPF_H
 #define MW_PATH_BPF_H
 
+#include "mcpwarden.h"
+#include "lib/consts.bpf.h"
+#include "lib/maps.bpf.h"	/* struct mw_path_buf, mw_path_scratch */
+
 #define MW_PATH_DEPTH	64
 
+/* The rules a walk looks up: none, mw_exec_rules, mw_file_rules. */
 enum { MW_CHECK_NONE = 0, MW_CHECK_EXEC = 1, MW_CHECK_FILES = 2 };
-
-/*
- * The walk's state lives in the per-CPU map value, not on the stack: the
- * verifier then sees the same callback state every iteration and converges.
- */
-struct mw_path_buf {
-	__u64 dentry;		/* struct dentry * */
-	__u64 mnt;		/* struct mount * */
-	__u32 pos;		/* start of the path built so far in buf */
-	__u32 base_pos;		/* start of the last component */
-	__u32 base_len;
-	__u32 truncated;
-	/* Exec rules: checked on the file and each ancestor, if check. */
-	struct mw_inode_key key;	/* gen and profile set by the caller */
-	__u32 check;
-	__u32 matched;
-	struct mw_rule_value match;	/* the nearest rule: most specific */
-	char buf[2 * MW_PATH_MAX];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mw_path_buf);
-} mw_path_scratch SEC(".maps");
 
 static long mw_path_step(__u32 i, void *unused)
 {
@@ -99,8 +78,8 @@ static long mw_path_step(__u32 i, void *unused)
 /*
  * Build the path of @f in mw_path_scratch: the NUL-terminated path starts at
  * buf[pos], its last component at buf[base_pos] (base_len bytes). With
- * @profile, also find the nearest exec rule of (@gen, @profile) on the file
- * or an ancestor directory (pb->matched, pb->match).
+ * @profile, also find the nearest rule of (@gen, @profile) in the map @check
+ * names, on the file or an ancestor directory (pb->matched, pb->match).
  */
 static __always_inline struct mw_path_buf *mw_path_walk(struct file *f,
 							 __u32 gen,
@@ -134,12 +113,21 @@ static __always_inline struct mw_path_buf *mw_path_walk(struct file *f,
 	return pb;
 }
 
-/* The path of @f, and with @profile the nearest exec rule on it. */
-static __always_inline struct mw_path_buf *mw_file_path(struct file *f,
-							 __u32 gen,
-							 __u32 profile)
+/*
+ * Copy the path a walk built in @pb to @dst (MW_PATH_MAX bytes); returns its
+ * length with the NUL, 0 if it could not be read.
+ */
+static __always_inline __u32 mw_path_copy(char *dst,
+					  const struct mw_path_buf *pb)
 {
-	return mw_path_walk(f, gen, profile, MW_CHECK_EXEC);
+	__u32 w_pos = pb->pos & (MW_PATH_MAX - 1), plen;
+
+	plen = MW_PATH_MAX - w_pos;	/* with the NUL */
+	mw_barrier_var(plen);
+	plen &= MW_PATH_MAX - 1;	/* pos >= 1: no-op */
+	if (plen && !bpf_probe_read_kernel(dst, plen, &pb->buf[w_pos]))
+		return plen;
+	return 0;
 }
 
 #endif /* MW_PATH_BPF_H */

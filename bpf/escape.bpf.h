@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Escape primitives (BPF-LSM): the hooks where a process could leave its
+ * fence (ptrace, bpf, perf, mounts, modules, kexec, keys, user namespaces),
+ * refused by class (enum mw_escape) for the profiles that deny it.
+ */
+#ifndef MW_ESCAPE_BPF_H
+#define MW_ESCAPE_BPF_H
+
+#include "mcpwarden.h"
+#include "lib/consts.bpf.h"
+#include "lib/maps.bpf.h"
+#include "lib/task.bpf.h"
+#include "lib/emit.bpf.h"
+
+static __always_inline int mw_escape_check(__u32 sys)
+{
+	struct mw_event_escape ev = {};
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u64 start;
+	__u32 gen;
+	__u8 action;
+
+	p = mw_current_profile(&t, &start, &gen);
+	if (!p || !(p->escape_deny & (1u << sys)))
+		return 0;
+	action = mw_mode_action(p, MW_ACTION_DENY);
+	mw_fill_current(&ev.proc, start);
+	ev.server = t->server;
+	ev.escape = sys;
+	ev.rule_id = MW_RULE_DEFAULT;
+	ev.action = action;
+	mw_emit(&ev, MW_EVENT_ESCAPE, sizeof(ev), 1);
+	mw_count_verdict(action);
+	return action == MW_ACTION_DENY ? -EPERM : 0;
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(handle_ptrace, struct task_struct *child, unsigned int mode)
+{
+	return mw_escape_check(MW_ESC_PTRACE);
+}
+
+SEC("lsm/bpf")
+int BPF_PROG(handle_bpf, int cmd)
+{
+	return mw_escape_check(MW_ESC_BPF);
+}
+
+SEC("lsm/perf_event_open")
+int BPF_PROG(handle_perf_event_open, struct perf_event_attr *attr, int type)
+{
+	return mw_escape_check(MW_ESC_PERF_EVENT);
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(handle_mount, const char *dev_name)
+{
+	return mw_escape_check(MW_ESC_MOUNT);
+}
+
+SEC("lsm/sb_umount")
+int BPF_PROG(handle_umount, struct vfsmount *mnt, int flags)
+{
+	return mw_escape_check(MW_ESC_UMOUNT);
+}
+
+SEC("lsm/kernel_load_data")
+int BPF_PROG(handle_load_data, enum kernel_load_data_id id)
+{
+	return mw_escape_check(id == LOADING_KEXEC_IMAGE ? MW_ESC_KEXEC :
+			    MW_ESC_MODULE);
+}
+
+SEC("lsm/kernel_read_file")
+int BPF_PROG(handle_read_file, struct file *file, enum kernel_read_file_id id)
+{
+	if (id == READING_MODULE)
+		return mw_escape_check(MW_ESC_MODULE);
+	if (id == READING_KEXEC_IMAGE || id == READING_KEXEC_INITRAMFS)
+		return mw_escape_check(MW_ESC_KEXEC);
+	return 0;
+}
+
+SEC("lsm/key_alloc")
+int BPF_PROG(handle_key_alloc, struct key *key)
+{
+	return mw_escape_check(MW_ESC_KEYS);
+}
+
+SEC("lsm/userns_create")
+int BPF_PROG(handle_userns_create, const struct cred *cred)
+{
+	return mw_escape_check(MW_ESC_USERNS);
+}
+
+#endif /* MW_ESCAPE_BPF_H */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * File fence (BPF-LSM). The walk that builds the path for the event finds
+ * the rule too (lib/path.bpf.h, MW_CHECK_FILES).
+ */
+#ifndef MW_FILES_BPF_H
+#define MW_FILES_BPF_H
+
+#include "mcpwarden.h"
+#include "lib/consts.bpf.h"
+#include "lib/maps.bpf.h"
+#include "lib/task.bpf.h"
+#include "lib/emit.bpf.h"
+#include "lib/path.bpf.h"
+
+/*
+ * Every open of a tracked process whose profile has file rules: the nearest
+ * rule on the file or a directory above it decides; with an allow-list,
+ * what no allow rule covers is refused. EACCES, as a permission would.
+ */
+SEC("lsm/file_open")
+int BPF_PROG(handle_file_open, struct file *file, int ret)
+{
+	struct mw_event_file *ev;
+	struct mw_path_buf *pb;
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u32 zero = 0, gen, plen;
+	__u64 start;
+	__u8 action;
+
+	if (ret)
+		return ret;
+	p = mw_current_profile(&t, &start, &gen);
+	if (!p || !p->has_files)
+		return 0;
+	pb = mw_path_walk(file, gen, t->server.profile, MW_CHECK_FILES);
+	if (!pb)
+		return 0;
+	if (pb->matched)
+		action = pb->match.action;
+	else
+		action = p->files_allowlist ? MW_ACTION_DENY : MW_ACTION_ALLOW;
+	if (action == MW_ACTION_ALLOW)
+		return 0;
+	action = mw_mode_action(p, action);
+	ev = bpf_map_lookup_elem(&mw_file_scratch, &zero);
+	if (ev) {
+		plen = mw_path_copy(ev->path, pb);
+		ev->path_len = plen;
+		ev->ino = BPF_CORE_READ(file, f_inode, i_ino);
+		ev->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		ev->rule_id = pb->matched ? pb->match.rule_id : MW_RULE_DEFAULT;
+		ev->action = action;
+		ev->pad = 0;
+		ev->pad2 = 0;
+		mw_fill_current(&ev->proc, start);
+		ev->server = t->server;
+		mw_emit(ev, MW_EVENT_FILE,
+			offsetof(struct mw_event_file, path) + plen, 1);
+	}
+	mw_count_verdict(action);
+	return action == MW_ACTION_AUDIT ? 0 : -EACCES;
+}
+
+#endif /* MW_FILES_BPF_H */

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The kernel's constants the programs need by name. vmlinux.h carries types,
+ * not macros: errno comes from the UAPI header (only macros, so it does not
+ * clash with vmlinux.h); the rest have no such header and are spelled here,
+ * as the selftests' bpf_tracing_net.h does.
+ */
+#ifndef MW_CONSTS_BPF_H
+#define MW_CONSTS_BPF_H
+
+#include <asm-generic/errno-base.h>	/* EPERM, EACCES */
+
+#define SIGKILL		9
+
+#define AF_INET		2
+#define AF_INET6	10
+#define AF_PACKET	17
+
+#define SOCK_RAW	3
+#define SOCK_PACKET	10
+
+#define PROT_EXEC	0x4
+
+/* Keep the verifier's bounds on @v: clang must not reuse an older copy. */
+#define mw_barrier_var(v)	asm volatile("" : "+r"(v))
+
+#endif /* MW_CONSTS_BPF_H */

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Network fence: cgroup sock_addr hooks judge every connect and unconnected
+ * UDP send of a tracked process (lib/net_judge.bpf.h); other processes pay
+ * one hash lookup. Raw and packet sockets, which no address hook sees, are
+ * refused at creation.
+ */
+#ifndef MW_NETWORK_BPF_H
+#define MW_NETWORK_BPF_H
+
+#include "mcpwarden.h"
+#include "lib/consts.bpf.h"
+#include "lib/maps.bpf.h"
+#include "lib/task.bpf.h"
+#include "lib/emit.bpf.h"
+#include "lib/net_judge.bpf.h"
+
+/* Judge a connect or send of the current process; 1 lets it through. */
+static __always_inline int mw_sock_addr(struct bpf_sock_addr *ctx, __u8 op,
+					const __u8 *addr)
+{
+	struct mw_event_net ev = {};
+	struct mw_verdict vd;
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u64 start;
+	__u32 gen;
+	__u16 port;
+	__u8 proto;
+
+	t = mw_current_tracked(&start);
+	if (!t)
+		return 1;
+	gen = mw_active_gen();
+	p = mw_profile_get(gen, t->server.profile);
+	port = bpf_ntohs(ctx->user_port);
+	proto = ctx->protocol;
+	if (!p || !p->present) {
+		/* A profile without rules in force: deny, never guess. */
+		vd.action = MW_ACTION_DENY;
+		vd.form = MW_FORM_NATIVE;
+		vd.rule_id = MW_RULE_DEFAULT;
+		__builtin_memcpy(vd.checked, addr, 16);
+	} else {
+		mw_net_judge(&vd, gen, t->server.profile, addr, port, proto,
+			     p->net_default);
+		vd.action = mw_mode_action(p, vd.action);
+	}
+	mw_count_verdict(vd.action);
+
+	mw_fill_current(&ev.proc, start);
+	ev.server = t->server;
+	__builtin_memcpy(ev.daddr, addr, 16);
+	__builtin_memcpy(ev.checked, vd.checked, 16);
+	ev.dport = port;
+	ev.family = ctx->family;
+	ev.protocol = proto;
+	ev.op = op;
+	ev.action = vd.action;
+	ev.form = vd.form;
+	ev.rule_id = vd.rule_id;
+	mw_emit(&ev, MW_EVENT_NET, sizeof(ev), vd.action != MW_ACTION_ALLOW);
+	return vd.action == MW_ACTION_DENY ? 0 : 1;
+}
+
+static __always_inline int mw_sock_addr4(struct bpf_sock_addr *ctx, __u8 op)
+{
+	__u8 addr[16];
+
+	mw_addr_v4(addr, ctx->user_ip4);
+	return mw_sock_addr(ctx, op, addr);
+}
+
+static __always_inline int mw_sock_addr6(struct bpf_sock_addr *ctx, __u8 op)
+{
+	__u32 a[4];
+
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	return mw_sock_addr(ctx, op, (__u8 *)a);
+}
+
+SEC("cgroup/connect4")
+int handle_connect4(struct bpf_sock_addr *ctx)
+{
+	return mw_sock_addr4(ctx, MW_NET_CONNECT);
+}
+
+SEC("cgroup/connect6")
+int handle_connect6(struct bpf_sock_addr *ctx)
+{
+	return mw_sock_addr6(ctx, MW_NET_CONNECT);
+}
+
+SEC("cgroup/sendmsg4")
+int handle_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return mw_sock_addr4(ctx, MW_NET_SENDMSG);
+}
+
+SEC("cgroup/sendmsg6")
+int handle_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return mw_sock_addr6(ctx, MW_NET_SENDMSG);
+}
+
+/* Raw and packet sockets bypass every address hook: refuse them. */
+SEC("cgroup/sock_create")
+int handle_sock_create(struct bpf_sock *sk)
+{
+	struct mw_event_socket ev = {};
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u64 start;
+	__u8 action;
+
+	if (sk->type != SOCK_RAW && sk->type != SOCK_PACKET &&
+	    sk->family != AF_PACKET)
+		return 1;
+	t = mw_current_tracked(&start);
+	if (!t)
+		return 1;
+	p = mw_profile_get(mw_active_gen(), t->server.profile);
+	action = MW_ACTION_DENY;	/* no rules in force: never guess */
+	if (p && p->present)
+		action = p->deny_raw ? mw_mode_action(p, MW_ACTION_DENY) :
+				       MW_ACTION_ALLOW;
+	mw_count_verdict(action);
+
+	mw_fill_current(&ev.proc, start);
+	ev.server = t->server;
+	ev.family = sk->family;
+	ev.type = sk->type;
+	ev.protocol = sk->protocol;
+	ev.action = action;
+	mw_emit(&ev, MW_EVENT_SOCKET, sizeof(ev), action != MW_ACTION_ALLOW);
+	return action == MW_ACTION_DENY ? 0 : 1;
+}
+
+#endif /* MW_NETWORK_BPF_H */
