@@ -205,10 +205,16 @@ class Agent:
         self.read()
         return [e for e in self.events if pred(e)]
 
-    def settle(self, delay=0.5):
-        """Give the agent time to write what the kernel sent."""
-        time.sleep(delay)
+    def barrier(self):
+        """Everything the agent had to write before now is in the output:
+        a status request first drains the ring buffer and the fence's
+        reports, reports losses and flushes the sinks (daemon loop_sync)."""
+        p = subprocess.run([BIN, "status", "--socket", self.sock],
+                           capture_output=True, text=True, timeout=10)
+        if p.returncode != 0:
+            raise Fail(f"status (barrier): {p.stderr.strip()}")
         self.read()
+        return json.loads(p.stdout)
 
     def stop(self):
         if self.proc.poll() is None:

@@ -54,7 +54,7 @@ def events_lost():
         check(out.startswith("done 200"), f"workload {out} {err}")
         lost = env.agent.wait(lambda e: e["type"] == "events_lost", timeout=5,
                               what="events_lost")
-        env.agent.settle(1.5)
+        env.agent.barrier()
         seen = len(env.agent.find(lambda e: e["type"] == "network_connect" and
                                   e["process"]["pid"] == pid))
         total = sum(e["lost"]["count"] for e in env.agent.find(
@@ -160,7 +160,7 @@ def control_robust():
         idle = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(70)]
         for s in idle:
             s.connect(sock)
-        time.sleep(0.2)
+        env.agent.barrier()     # answered after the agent took all 70
         p = subprocess.run([BIN, "exec", "--socket", sock, "--", "/bin/true"],
                            capture_output=True, text=True, timeout=20)
         check(p.returncode == 0, f"wrapper after idle peers: {p.stderr}")

@@ -110,7 +110,7 @@ def tree():
         m = marker()
         with open(os.path.join(new, "f"), "w") as f:
             f.write(m + "\n")
-        env.agent.settle(0.3)
+        env.agent.barrier()
         unread(env, ["cat", os.path.join(new, "f")], m)
 
 

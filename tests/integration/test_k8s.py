@@ -63,7 +63,7 @@ def select_and_enrich():
                                 e["process"]["pid"] == pid2, what="late pod exec")
             check(e2["k8s"]["pod"] == "fetch-new" and
                   e2["container"]["id"] == cid2, f"{e2.get('k8s')}")
-            env.agent.settle()
+            env.agent.barrier()
             check(not env.agent.find(lambda e: any(f"{m}-web" in a for a in
                                                    e.get("process", {}).get("args", []))),
                   "a pod of another namespace was tracked")

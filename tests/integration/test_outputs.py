@@ -409,7 +409,7 @@ def slow_sink():
                           e["lost"]["reason"] == "sink_full", timeout=5,
                           what="events_lost sink_full")
             check(lost["lost"]["sink"] == f"unix:{path}", f"{lost}")
-            a.settle(1.2)
+            a.barrier()
             seen = len(a.find(lambda e: e["type"] == "network_connect" and
                               e["process"]["pid"] == pid))
             rb = sum(e["lost"]["count"] for e in a.find(

@@ -216,7 +216,7 @@ def flip_experiment():
                   f"worker rc {w.returncode}: {wout} {werr}")
             with open(out) as f:
                 calls = [ln.split() for ln in f.read().split("\n") if ln]
-            a.settle(1.0)
+            a.barrier()
             lost = a.find(lambda e: e["type"] == "events_lost")
             check(not lost, f"events lost: {lost[:2]}")
             evs = a.find(lambda e: e["type"] in ("network_connect",
@@ -434,7 +434,7 @@ def invalid_reload():
                       f"{a.policy}:{line}: {msg}")
                 check(e["policy"]["digest"] == digest,
                       f"{name}: policy_error names the policy in force: {e['policy']}")
-                a.settle(0.2)
+                a.barrier()
                 check(len(a.find(lambda e: e["type"] == "policy_load")) == nl,
                       f"{name}: a policy_load after an invalid policy")
                 after = enforcement(env, p1, p2)

@@ -123,7 +123,7 @@ def detect_patterns():
                      ["/bin/sh", "-c", f"echo {m}-miss", "fastmcp2"],
                      ["/bin/sh", "-c", f"echo {m}-miss", "my-mcp-server.txt"]):
             env.run(argv)
-        env.agent.settle()
+        env.agent.barrier()
         check(not execs(env.agent, f"{m}-miss"), "a near miss was tracked")
 
 
@@ -165,7 +165,7 @@ def untracked():
         m = marker()
         env.run(["/bin/sh", "-c", f"/bin/echo {m}; /bin/true {m}"])
         env.run([PY, WORKLOAD, "connect", "127.0.0.1", "9", "tcp", m])
-        env.agent.settle()
+        env.agent.barrier()
         seen = env.agent.find(lambda e: has_arg(e, m) or
                               (e.get("network", {}).get("dport") == 9))
         check(not seen, f"untracked process appeared: {seen[:1]}")
@@ -191,7 +191,7 @@ def pid_reuse():
                 break
         else:
             check(False, "could not reuse a pid in 20 attempts")
-        env.agent.settle()
+        env.agent.barrier()
         check(not execs(env.agent, m), "a reused pid inherited tracking")
 
 
@@ -230,12 +230,15 @@ def cgroup_select():
         check(c["mcp_server"]["pid"] == pid, "child identity")
         # Outside the selected cgroup: not tracked.
         env.run(["/bin/sh", "-c", f"/bin/echo {m}-outside"])
-        env.agent.settle()
+        env.agent.barrier()
         check(not execs(env.agent, f"{m}-outside"), "outside process tracked")
 
 
 @case("tracking/startup_scan")
 def startup_scan():
+    """A server running before the agent is found by the /proc scan, and
+    its next child inherits the tracking. The server waits on a FIFO the
+    test opens only after agent_start, so the child cannot run early."""
     cg = Cgroup()
     tmp = None
     procs = []
@@ -245,18 +248,23 @@ def startup_scan():
         from lib import Agent, in_cgroup
         tmp = tempfile.mkdtemp(prefix="mwtest-")
         m = marker()
+        go = os.path.join(tmp, "go")
+        os.mkfifo(go)
         srv = os.path.join(tmp, "mcp-server-early")
         with open(srv, "w") as f:
-            f.write(f"#!/bin/sh\nsleep 1.5\n/bin/echo {m}\nsleep 30\n")
+            f.write(f"#!/bin/sh\nread x < {go}\n/bin/echo {m}\nexec sleep 30\n")
         os.chmod(srv, 0o755)
+        # Popen returns once the exec succeeded: the server runs, with its
+        # argv, before the agent starts.
         p = subprocess.Popen([srv], preexec_fn=in_cgroup(cg),
                              stdout=subprocess.DEVNULL)
         procs.append(p)
-        time.sleep(0.3)         # running before the agent
         agent = Agent(policy=open_policy(), cgroup=cg)
         start = agent.wait(lambda e: e["type"] == "agent_start")
-        check(start["agent"]["found_by_scan"] >= 2,
-              f"found_by_scan {start['agent']['found_by_scan']} (server + sleep)")
+        check(start["agent"]["found_by_scan"] >= 1,
+              f"found_by_scan {start['agent']['found_by_scan']} (the server)")
+        with open(go, "w") as f:
+            f.write("go\n")
         e = agent.wait(lambda e: e["type"] == "process_exec" and has_arg(e, m),
                        what="exec of the early server's child")
         check(e["mcp_server"]["pid"] == p.pid and
@@ -296,5 +304,5 @@ def cgroup_pattern():
         check(e["mcp_server"]["profile"] == "units" and
               e["mcp_server"]["source"] == "cgroup", f"{e['mcp_server']}")
         env.run(["/bin/sh", "-c", f"/bin/echo {m}-web"], cgroup=other)
-        env.agent.settle()
+        env.agent.barrier()
         check(not execs(env.agent, f"{m}-web"), "web-late is not selected")

@@ -54,9 +54,11 @@ def main(argv):
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
+            middle = os.getpid()
             if os.fork() == 0:
                 os.close(r)
-                time.sleep(0.3)         # the middle process is gone by now
+                while os.getppid() == middle:   # until it is reparented
+                    time.sleep(0.01)
                 os.write(w, b"%d\n" % os.getppid())
                 os.execv("/bin/echo", ["/bin/echo", argv[2] + "-daemon"])
             os._exit(0)

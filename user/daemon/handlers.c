@@ -172,6 +172,7 @@ static json_object *on_status(struct daemon *d)
 	};
 	size_t i;
 
+	loop_sync(d);
 	maps_counters(&d->maps, c);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i])

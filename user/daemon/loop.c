@@ -80,6 +80,17 @@ void loop_check_counters(struct daemon *d)
 		    "tracked_map_full", NULL);
 }
 
+void loop_sync(struct daemon *d)
+{
+	ring_buffer__consume(d->rb);
+	if (fence_active(&d->fence)) {
+		fence_on_inotify(&d->fence);
+		fence_on_report(&d->fence, on_fence_hit, d);
+	}
+	loop_check_counters(d);
+	sinks_flush(&d->out.sinks);
+}
+
 int loop_setup(struct daemon *d)
 {
 	struct itimerspec its = {};

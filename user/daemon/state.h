@@ -63,6 +63,13 @@ int loop_setup(struct daemon *d);
 void loop_run(struct daemon *d);
 /* Kernel counters and sink drops that rose become events_lost. */
 void loop_check_counters(struct daemon *d);
+/*
+ * Bring every output up to now: what the kernel and the fence reported,
+ * new subdirectories marked, losses counted, sinks flushed. A status
+ * request does this first, so its answer, and the output it follows, are
+ * a consistent point (the tests' barrier).
+ */
+void loop_sync(struct daemon *d);
 
 /* reload.c */
 int reload_load(struct daemon *d, struct policy **out, char *err,
