@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy/policy.h"
+#include "lib/cidr.h"
 #include "policy/sets.h"
 #include "unit.h"
 

@@ -18,9 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/cidr.h"
+#include "lib/hostenv.h"
 #include "policy/jsonpos.h"
 #include "policy/policy.h"
-#include "policy/sets.h"
 #include "unit.h"
 
 #define CORPUS_DIR	"bad_policies"
@@ -79,11 +80,20 @@ __attribute__((destructor)) static void resolv_cleanup(void)
 		unlink(resolv_path);
 }
 
-static int parse(const char *text, const struct policy_opts *opts,
+/* What the agent reads of the host, with @resolv for resolv.conf. */
+static void host_env(const char *resolv, struct hostenv *h,
+		     struct policy_env *env)
+{
+	if (hostenv_read(h, resolv, "/etc/passwd"))
+		memset(h, 0, sizeof(*h));
+	policy_env_init(env, h, NULL);
+}
+
+static int parse(const char *text, const struct policy_env *env,
 		 struct policy **p, char *err, struct warnings *w)
 {
-	return policy_parse(text, strlen(text), "test.json", opts, p, err,
-			    POLICY_ERR_MAX, w ? collect : NULL, w);
+	return policy_parse(text, strlen(text), "test.json", env, err,
+			    POLICY_ERR_MAX, w ? collect : NULL, w, p);
 }
 
 /* The rule of @prof on @cidr with exactly these ports, protocol, action. */
@@ -123,17 +133,19 @@ static size_t count_prefix(const struct profile *prof, const char *cidr)
 
 UNIT_TEST(default_policy)
 {
-	struct policy_opts opts = { .resolv_conf = resolv_conf() };
+	struct policy_env env;
+	struct hostenv h;
 	const struct profile *prof;
 	const struct net_rule *r;
 	struct policy *p = NULL;
 	char err[POLICY_ERR_MAX] = "";
 	size_t i;
 
-	CHECK(policy_load_default(&opts, &p, err, sizeof(err)) == 0);
+	host_env(resolv_conf(), &h, &env);
+	CHECK(policy_load_default(&env, err, sizeof(err), &p) == 0);
 	CHECK_STR(err, "");
 	if (!p)
-		return;
+		goto out;
 	CHECK_STR(p->source, "built-in");
 	CHECK(p->version == 1);
 	CHECK(strlen(p->digest) == 64);
@@ -213,11 +225,13 @@ UNIT_TEST(default_policy)
 		  "profiles.default.exec.deny[3] (/usr/bin/curl)");
 out:
 	policy_free(p);
+	hostenv_free(&h);
 }
 
 UNIT_TEST(default_text)
 {
-	struct policy_opts opts = { .resolv_conf = resolv_conf() };
+	struct policy_env env;
+	struct hostenv h;
 	char err[POLICY_ERR_MAX] = "", buf[8192];
 	struct warnings w = { 0 };
 	struct policy *p = NULL;
@@ -238,31 +252,131 @@ UNIT_TEST(default_text)
 		CHECK(n == len && !memcmp(buf, text, len));
 	}
 	/* parses without warnings when resolv.conf has nameservers */
-	CHECK(policy_parse(text, len, "built-in", &opts, &p, err, sizeof(err),
-			   collect, &w) == 0);
+	host_env(resolv_conf(), &h, &env);
+	CHECK(policy_parse(text, len, "built-in", &env, err, sizeof(err),
+			   collect, &w, &p) == 0);
 	CHECK(w.n == 0);
 	if (w.n)
 		printf("    %s", w.all);
 	policy_free(p);
+	hostenv_free(&h);
 }
 
 UNIT_TEST(default_no_resolv_conf)
 {
-	struct policy_opts opts = { .resolv_conf = "/nonexistent/resolv.conf" };
 	char err[POLICY_ERR_MAX] = "";
 	struct warnings w = { 0 };
 	struct policy *p = NULL;
+	struct policy_env env;
+	struct hostenv h;
 	const char *text;
 	size_t len;
 
 	text = policy_default_text(&len);
-	CHECK(policy_parse(text, len, "built-in", &opts, &p, err, sizeof(err),
-			   collect, &w) == 0);
+	host_env("/nonexistent/resolv.conf", &h, &env);
+	CHECK(policy_parse(text, len, "built-in", &env, err, sizeof(err),
+			   collect, &w, &p) == 0);
 	CHECK(w.n == 1);
 	CHECK(strstr(w.all, "built-in:19: profiles.default.network.allow[0].to: set \"nameservers\" is empty (cannot read /nonexistent/resolv.conf: No such file or directory)") != NULL);
 	if (p)
 		CHECK(p->profiles[0].nnet == 42);
 	policy_free(p);
+	hostenv_free(&h);
+}
+
+/* The host's files as the daemon reads them: lib/hostenv, then the policy. */
+UNIT_TEST(host_env_read)
+{
+	static const char passwd[] =
+		"a:x:1:1::/tmp:/bin/sh\n"
+		"b:x:2:2:gecos, again:/tmp:/bin/sh\n"	/* twice: once */
+		"c:x:3:3::/:/bin/sh\n"			/* not "/" */
+		"d:x:4:4::/nonexistent-mw-home:/bin/sh\n"	/* no such dir */
+		"e:x:5:5::relative:/bin/sh\n"
+		"short:x:6\n"
+		"f:x:7:7::/dev:/bin/sh\n";
+	static const char text[] =
+		"{\"version\": 1, \"profiles\": {\"h\": {"
+		"\"files\": {\"deny\": [\"~/.ssh\"]},"
+		"\"network\": {\"allow\": [\"nameservers\"]}}}}";
+	char path[] = "/tmp/mw-passwd-XXXXXX", err[POLICY_ERR_MAX] = "";
+	struct warnings w = { 0 };
+	struct policy *p = NULL;
+	struct policy_env env;
+	struct hostenv h;
+	char buf[64];
+	FILE *f;
+	int fd;
+
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	f = fdopen(fd, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(passwd, f);
+		fclose(f);
+	}
+	CHECK(hostenv_read(&h, resolv_conf(), path) == 0);
+	CHECK_STR(h.resolv_conf, resolv_conf());
+	CHECK(h.resolv_err == 0);
+	CHECK(h.nnameservers == 3);	/* 127.0.0.53 once, no junk */
+	if (h.nnameservers == 3) {
+		addr_format(h.nameservers[2].addr, buf, sizeof(buf));
+		CHECK_STR(buf, "fe80::1");	/* without its zone */
+		CHECK(h.nameservers[0].plen == 128);
+	}
+	CHECK(h.nhomes == 2);
+	if (h.nhomes == 2) {
+		CHECK_STR(h.homes[0], "/tmp");
+		CHECK_STR(h.homes[1], "/dev");
+	}
+	policy_env_init(&env, &h, NULL);
+	CHECK(parse(text, &env, &p, err, &w) == 0);
+	CHECK(w.n == 0);
+	CHECK(p && p->profiles[0].nfiles == 2 && p->profiles[0].nnet == 3);
+	if (p && p->profiles[0].nfiles == 2) {
+		CHECK_STR(p->profiles[0].files[0].path, "/tmp/.ssh");
+		CHECK_STR(p->profiles[0].files[1].path, "/dev/.ssh");
+	}
+	policy_free(p);
+	hostenv_free(&h);
+	CHECK(h.resolv_conf == NULL && h.homes == NULL);
+	hostenv_free(&h);		/* a zeroed one: nothing */
+	hostenv_free(NULL);
+	unlink(path);
+
+	/* Files that cannot be read: empty, and no error. */
+	CHECK(hostenv_read(&h, "/nonexistent/resolv.conf",
+			   "/nonexistent/passwd") == 0);
+	CHECK(h.resolv_err == ENOENT && !h.nnameservers && !h.nhomes);
+	hostenv_free(&h);
+	CHECK(hostenv_read(&h, NULL, NULL) == 0);
+	CHECK(!h.resolv_conf && !h.nnameservers && !h.nhomes);
+	hostenv_free(&h);
+
+	/* No env at all: nothing read, and the warning says so. */
+	p = NULL;
+	w.n = 0;
+	w.all[0] = '\0';
+	CHECK(parse(text, NULL, &p, err, &w) == 0);
+	CHECK_STR(w.all, "test.json:1: profiles.h.network.allow[0]: set \"nameservers\" is empty (no resolv.conf read): this entry matches nothing\n");
+	CHECK(p && p->profiles[0].nfiles == 0 && p->profiles[0].nnet == 0);
+	policy_free(p);
+}
+
+/* syscalls.deny names its rule before its elements are checked. */
+UNIT_TEST(syscalls_null_entry)
+{
+	char err[POLICY_ERR_MAX] = "";
+	struct policy *p = NULL;
+
+	CHECK(parse("{\"version\": 1, \"profiles\": {\"x\": {\"syscalls\": "
+		    "{\"deny\": [null, \"bpf\"]}}}}", NULL, &p, err, NULL) ==
+	      -EINVAL);
+	CHECK(p == NULL);
+	CHECK_STR(err, "test.json:1: profiles.x.syscalls.deny[0]: expected a string, got null");
 }
 
 UNIT_TEST(user_sets_ports_protocol)
@@ -355,12 +469,12 @@ UNIT_TEST(cgroups)
 		"{\"version\": 1, \"profiles\": {\"k\": {\"select\": {\"cgroups\": ["
 		"\"/sys/fs/cgroup/unified/mcp.slice\", \"mcp.slice/\", "
 		"\"kubepods.slice/pod-1\"]}}}}";
-	struct policy_opts opts = { .cgroup_root = "/cg/" };
+	struct policy_env env = { .cgroup_root = "/cg/" };
 	char err[POLICY_ERR_MAX] = "";
 	const struct profile *prof;
 	struct policy *p = NULL;
 
-	CHECK(parse(text, &opts, &p, err, NULL) == 0);
+	CHECK(parse(text, &env, &p, err, NULL) == 0);
 	prof = policy_profile(p, "k");
 	CHECK(prof && prof->ncgroups == 3);
 	if (prof && prof->ncgroups == 3) {
@@ -446,13 +560,13 @@ UNIT_TEST(load_file_errors)
 	char err[POLICY_ERR_MAX] = "";
 	struct policy *p = (struct policy *)1;
 
-	CHECK(policy_load_file("/nonexistent/policy.json", NULL, &p, err,
-			       sizeof(err), NULL, NULL) == -ENOENT);
+	CHECK(policy_load_file("/nonexistent/policy.json", NULL, err,
+			       sizeof(err), NULL, NULL, &p) == -ENOENT);
 	CHECK(p == NULL);
 	CHECK_STR(err, "/nonexistent/policy.json: No such file or directory");
-	CHECK(policy_load_file("/", NULL, &p, err, sizeof(err), NULL,
-			       NULL) == -EISDIR);
-	CHECK(policy_parse("{", 1, "x", NULL, &p, NULL, 0, NULL, NULL) ==
+	CHECK(policy_load_file("/", NULL, err, sizeof(err), NULL, NULL,
+			       &p) == -EISDIR);
+	CHECK(policy_parse("{", 1, "x", NULL, NULL, 0, NULL, NULL, &p) ==
 	      -EINVAL);
 	policy_free(NULL);
 }
@@ -475,7 +589,8 @@ UNIT_TEST(digest)
 /* Every prefix of a valid document and some mutations: no crash, no leak. */
 UNIT_TEST(robust_on_garbage)
 {
-	struct policy_opts opts = { .resolv_conf = resolv_conf() };
+	struct policy_env env;
+	struct hostenv h;
 	char err[POLICY_ERR_MAX], buf[2048], path[256], key[64];
 	const char *text;
 	struct jpath jp = { 0 };
@@ -489,6 +604,7 @@ UNIT_TEST(robust_on_garbage)
 	CHECK(len < sizeof(buf));
 	if (len >= sizeof(buf))
 		return;
+	host_env(resolv_conf(), &h, &env);
 	jpath_push_key(&jp, "profiles");
 	jpath_push_key(&jp, "default");
 	jpath_push_key(&jp, "network");
@@ -497,8 +613,8 @@ UNIT_TEST(robust_on_garbage)
 	CHECK(jsonpos_line(text, len, &jp) == 19);
 	for (i = 0; i < len; i++) {
 		p = NULL;
-		ret = policy_parse(text, i, "cut", &opts, &p, err, sizeof(err),
-				   NULL, NULL);
+		ret = policy_parse(text, i, "cut", &env, err, sizeof(err),
+				   NULL, NULL, &p);
 		/* only the text without its final newline is complete */
 		if (i == len - 1)
 			CHECK(ret == 0 && p);
@@ -516,8 +632,8 @@ UNIT_TEST(robust_on_garbage)
 			buf[(seed >> 8) % len] = (char)(seed >> 20);
 		}
 		p = NULL;
-		ret = policy_parse(buf, len, "mut", &opts, &p, err, sizeof(err),
-				   NULL, NULL);
+		ret = policy_parse(buf, len, "mut", &env, err, sizeof(err),
+				   NULL, NULL, &p);
 		CHECK(ret == 0 ? p != NULL : p == NULL);
 		policy_free(p);
 		jsonpos_line(buf, len, &jp);
@@ -530,6 +646,7 @@ UNIT_TEST(robust_on_garbage)
 			       sizeof(key), &line) == -EINVAL);
 	jsonpos_line(buf, sizeof(buf), &jp);
 	CHECK(jsonpos_line(NULL, 0, &jp) == 1);
+	hostenv_free(&h);
 }
 
 UNIT_TEST(jsonpos_locator)
@@ -590,7 +707,8 @@ static int cmp_str(const void *a, const void *b)
 
 UNIT_TEST(bad_policies)
 {
-	struct policy_opts opts = { .resolv_conf = "/nonexistent" };
+	struct policy_env env;
+	struct hostenv h;
 	char *names[256], err[POLICY_ERR_MAX], want[POLICY_ERR_MAX];
 	char json[512], errf[512];
 	struct dirent *de;
@@ -605,6 +723,7 @@ UNIT_TEST(bad_policies)
 	CHECK(d != NULL);
 	if (!d)
 		return;
+	host_env("/nonexistent", &h, &env);
 	while ((de = readdir(d)) && n < 256) {
 		l = strlen(de->d_name);
 		if (l > 5 && !strcmp(de->d_name + l - 5, ".json"))
@@ -627,8 +746,8 @@ UNIT_TEST(bad_policies)
 		want[strcspn(want, "\n")] = '\0';
 		p = NULL;
 		err[0] = '\0';
-		ret = policy_load_file(json, &opts, &p, err, sizeof(err), NULL,
-				       NULL);
+		ret = policy_load_file(json, &env, err, sizeof(err), NULL, NULL,
+				       &p);
 		if (ret >= 0 || p || strcmp(err, want)) {
 			printf("    %s: ret %d\n      want: %s\n      got:  %s\n",
 			       names[i], ret, want, err);
@@ -637,6 +756,7 @@ UNIT_TEST(bad_policies)
 		policy_free(p);
 		free(names[i]);
 	}
+	hostenv_free(&h);
 }
 
 UNIT_MAIN("policy")

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "cli/cli.h"
 #include "kernel/mounts.h"
+#include "lib/hostenv.h"
 #include "policy/policy.h"
 
 static void print_policy_warning(const char *msg, void *arg)
@@ -14,10 +15,11 @@ static void print_policy_warning(const char *msg, void *arg)
 
 int cmd_policy(int argc, char **argv)
 {
-	struct policy_opts po = {};
 	char err[POLICY_ERR_MAX], root[256];
 	struct policy *p = NULL;
-	int warnings = 0;
+	struct policy_env env;
+	struct hostenv h;
+	int warnings = 0, ret;
 	size_t len = 0;
 
 	if (argc < 2)
@@ -37,10 +39,19 @@ int cmd_policy(int argc, char **argv)
 		return bad_usage("policy check", argc < 3 ? "missing FILE%s" :
 				 "unexpected argument \"%s\"",
 				 argc < 3 ? "" : argv[3]);
-	if (!cgroup2_find(root, sizeof(root)))
-		po.cgroup_root = root;
-	if (policy_load_file(argv[2], &po, &p, err, sizeof(err),
-			     print_policy_warning, &warnings)) {
+	/* What the agent would read of this host; cgroup2 found, not mounted. */
+	ret = hostenv_read(&h, "/etc/resolv.conf", "/etc/passwd");
+	if (ret) {
+		fprintf(stderr, "policy check: reading /etc/resolv.conf and /etc/passwd: %s\n",
+			strerror(-ret));
+		return 1;
+	}
+	policy_env_init(&env, &h,
+			cgroup2_find(root, sizeof(root)) ? NULL : root);
+	ret = policy_load_file(argv[2], &env, err, sizeof(err),
+			       print_policy_warning, &warnings, &p);
+	hostenv_free(&h);
+	if (ret) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}

@@ -118,7 +118,6 @@ static int check_setup(struct daemon *d)
 				sizeof(d->cgroup_path), &d->cgroup_fd);
 	if (ret)
 		return ret;
-	d->popts.cgroup_root = d->cgroup_root;
 	ret = reload_load(d, &d->policy, err, sizeof(err), false);
 	if (ret) {
 		log_msg("%s", err);
@@ -274,7 +273,7 @@ int daemon_run(const struct run_opts *o)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	/* The node's resolver, also from a pod (--host-root). */
-	d->popts.resolv_conf = o->resolv_conf ? o->resolv_conf :
+	d->resolv_conf = o->resolv_conf ? o->resolv_conf :
 			       host_path("/etc/resolv.conf", d->resolv_buf);
 	log_setup_libbpf();
 	ret = check_setup(d);

@@ -45,28 +45,29 @@ static json_object *err_response(const char *fmt, ...)
  * its hooks enforce them and report each refusal, which Landlock would do
  * silently.
  */
+static json_object *allowed_paths(const struct path_rule *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (v[k].action == MW_ACTION_ALLOW)
+			json_object_array_add(a, json_object_new_string(v[k].path));
+	return a;
+}
+
 static void confinement_json(const struct profile *pr, bool lsm,
 			     json_object *resp)
 {
 	json_object *a;
 	size_t k;
 
-	if (pr->exec_allowlist && !lsm) {
-		a = json_object_new_array();
-		for (k = 0; k < pr->nexec; k++)
-			if (pr->exec[k].action == MW_ACTION_ALLOW)
-				json_object_array_add(a, json_object_new_string(
-							      pr->exec[k].path));
-		json_object_object_add(resp, "exec_allow", a);
-	}
-	if (pr->files_allowlist && !lsm) {
-		a = json_object_new_array();
-		for (k = 0; k < pr->nfiles; k++)
-			if (pr->files[k].action == MW_ACTION_ALLOW)
-				json_object_array_add(a, json_object_new_string(
-							      pr->files[k].path));
-		json_object_object_add(resp, "files_allow", a);
-	}
+	if (pr->exec_allowlist && !lsm)
+		json_object_object_add(resp, "exec_allow",
+				       allowed_paths(pr->exec, pr->nexec));
+	if (pr->files_allowlist && !lsm)
+		json_object_object_add(resp, "files_allow",
+				       allowed_paths(pr->files, pr->nfiles));
 	if (pr->nsyscalls) {
 		a = json_object_new_array();
 		for (k = 0; k < pr->nsyscalls; k++)

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Policy loads: at start, on SIGHUP, when the policy file or resolv.conf changes. */
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include "daemon/state.h"
 #include "kernel/scan.h"
+#include "lib/hostenv.h"
+#include "lib/hostpath.h"
 #include "lib/log.h"
 #include "output/agent_events.h"
 
@@ -23,10 +27,29 @@ void reload_warn_stderr(const char *msg, void *arg)
 int reload_load(struct daemon *d, struct policy **out, char *err,
 		size_t errlen, bool quiet)
 {
+	char passwd[PATH_MAX];
+	struct policy_env env;
+	struct hostenv h;
+	int ret;
+
+	/* Read at every load: a change of resolv.conf is one reason for it. */
+	*out = NULL;
+	ret = hostenv_read(&h, d->resolv_conf,
+			   host_path("/etc/passwd", passwd));
+	if (ret) {
+		snprintf(err, errlen, "reading %s and /etc/passwd: %s",
+			 d->resolv_conf, strerror(-ret));
+		return ret;
+	}
+	policy_env_init(&env, &h, d->cgroup_root);
 	if (!d->o->policy_path)
-		return policy_load_default(&d->popts, out, err, errlen);
-	return policy_load_file(d->o->policy_path, &d->popts, out, err, errlen,
-				quiet ? NULL : reload_warn_stderr, d);
+		ret = policy_load_default(&env, err, errlen, out);
+	else
+		ret = policy_load_file(d->o->policy_path, &env, err, errlen,
+				       quiet ? NULL : reload_warn_stderr, d,
+				       out);
+	hostenv_free(&h);
+	return ret;
 }
 
 /* The exec and file fence for the policy just put in force. */

@@ -33,7 +33,7 @@ struct daemon {
 	struct loader bpf;
 	struct mw_maps maps;
 	struct policy *policy;
-	struct policy_opts popts;
+	const char *resolv_conf;	/* host_path()'ed, or --resolv-conf */
 	struct events ev;
 	struct ring_buffer *rb;
 	struct control ctl;

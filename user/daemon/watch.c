@@ -108,9 +108,9 @@ void watch_files(struct daemon *d)
 							  kpath),
 				      IN_CREATE | IN_DELETE | IN_MOVED_TO |
 				      IN_MOVED_FROM | IN_ONLYDIR);
-	slash = strrchr(d->popts.resolv_conf, '/');
-	if (slash && slash != d->popts.resolv_conf)
-		d->resolv_wd = watch_dir_of(d, d->popts.resolv_conf,
+	slash = strrchr(d->resolv_conf, '/');
+	if (slash && slash != d->resolv_conf)
+		d->resolv_wd = watch_dir_of(d, d->resolv_conf,
 					    IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
 	ep_add(d, d->inofd, &d->src_ino, EP_INOTIFY);
 }
@@ -131,7 +131,7 @@ void watch_on_inotify(struct daemon *d)
 			    !strcmp(ie->name, base_name(d->o->policy_path)))
 				d->reload = true;
 			if (ie->wd == d->resolv_wd &&
-			    !strcmp(ie->name, base_name(d->popts.resolv_conf)))
+			    !strcmp(ie->name, base_name(d->resolv_conf)))
 				d->reload = true;
 			if (watch_hit(d, ie->wd, ie->name))
 				d->reload = true;

@@ -128,7 +128,7 @@ static int exec_compile(const struct profile *pr, __u32 id, const __u32 *rid,
 	int ret;
 
 	for (k = 0; k < pr->nexec; k++) {
-		const struct exec_rule *r = &pr->exec[k];
+		const struct path_rule *r = &pr->exec[k];
 		char hp[PATH_MAX];
 
 		if (stat(host_path(r->path, hp), &st)) {
@@ -180,7 +180,7 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 	int ret;
 
 	for (k = 0; k < pr->nfiles; k++) {
-		const struct file_rule *r = &pr->files[k];
+		const struct path_rule *r = &pr->files[k];
 		char hp[PATH_MAX];
 
 		if (stat(host_path(r->path, hp), &st))
@@ -208,7 +208,7 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 			return ret;
 	}
 	for (k = 0; k < pr->nunix; k++) {
-		const struct file_rule *r = &pr->unix_rules[k];
+		const struct path_rule *r = &pr->unix_rules[k];
 		const char *spellings[2] = { r->path, NULL };
 		struct mw_rule_value val = { .action = r->action,
 					     .rule_id = rid[r->id] };

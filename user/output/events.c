@@ -8,10 +8,10 @@
 #include <time.h>
 #include "mcpwarden.h"
 #include "mw_ident.h"
+#include "lib/cidr.h"
 #include "lib/time.h"
 #include "output/events.h"
 #include "lib/k8s.h"
-#include "policy/policy.h"
 
 static json_object *json_time(const struct events *e, __u64 boot_ns)
 {

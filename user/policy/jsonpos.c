@@ -233,6 +233,53 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * Past the '{' or '[' at sc->pos: 0 if @close follows at once (and past it
+ * too), 1 if a member or an element does.
+ */
+static int jscan_open(struct jscan *sc, int close)
+{
+	sc->pos++;
+	jscan_ws(sc);
+	if (jscan_peek(sc) != close)
+		return 1;
+	sc->pos++;
+	return 0;
+}
+
+/* After a member or an element: 1 past a ',', 0 past @close, or -EINVAL. */
+static int jscan_next(struct jscan *sc, int close)
+{
+	jscan_ws(sc);
+	if (jscan_peek(sc) == ',') {
+		sc->pos++;
+		return 1;
+	}
+	if (jscan_peek(sc) != close)
+		return -EINVAL;
+	sc->pos++;
+	return 0;
+}
+
+/* A member's key and its ':'; the key decoded in *name if @name. */
+static int jscan_key(struct jscan *sc, char **name, size_t *len)
+{
+	int err;
+
+	jscan_ws(sc);
+	err = jscan_string(sc, name, len);
+	if (err)
+		return err;
+	jscan_ws(sc);
+	if (jscan_peek(sc) == ':') {
+		sc->pos++;
+		return 0;
+	}
+	if (name)
+		free(*name);
+	return -EINVAL;
+}
+
 static bool jscan_word(const struct jscan *sc, const char *w)
 {
 	size_t n = strlen(w);
@@ -243,8 +290,8 @@ static bool jscan_word(const struct jscan *sc, const char *w)
 /* Skip the value at sc->pos (after whitespace). */
 static int jscan_skip(struct jscan *sc, int depth)
 {
+	int c, close, more, err;
 	size_t start;
-	int c, err;
 
 	jscan_ws(sc);
 	c = jscan_peek(sc);
@@ -253,38 +300,16 @@ static int jscan_skip(struct jscan *sc, int depth)
 	if (c == '"')
 		return jscan_string(sc, NULL, NULL);
 	if (c == '{' || c == '[') {
-		int close = c == '{' ? '}' : ']';
-
-		sc->pos++;
-		jscan_ws(sc);
-		if (jscan_peek(sc) == close) {
-			sc->pos++;
-			return 0;
-		}
-		for (;;) {
-			if (c == '{') {
-				jscan_ws(sc);
-				err = jscan_string(sc, NULL, NULL);
-				if (err)
-					return err;
-				jscan_ws(sc);
-				if (jscan_peek(sc) != ':')
-					return -EINVAL;
-				sc->pos++;
-			}
-			err = jscan_skip(sc, depth + 1);
+		close = c == '{' ? '}' : ']';
+		for (more = jscan_open(sc, close); more > 0;
+		     more = jscan_next(sc, close)) {
+			err = c == '{' ? jscan_key(sc, NULL, NULL) : 0;
+			if (!err)
+				err = jscan_skip(sc, depth + 1);
 			if (err)
 				return err;
-			jscan_ws(sc);
-			if (jscan_peek(sc) == ',') {
-				sc->pos++;
-				continue;
-			}
-			if (jscan_peek(sc) != close)
-				return -EINVAL;
-			sc->pos++;
-			return 0;
 		}
+		return more;
 	}
 	/* A literal or a number: up to the next delimiter. */
 	start = sc->pos;
@@ -316,26 +341,19 @@ static int jscan_member(struct jscan *sc, const char *key)
 		return -EINVAL;
 	sc->pos++;
 	for (;;) {
-		jscan_ws(sc);
-		err = jscan_string(sc, &name, &n);
+		err = jscan_key(sc, &name, &n);
 		if (err)
 			return err;
 		match = n == klen && !memcmp(name, key, n);
 		free(name);
-		jscan_ws(sc);
-		if (jscan_peek(sc) != ':')
-			return -EINVAL;
-		sc->pos++;
 		jscan_ws(sc);
 		if (match)
 			return 0;
 		err = jscan_skip(sc, 0);
 		if (err)
 			return err;
-		jscan_ws(sc);
-		if (jscan_peek(sc) != ',')
+		if (jscan_next(sc, '}') != 1)
 			return -ENOENT;
-		sc->pos++;
 	}
 }
 
@@ -356,10 +374,8 @@ static int jscan_element(struct jscan *sc, long index)
 		err = jscan_skip(sc, 0);
 		if (err)
 			return err;
-		jscan_ws(sc);
-		if (jscan_peek(sc) != ',')
+		if (jscan_next(sc, ']') != 1)
 			return -ENOENT;
-		sc->pos++;
 	}
 	jscan_ws(sc);
 	return 0;
@@ -432,15 +448,9 @@ static int jdup_object(struct jdup *d, int depth)
 	struct jscan *sc = &d->sc;
 	struct jkey *keys = NULL, *k;
 	size_t nkeys = 0, cap = 0, i;
-	int err = 0;
+	int err = 0, more;
 
-	sc->pos++;		/* '{' */
-	jscan_ws(sc);
-	if (jscan_peek(sc) == '}') {
-		sc->pos++;
-		return 0;
-	}
-	for (;;) {
+	for (more = jscan_open(sc, '}'); more > 0; more = jscan_next(sc, '}')) {
 		if (nkeys == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
 
@@ -455,33 +465,19 @@ static int jdup_object(struct jdup *d, int depth)
 		jscan_ws(sc);
 		k = &keys[nkeys];
 		k->off = sc->pos;
-		err = jscan_string(sc, &k->name, &k->len);
+		err = jscan_key(sc, &k->name, &k->len);
 		if (err)
 			goto out;
 		nkeys++;
-		jscan_ws(sc);
-		if (jscan_peek(sc) != ':') {
-			err = -EINVAL;
-			goto out;
-		}
-		sc->pos++;
 		jpath_push_key(&d->path, k->name);
 		err = jdup_value(d, depth + 1);
 		jpath_pop(&d->path);
 		if (err)
 			goto out;
-		jscan_ws(sc);
-		if (jscan_peek(sc) == ',') {
-			sc->pos++;
-			continue;
-		}
-		if (jscan_peek(sc) != '}') {
-			err = -EINVAL;
-			goto out;
-		}
-		sc->pos++;
-		break;
 	}
+	err = more;
+	if (err || nkeys < 2)
+		goto out;
 	qsort(keys, nkeys, sizeof(*keys), jkey_cmp);
 	for (i = 1; i < nkeys; i++) {
 		if (keys[i].len == keys[i - 1].len &&
@@ -502,7 +498,7 @@ static int jdup_value(struct jdup *d, int depth)
 {
 	struct jscan *sc = &d->sc;
 	long index = 0;
-	int err;
+	int err, more;
 
 	jscan_ws(sc);
 	if (depth > JSCAN_DEPTH)
@@ -511,28 +507,14 @@ static int jdup_value(struct jdup *d, int depth)
 		return jdup_object(d, depth);
 	if (jscan_peek(sc) != '[')
 		return jscan_skip(sc, depth);
-	sc->pos++;
-	jscan_ws(sc);
-	if (jscan_peek(sc) == ']') {
-		sc->pos++;
-		return 0;
-	}
-	for (;;) {
+	for (more = jscan_open(sc, ']'); more > 0; more = jscan_next(sc, ']')) {
 		jpath_push_index(&d->path, index++);
 		err = jdup_value(d, depth + 1);
 		jpath_pop(&d->path);
 		if (err)
 			return err;
-		jscan_ws(sc);
-		if (jscan_peek(sc) == ',') {
-			sc->pos++;
-			continue;
-		}
-		if (jscan_peek(sc) != ']')
-			return -EINVAL;
-		sc->pos++;
-		return 0;
 	}
+	return more;
 }
 
 int jsonpos_find_dup(const char *text, size_t len, char *path, size_t pathlen,

@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include "lib/hostpath.h"
+
 #include "policy/pathsets.h"
 
 /*
@@ -81,53 +77,4 @@ const struct pathset *pathsets_get(const char *name)
 		if (!strcmp(sets[i].name, name))
 			return &sets[i];
 	return NULL;
-}
-
-int pathsets_homes(const char *passwd, char ***out, size_t *n)
-{
-	char line[1024], *f[7], *save, *p, **v = NULL, **tmp;
-	struct stat st;
-	size_t i, k;
-	FILE *fp;
-
-	*out = NULL;
-	*n = 0;
-	char hp[PATH_MAX];
-
-	fp = fopen(passwd ? passwd : host_path("/etc/passwd", hp), "re");
-	if (!fp)
-		return -errno;
-	while (fgets(line, sizeof(line), fp)) {
-		line[strcspn(line, "\n")] = '\0';
-		/* name:pw:uid:gid:gecos:home:shell; gecos may be empty */
-		for (i = 0, p = line; i < 7; i++) {
-			f[i] = p;
-			p = p ? strchr(p, ':') : NULL;
-			if (p)
-				*p++ = '\0';
-		}
-		(void)save;
-		if (!f[5] || f[5][0] != '/' || !strcmp(f[5], "/") ||
-		    stat(host_path(f[5], hp), &st) || !S_ISDIR(st.st_mode))
-			continue;
-		for (k = 0; k < *n && strcmp(v[k], f[5]); k++)
-			;
-		if (k < *n)
-			continue;
-		tmp = realloc(v, (*n + 1) * sizeof(*v));
-		if (!tmp || !(tmp[*n] = strdup(f[5]))) {
-			if (tmp)
-				v = tmp;
-			for (k = 0; k < *n; k++)
-				free(v[k]);
-			free(v);
-			fclose(fp);
-			return -ENOMEM;
-		}
-		v = tmp;
-		(*n)++;
-	}
-	fclose(fp);
-	*out = v;
-	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * A validated policy: what policy.c makes of a JSON document. Knows nothing
- * of libbpf; maps.c compiles it into map entries.
+ * A validated policy: what policy/ makes of a JSON document. Knows nothing
+ * of libbpf and reads no host file but the policy; kernel/compile.c
+ * compiles it into map entries.
  */
 #ifndef MW_POLICY_H
 #define MW_POLICY_H
@@ -26,16 +27,13 @@ struct net_rule {
 	__u32 id;		/* index into policy.rule_names */
 };
 
-/* One exec rule: a binary, or a directory and everything beneath it. */
-struct exec_rule {
-	char *path;		/* absolute, as written */
-	__u8 action;		/* enum mw_action */
-	__u32 id;		/* index into policy.rule_names */
-};
-
-/* A file or directory (everything beneath), or a unix socket path. */
-struct file_rule {
-	char *path;		/* absolute; "~/" expanded for every user */
+/*
+ * An exec, file or unix rule: a file, a directory and everything beneath
+ * it, or a unix socket's path. Absolute; "~/" of files and unix rules is
+ * expanded for every user.
+ */
+struct path_rule {
+	char *path;
 	__u8 action;		/* enum mw_action */
 	__u32 id;		/* index into policy.rule_names */
 };
@@ -54,17 +52,17 @@ struct profile {
 	char *k8s_namespace, *k8s_pod, *k8s_container;
 	struct net_rule *net;
 	size_t nnet;
-	struct exec_rule *exec;	/* deny, audit and allow entries */
+	struct path_rule *exec;	/* deny, audit and allow entries */
 	size_t nexec;
 	bool exec_allowlist;	/* "allow" given: nothing else may run */
 	__u8 fileless;		/* enum mw_action for memfd / deleted files */
-	struct file_rule *files;	/* deny, audit and allow */
+	struct path_rule *files;	/* deny, audit and allow */
 	size_t nfiles;
 	bool files_allowlist;	/* "allow" given: confinement */
 	char **syscalls;	/* denied system calls, by name */
 	size_t nsyscalls;
 	__u32 syscalls_id;	/* the rule id of profiles.P.syscalls.deny */
-	struct file_rule *unix_rules;	/* unix socket paths, deny or audit */
+	struct path_rule *unix_rules;	/* unix socket paths, deny or audit */
 	size_t nunix;
 };
 
@@ -79,11 +77,29 @@ struct policy {
 	char *cgroup_root;	/* where select.k8s finds containers' cgroups */
 };
 
-struct policy_opts {
-	const char *resolv_conf;	/* for the "nameservers" set; NULL: /etc/resolv.conf */
-	const char *cgroup_root;	/* cgroup v2 mount, for relative cgroup paths */
-	const char *passwd;		/* whose homes "~/" means; NULL: /etc/passwd */
+struct cidr;
+struct hostenv;
+
+/*
+ * What the policy means on this host, read by the caller (lib/hostenv.h):
+ * parsing does no I/O of its own. A NULL env, or a zeroed one: cgroups
+ * under /sys/fs/cgroup, no nameservers, no homes.
+ */
+struct policy_env {
+	/* Relative cgroup paths are joined to it, never looked up. */
+	const char *cgroup_root;	/* NULL: /sys/fs/cgroup */
+	/* The "nameservers" set: the nameserver lines of resolv_conf. */
+	const struct cidr *nameservers;
+	size_t nnameservers;
+	const char *resolv_conf;	/* for warnings; NULL: none read */
+	int resolv_err;			/* errno of reading it, or 0 */
+	char *const *homes;		/* what "~/" means: every user's home */
+	size_t nhomes;
 };
+
+/* @env with the data of @h (NULL: none) and @cgroup_root; @env borrows. */
+void policy_env_init(struct policy_env *env, const struct hostenv *h,
+		     const char *cgroup_root);
 
 /*
  * Parse and validate @len bytes of JSON named @source. On error returns a
@@ -91,22 +107,19 @@ struct policy_opts {
  * Warnings (rules that can never match) go to @warn_cb, if set.
  */
 int policy_parse(const char *text, size_t len, const char *source,
-		 const struct policy_opts *opts, struct policy **out,
-		 char *err, size_t errlen,
-		 void (*warn_cb)(const char *msg, void *arg), void *warn_arg);
-int policy_load_file(const char *path, const struct policy_opts *opts,
-		     struct policy **out, char *err, size_t errlen,
-		     void (*warn_cb)(const char *msg, void *arg), void *warn_arg);
+		 const struct policy_env *env, char *err, size_t errlen,
+		 void (*warn_cb)(const char *msg, void *arg), void *warn_arg,
+		 struct policy **ret_policy);
+/* The same for the file @path: the one read of the parse stage. */
+int policy_load_file(const char *path, const struct policy_env *env,
+		     char *err, size_t errlen,
+		     void (*warn_cb)(const char *msg, void *arg), void *warn_arg,
+		     struct policy **ret_policy);
 /* The policy compiled into the binary (policy/default.json). */
-int policy_load_default(const struct policy_opts *opts, struct policy **out,
-			char *err, size_t errlen);
+int policy_load_default(const struct policy_env *env, char *err,
+			size_t errlen, struct policy **ret_policy);
 const char *policy_default_text(size_t *len);
 const struct profile *policy_profile(const struct policy *p, const char *name);
 void policy_free(struct policy *p);
-
-/* Parse "a.b.c.d[/n]" or "v6[/n]" into IPv6 form; 0 or -EINVAL. */
-int cidr_parse(const char *s, __u8 addr[16], __u8 *plen);
-/* Format an IPv6-form address: IPv4-mapped ones as dotted quads. */
-void addr_format(const __u8 addr[16], char *buf, size_t len);
 
 #endif /* MW_POLICY_H */

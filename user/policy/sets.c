@@ -3,12 +3,8 @@
  * The built-in address sets. Every entry names its source; docs/network-sets.md
  * lists the same entries and must change with them.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "policy/policy.h"
 #include "policy/sets.h"
 
 /*
@@ -138,71 +134,4 @@ const struct set_builtin *sets_builtin(const char *name)
 		if (!strcmp(builtins[i].name, name))
 			return &builtins[i];
 	return NULL;
-}
-
-/* Add the address in the nameserver line @s to the set, once. */
-static int sets_add_nameserver(char *s, struct cidr **out, size_t *n,
-			       size_t *cap)
-{
-	struct cidr c;
-	char *zone;
-	size_t i;
-
-	zone = strchr(s, '%');	/* fe80::1%eth0: the scope is not ours */
-	if (zone)
-		*zone = '\0';
-	if (strchr(s, '/') || cidr_parse(s, c.addr, &c.plen))
-		return 0;	/* not an address: the resolver ignores it too */
-	for (i = 0; i < *n; i++)
-		if (!memcmp((*out)[i].addr, c.addr, 16))
-			return 0;
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 4;
-		struct cidr *p = realloc(*out, ncap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		*out = p;
-		*cap = ncap;
-	}
-	(*out)[(*n)++] = c;
-	return 0;
-}
-
-int sets_read_nameservers(const char *path, struct cidr **out, size_t *n,
-			  int *read_err)
-{
-	char line[512], *save, *word, *addr;
-	size_t cap = 0;
-	FILE *f;
-	int err = 0;
-
-	*out = NULL;
-	*n = 0;
-	*read_err = 0;
-	f = fopen(path, "re");
-	if (!f) {
-		*read_err = errno;
-		return 0;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		word = strtok_r(line, " \t\r\n", &save);
-		if (!word || strcmp(word, "nameserver"))
-			continue;
-		addr = strtok_r(NULL, " \t\r\n", &save);
-		if (!addr)
-			continue;
-		err = sets_add_nameserver(addr, out, n, &cap);
-		if (err)
-			break;
-	}
-	if (!err && ferror(f))
-		*read_err = EIO;
-	fclose(f);
-	if (err) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return err;
 }

@@ -8,8 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy/policy.h"
-#include "policy/sets.h"
+#include "lib/cidr.h"
 
 static const __u8 v4_mapped[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,

@@ -3,6 +3,7 @@
  * Policy to map entries (compile_policy) and the detection matcher that the
  * BPF exec hook shares (include/mw_match.h).
  */
+#include <errno.h>
 #include <string.h>
 #include "kernel/maps.h"
 #include "mw_match.h"
@@ -11,12 +12,13 @@
 
 static struct policy *parse(const char *text)
 {
-	struct policy_opts po = { .resolv_conf = "/nonexistent" };
+	struct policy_env env = { .resolv_conf = "/nonexistent",
+				  .resolv_err = ENOENT };
 	struct policy *p = NULL;
 	char err[POLICY_ERR_MAX];
 
-	if (policy_parse(text, strlen(text), "t.json", &po, &p, err, sizeof(err),
-			 NULL, NULL)) {
+	if (policy_parse(text, strlen(text), "t.json", &env, err, sizeof(err),
+			 NULL, NULL, &p)) {
 		printf("    parse: %s\n", err);
 		return NULL;
 	}

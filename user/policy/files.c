@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A profile's "files" and "unix" (paths, "~/" for every home, a named path
+ * set) and its "syscalls".
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <seccomp.h>
+#include "policy/pathsets.h"
+#include "policy/walk.h"
+
+struct path_walk {
+	struct profile *prof;
+	struct path_rule **v;		/* prof->files or prof->unix_rules */
+	size_t *n;
+	size_t cap;
+	__u8 action;			/* of the list being walked */
+	const char *set_ok;		/* the path set the lists may name */
+};
+
+static int add_file_rule(struct ctx *c, struct path_walk *w, const char *path,
+			 __u32 id)
+{
+	struct path_rule *r;
+	size_t k;
+
+	for (k = 0; k < *w->n; k++) {
+		r = &(*w->v)[k];
+		if (strcmp(r->path, path))
+			continue;
+		/* Named twice (a set and a path): the stricter rule stays. */
+		if (w->action > r->action) {
+			r->action = w->action;
+			r->id = id;
+		}
+		return 0;
+	}
+	r = grow(*w->v, &w->cap, *w->n, sizeof(**w->v));
+	if (!r)
+		return ctx_nomem(c);
+	*w->v = r;
+	r = &(*w->v)[*w->n];
+	r->path = strdup(path);
+	if (!r->path)
+		return ctx_nomem(c);
+	r->action = w->action;
+	r->id = id;
+	(*w->n)++;
+	return 0;
+}
+
+/*
+ * Add @s (a path, "~/path" or the path set @set_ok, NULL for none) expanded,
+ * as rule @id.
+ */
+static int expand_path(struct ctx *c, struct path_walk *w, const char *s,
+		       __u32 id, const char *set_ok)
+{
+	const struct policy_env *env = c->env;
+	char q[QUOTE_BUF], path[PATH_MAX];
+	const struct pathset *set;
+	size_t i;
+	int err;
+
+	if (s[0] == '/')
+		return add_file_rule(c, w, s, id);
+	if (s[0] == '~' && (s[1] == '/' || !s[1])) {
+		for (i = 0; i < env->nhomes; i++) {
+			snprintf(path, sizeof(path), "%s%s", env->homes[i],
+				 s + 1);
+			err = add_file_rule(c, w, path, id);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
+	set = set_ok && !strcmp(s, set_ok) ? pathsets_get(s) : NULL;
+	if (!set)
+		return ctx_fail(c, -EINVAL,
+				"%s is not an absolute path, a ~/path or the path set \"%s\"",
+				quote(s, q, sizeof(q)), set_ok ? set_ok : "");
+	for (i = 0; i < set->n; i++) {
+		err = expand_path(c, w, set->entries[i].path, id, NULL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int path_element(struct ctx *c, struct json_object *e, const char *s,
+			void *arg)
+{
+	struct path_walk *w = arg;
+	__u32 id;
+	int err;
+
+	if (strlen(s) >= PATH_MAX / 2)
+		return ctx_fail(c, -EINVAL, "path longer than %d bytes",
+				PATH_MAX / 2);
+	err = new_rule_id(c, e, &id);
+	if (!err)
+		err = expand_path(c, w, s, id, w->set_ok);
+	return err;
+}
+
+static int path_list(struct ctx *c, const char *key, struct json_object *list,
+		     void *arg)
+{
+	struct path_walk *w = arg;
+
+	w->action = list_action(key);
+	return walk_strings(c, list, path_element, w);
+}
+
+/* files.allow, and only that, makes the profile a confinement. */
+static int files_allow(struct ctx *c, const char *key, struct json_object *list,
+		       void *arg)
+{
+	struct path_walk *w = arg;
+	int err;
+
+	err = path_list(c, key, list, w);
+	if (!err)
+		err = check_allowlist(c, list, "open",
+				      &w->prof->files_allowlist);
+	return err;
+}
+
+int parse_files(struct ctx *c, const char *key, struct json_object *obj,
+		void *arg)
+{
+	static const struct key_handler file_keys[] = {
+		{ "deny", path_list, false },
+		{ "audit", path_list, false },
+		{ "allow", files_allow, false },
+		{ NULL },
+	};
+	/* Unix sockets: no allowlist, a connect is not an open. */
+	static const struct key_handler unix_keys[] = {
+		{ "deny", path_list, false },
+		{ "audit", path_list, false },
+		{ NULL },
+	};
+	struct profile *prof = arg;
+	bool unix_sockets = !strcmp(key, "unix");
+	struct path_walk w = {
+		.prof = prof,
+		.v = unix_sockets ? &prof->unix_rules : &prof->files,
+		.n = unix_sockets ? &prof->nunix : &prof->nfiles,
+		.set_ok = unix_sockets ? "container_runtimes" : "secrets",
+	};
+
+	return walk_object(c, obj, unix_sockets ? unix_keys : file_keys,
+			   WALK_DOCUMENT, &w);
+}
+
+static int syscall_element(struct ctx *c, struct json_object *e,
+			   const char *s, void *arg)
+{
+	struct profile *prof = arg;
+	char q[QUOTE_BUF];
+	size_t k;
+
+	if (seccomp_syscall_resolve_name(s) == __NR_SCMP_ERROR)
+		return ctx_fail(c, -EINVAL, "%s is not a system call name",
+				quote(s, q, sizeof(q)));
+	for (k = 0; k < prof->nsyscalls; k++)
+		if (!strcmp(prof->syscalls[k], s))
+			return ctx_fail(c, -EINVAL, "%s is listed twice",
+					quote(s, q, sizeof(q)));
+	prof->syscalls[prof->nsyscalls] = strdup(s);
+	if (!prof->syscalls[prof->nsyscalls])
+		return ctx_nomem(c);
+	prof->nsyscalls++;
+	return 0;
+}
+
+/* syscalls.deny: one rule, named before its elements are checked. */
+static int syscalls_deny(struct ctx *c, const char *key,
+			 struct json_object *list, void *arg)
+{
+	struct profile *prof = arg;
+	size_t n;
+	int err;
+
+	err = expect_type(c, list, json_type_array);
+	if (!err)
+		err = new_rule_id(c, list, &prof->syscalls_id);
+	if (err)
+		return err;
+	n = json_object_array_length(list);
+	prof->syscalls = calloc(n ? n : 1, sizeof(*prof->syscalls));
+	if (!prof->syscalls)
+		return ctx_nomem(c);
+	return walk_strings(c, list, syscall_element, prof);
+}
+
+int parse_syscalls(struct ctx *c, const char *key, struct json_object *obj,
+		   void *prof)
+{
+	static const struct key_handler keys[] = {
+		{ "deny", syscalls_deny, false },
+		{ NULL },
+	};
+
+	return walk_object(c, obj, keys, WALK_DOCUMENT, prof);
+}
