@@ -185,12 +185,14 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 
 		if (dc.ndetect) {
 			/* The executable's own name, then argv elements. */
-			if (ev->exe_len > 1 && base_len)
-				dc.profile = mw_detect_name(s, base_pos - w_pos,
-							    base_len, 1, gen,
-							    dc.ndetect);
-			if (!dc.profile && alen)
+			s->cand_start[0] = base_pos - w_pos;
+			s->cand_len[0] = ev->exe_len > 1 ? base_len : 0;
+			s->cand_start[1] = 0;
+			s->cand_len[1] = 0;
+			dc.ncand = 2;
+			if (alen)
 				bpf_loop(MW_ARGS_MAX, mw_detect_step, &dc, 0);
+			bpf_loop(MW_DETECT_CANDS, mw_detect_cand, &dc, 0);
 		}
 		if (!dc.profile) {
 			dc.profile = mw_cgroup_profile(task, gen);

@@ -123,6 +123,7 @@ struct mw_detect_ctx {
 	__u32 base;		/* start of the current element's basename */
 	__u32 base2;		/* start of its last two components */
 	__u32 nelem;
+	__u32 ncand;		/* candidates noted in the scratch map */
 	__u32 gen;
 	__u32 ndetect;
 	__u32 profile;		/* the match, 0 if none */
@@ -176,10 +177,16 @@ static __always_inline __u32 mw_detect_name(struct mw_exec_scratch *s,
 	return rc.profile;
 }
 
+/*
+ * The first pass over argv only notes where each of the first
+ * MW_DETECT_ARGS elements' names lie; the rules are tried in a second pass
+ * (mw_detect_cand). Trying them here, a loop in a loop in a loop, cost the
+ * verifier 340K instructions and a second of every agent start.
+ */
 static long mw_detect_step(__u32 i, struct mw_detect_ctx *c)
 {
 	struct mw_exec_scratch *s;
-	__u32 zero = 0, pos;
+	__u32 zero = 0, pos, k;
 	char ch;
 
 	if (i >= c->len || c->nelem >= MW_DETECT_ARGS)
@@ -195,18 +202,39 @@ static long mw_detect_step(__u32 i, struct mw_detect_ctx *c)
 		c->base2 = c->base;
 		c->base = pos + 1;
 	} else if (ch == '\0') {
-		c->profile = mw_detect_name(s, c->base, pos - c->base, 1,
-					    c->gen, c->ndetect);
-		if (!c->profile && c->base2 != c->base)
-			c->profile = mw_detect_name(s, c->base2, pos - c->base2,
-						    2, c->gen, c->ndetect);
-		if (c->profile)
-			return 1;
+		k = c->ncand & (MW_DETECT_CANDS - 1);
+		s->cand_start[k] = c->base;
+		s->cand_len[k] = pos - c->base;
+		k = (k + 1) & (MW_DETECT_CANDS - 1);
+		s->cand_start[k] = c->base2;
+		s->cand_len[k] = c->base2 != c->base ? pos - c->base2 : 0;
+		c->ncand += 2;
 		c->base = pos + 1;
 		c->base2 = pos + 1;
 		c->nelem++;
 	}
 	return 0;
+}
+
+/*
+ * Candidate @i: the executable's basename (0; 1 is empty), then for each
+ * argv element its basename (depth 1, even) and last two components (odd).
+ */
+static long mw_detect_cand(__u32 i, struct mw_detect_ctx *c)
+{
+	struct mw_exec_scratch *s;
+	__u32 zero = 0, k = i & (MW_DETECT_CANDS - 1);
+
+	if (i >= c->ncand)
+		return 1;
+	s = bpf_map_lookup_elem(&mw_exec_scratch, &zero);
+	if (!s)
+		return 1;
+	if (!s->cand_len[k])
+		return 0;
+	c->profile = mw_detect_name(s, s->cand_start[k], s->cand_len[k],
+				    (k & 1) + 1, c->gen, c->ndetect);
+	return c->profile != 0;
 }
 
 #endif /* MW_TRACKING_BPF_H */

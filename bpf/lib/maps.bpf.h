@@ -157,9 +157,14 @@ struct {
  * An exec event (6 KiB, far past the stack) and the name detection compares;
  * the bpf_loop callbacks of detection find both here.
  */
+/* Names detection tests: the basename and last two components of argv[i]. */
+#define MW_DETECT_CANDS	32	/* 2 + 2 * MW_DETECT_ARGS, a power of two */
+
 struct mw_exec_scratch {
 	struct mw_event_exec ev;
-	char name[MW_NAME_MAX];
+	char name[MW_NAME_BUF];
+	__u32 cand_start[MW_DETECT_CANDS];	/* in ev.data */
+	__u32 cand_len[MW_DETECT_CANDS];	/* 0: none */
 };
 
 struct {

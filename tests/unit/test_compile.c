@@ -28,7 +28,7 @@ static struct policy *parse(const char *text)
 static int rule(const char *pat, const char *name)
 {
 	struct mw_detect_rule r = {};
-	char buf[MW_NAME_MAX] = {};
+	char buf[MW_NAME_BUF] = {};
 	size_t len = strlen(pat);
 
 	r.kind = MW_MATCH_EXACT;

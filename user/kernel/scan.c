@@ -17,7 +17,7 @@
 /* Match the last @depth components of @s against the rules of that depth. */
 static __u32 detect_tail(const struct compiled *c, const char *s, int depth)
 {
-	char name[MW_NAME_MAX] = {};
+	char name[MW_NAME_BUF] = {};
 	const char *base = s + strlen(s);
 	size_t len, i;
 	int slashes = 0;
@@ -107,73 +107,50 @@ static __u32 scan_cgroup(const struct compiled *c, const char *proc_root,
 struct scan_proc {
 	__u32 pid, ppid;
 	__u64 start;
-	int tracked;
+	int tracked;		/* 1: the kernel knows it; 2: to add */
 	struct mw_server server;
 };
 
-int scan_proc(struct mw_maps *m, const char *proc_root,
-	      const char *cgroup_root)
+/* What the kernel, the detection rules or the cgroup say of @pi. */
+static void scan_classify(struct mw_maps *m, const struct compiled *c,
+			  const char *proc_root, const char *cgroup_root,
+			  const struct proc_info *pi, struct scan_proc *sp)
 {
-	const struct compiled *c = maps_active(m);
-	struct scan_proc *ps = NULL, *tmp;
-	size_t n = 0, cap = 0, i, j;
 	struct mw_tracked t;
-	struct proc_info pi;
-	struct dirent *de;
-	int added = 0, changed;
-	__u32 self = getpid(), profile;
-	DIR *d;
+	__u32 profile;
 
-	if (!proc_root)
-		proc_root = "/proc";
-	d = opendir(proc_root);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		__u32 pid;
-
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid = strtoul(de->d_name, NULL, 10);
-		if (pid == self || proc_read(proc_root, pid, &pi))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 512;
-			tmp = realloc(ps, cap * sizeof(*ps));
-			if (!tmp) {
-				proc_info_clear(&pi);
-				break;
-			}
-			ps = tmp;
-		}
-		memset(&ps[n], 0, sizeof(ps[n]));
-		ps[n].pid = pid;
-		ps[n].ppid = pi.ppid;
-		ps[n].start = pi.start_time;
-		if (!maps_tracked_get(m, pid, &t) &&
-		    mw_same_start(t.start_time, pi.start_time)) {
-			ps[n].tracked = 1;	/* the kernel already knows */
-			ps[n].server = t.server;
-		} else if (c && pi.exe && pi.args && json_object_array_length(pi.args)) {
-			profile = scan_detect(c, pi.exe, pi.args);
-			ps[n].server.source = MW_SOURCE_SCAN;
-			if (!profile) {
-				profile = scan_cgroup(c, proc_root, cgroup_root, pid);
-				ps[n].server.source = MW_SOURCE_CGROUP;
-			}
-			if (profile) {
-				ps[n].tracked = 2;	/* new root */
-				ps[n].server.pid = pid;
-				ps[n].server.profile = profile;
-				ps[n].server.start_time = pi.start_time;
-			}
-		}
-		proc_info_clear(&pi);
-		n++;
+	memset(sp, 0, sizeof(*sp));
+	sp->pid = pi->pid;
+	sp->ppid = pi->ppid;
+	sp->start = pi->start_time;
+	if (!maps_tracked_get(m, pi->pid, &t) &&
+	    mw_same_start(t.start_time, pi->start_time)) {
+		sp->tracked = 1;
+		sp->server = t.server;
+		return;
 	}
-	closedir(d);
+	if (!c || !pi->exe || !pi->args || !json_object_array_length(pi->args))
+		return;
+	profile = scan_detect(c, pi->exe, pi->args);
+	sp->server.source = MW_SOURCE_SCAN;
+	if (!profile) {
+		profile = scan_cgroup(c, proc_root, cgroup_root, pi->pid);
+		sp->server.source = MW_SOURCE_CGROUP;
+	}
+	if (profile) {
+		sp->tracked = 2;	/* a new root */
+		sp->server.pid = pi->pid;
+		sp->server.profile = profile;
+		sp->server.start_time = pi->start_time;
+	}
+}
 
-	/* Descendants inherit their tracked ancestor's identity. */
+/* Descendants inherit their tracked ancestor's identity. */
+static void scan_inherit(struct scan_proc *ps, size_t n)
+{
+	size_t i, j;
+	int changed;
+
 	do {
 		changed = 0;
 		for (i = 0; i < n; i++) {
@@ -190,7 +167,45 @@ int scan_proc(struct mw_maps *m, const char *proc_root,
 			}
 		}
 	} while (changed);
+}
 
+int scan_proc(struct mw_maps *m, const char *proc_root,
+	      const char *cgroup_root)
+{
+	const struct compiled *c = maps_active(m);
+	struct scan_proc *ps = NULL, *tmp;
+	size_t n = 0, cap = 0, i;
+	struct proc_info pi;
+	struct dirent *de;
+	__u32 self = getpid(), pid;
+	int added = 0;
+	DIR *d;
+
+	if (!proc_root)
+		proc_root = "/proc";
+	d = opendir(proc_root);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = strtoul(de->d_name, NULL, 10);
+		if (pid == self || proc_read(proc_root, pid, &pi))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 512;
+			tmp = realloc(ps, cap * sizeof(*ps));
+			if (!tmp) {
+				proc_info_clear(&pi);
+				break;
+			}
+			ps = tmp;
+		}
+		scan_classify(m, c, proc_root, cgroup_root, &pi, &ps[n++]);
+		proc_info_clear(&pi);
+	}
+	closedir(d);
+	scan_inherit(ps, n);
 	for (i = 0; i < n; i++) {
 		if (ps[i].tracked != 2)
 			continue;
