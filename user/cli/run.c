@@ -23,6 +23,7 @@ static int parse_size(const char *s, __u32 *out)
 
 enum { OPT_FORMAT = 256, OPT_ROTATE, OPT_QUEUE, OPT_METRICS, OPT_HOST_ROOT };
 
+/* Long on purpose: one case per flag, each with its own one-line error. */
 int cmd_run(int argc, char **argv)
 {
 	static const struct option longs[] = {

@@ -478,14 +478,79 @@ static __u32 *stable_ids(const struct policy *p, struct rule_ids *rules,
 	return rid;
 }
 
+static void profile_compile(const struct profile *pr, struct mw_profile *mp)
+{
+	size_t k;
+
+	mp->present = 1;
+	mp->mode = pr->mode;
+	mp->net_default = pr->net_default;
+	mp->deny_raw = pr->deny_raw;
+	mp->exec_allowlist = pr->exec_allowlist;
+	mp->fileless = pr->fileless;
+	mp->has_exec = pr->nexec || pr->exec_allowlist ||
+		       pr->fileless != MW_ACTION_ALLOW;
+	mp->has_files = pr->nfiles || pr->files_allowlist;
+	mp->files_allowlist = pr->files_allowlist;
+	mp->has_unix = pr->nunix != 0;
+	for (k = 0; k < pr->nsyscalls; k++)
+		if (escape_class(pr->syscalls[k]) >= 0)
+			mp->escape_deny |= 1u << escape_class(pr->syscalls[k]);
+}
+
+/* select: detection patterns, select.k8s and select.cgroups of @pr (@id). */
+static int select_compile(const struct policy *p, const struct profile *pr,
+			  __u32 id, char *err, size_t errlen,
+			  void (*warn)(const char *msg, void *arg),
+			  void *warn_arg, struct compiled *out)
+{
+	char msg[512];
+	size_t k;
+	int ret;
+
+	for (k = 0; k < pr->ndetect; k++) {
+		if (out->ndetect >= MW_DETECT_MAX) {
+			snprintf(err, errlen, "profiles.%s.select.detect: more than %d patterns in the policy",
+				 pr->name, MW_DETECT_MAX);
+			return -E2BIG;
+		}
+		ret = detect_compile(pr->detect[k], id, &out->detect[out->ndetect]);
+		if (ret) {
+			snprintf(err, errlen, "profiles.%s.select.detect[%zu]: \"%s\" is not a pattern",
+				 pr->name, k, pr->detect[k]);
+			return ret;
+		}
+		out->ndetect++;
+	}
+	if (pr->has_k8s) {
+		struct k8s_sel ks = { .pr = pr, .id = id,
+				      .cgroot = p->cgroup_root, .out = out };
+
+		k8s_each(k8s_select, &ks);
+		if (ks.err)
+			return ks.err;
+	}
+	for (k = 0; k < pr->ncgroups; k++) {
+		ret = cgroups_add(pr->cgroups[k], id, &out->cgroups,
+				  &out->ncgroups);
+		if (ret == -ENOMEM)
+			return ret;
+		if (ret && warn && !has_glob(pr->cgroups[k])) {
+			snprintf(msg, sizeof(msg), "profiles.%s.select.cgroups[%zu]: \"%s\": %s, ignoring",
+				 pr->name, k, pr->cgroups[k], strerror(-ret));
+			warn(msg, warn_arg);
+		}
+	}
+	return 0;
+}
+
 int compile_policy(const struct policy *p, __u32 gen, struct profile_ids *ids,
 		   struct rule_ids *rules, char *err, size_t errlen,
 		   void (*warn)(const char *msg, void *arg), void *warn_arg,
 		   struct compiled *out)
 {
 	__u32 pids[MW_PROFILES_MAX], *rid;
-	char msg[512];
-	size_t i, k;
+	size_t i;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -503,7 +568,6 @@ int compile_policy(const struct policy *p, __u32 gen, struct profile_ids *ids,
 	}
 	for (i = 0; i < p->nprofiles; i++) {
 		const struct profile *pr = &p->profiles[i];
-		struct mw_profile *mp;
 
 		ret = profile_ids_assign(ids, pr->name, &pids[i]);
 		if (ret) {
@@ -511,63 +575,15 @@ int compile_policy(const struct policy *p, __u32 gen, struct profile_ids *ids,
 				 pr->name, MW_PROFILES_MAX - 1);
 			goto fail;
 		}
-		mp = &out->profiles[pids[i]];
-		mp->present = 1;
-		mp->mode = pr->mode;
-		mp->net_default = pr->net_default;
-		mp->deny_raw = pr->deny_raw;
-		mp->exec_allowlist = pr->exec_allowlist;
-		mp->fileless = pr->fileless;
-		mp->has_exec = pr->nexec || pr->exec_allowlist ||
-			       pr->fileless != MW_ACTION_ALLOW;
-		mp->has_files = pr->nfiles || pr->files_allowlist;
-		mp->files_allowlist = pr->files_allowlist;
-		mp->has_unix = pr->nunix != 0;
-		for (k = 0; k < pr->nsyscalls; k++)
-			if (escape_class(pr->syscalls[k]) >= 0)
-				mp->escape_deny |= 1u << escape_class(pr->syscalls[k]);
+		profile_compile(pr, &out->profiles[pids[i]]);
 		ret = exec_compile(pr, pids[i], rid, out, warn, warn_arg);
 		if (!ret)
 			ret = files_compile(pr, pids[i], gen, rid, out);
+		if (!ret)
+			ret = select_compile(p, pr, pids[i], err, errlen, warn,
+					     warn_arg, out);
 		if (ret)
 			goto fail;
-		for (k = 0; k < pr->ndetect; k++) {
-			if (out->ndetect >= MW_DETECT_MAX) {
-				snprintf(err, errlen, "profiles.%s.select.detect: more than %d patterns in the policy",
-					 pr->name, MW_DETECT_MAX);
-				ret = -E2BIG;
-				goto fail;
-			}
-			ret = detect_compile(pr->detect[k], pids[i],
-					     &out->detect[out->ndetect]);
-			if (ret) {
-				snprintf(err, errlen, "profiles.%s.select.detect[%zu]: \"%s\" is not a pattern",
-					 pr->name, k, pr->detect[k]);
-				goto fail;
-			}
-			out->ndetect++;
-		}
-		if (pr->has_k8s) {
-			struct k8s_sel ks = { .pr = pr, .id = pids[i],
-					      .cgroot = p->cgroup_root, .out = out };
-
-			k8s_each(k8s_select, &ks);
-			if (ks.err) {
-				ret = ks.err;
-				goto fail;
-			}
-		}
-		for (k = 0; k < pr->ncgroups; k++) {
-			ret = cgroups_add(pr->cgroups[k], pids[i], &out->cgroups,
-					  &out->ncgroups);
-			if (ret == -ENOMEM)
-				goto fail;
-			if (ret && warn && !has_glob(pr->cgroups[k])) {
-				snprintf(msg, sizeof(msg), "profiles.%s.select.cgroups[%zu]: \"%s\": %s, ignoring",
-					 pr->name, k, pr->cgroups[k], strerror(-ret));
-				warn(msg, warn_arg);
-			}
-		}
 	}
 	ret = net_compile(p, pids, rid, gen, out, err, errlen);
 	if (ret)

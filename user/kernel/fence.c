@@ -168,14 +168,11 @@ static void list_tree(struct mark_list *l, const struct inode_sel *e,
 	walk_list = NULL;
 }
 
-int fence_apply(struct fence *f, const struct compiled *c,
-		void (*warn)(const char *msg, void *arg), void *warn_arg)
+/* The marks @c asks for: what its exec and file rules deny or audit. */
+static void marks_wanted(const struct compiled *c, struct mark_list *l)
 {
-	struct mark_list l = {};
-	size_t i, failed = 0;
-	int ret, first_err = 0;
-	struct fence_mark *old;
-	char msg[512], hp[PATH_MAX];
+	char hp[PATH_MAX];
+	size_t i;
 
 	for (i = 0; c && i < c->nexec; i++) {
 		const struct inode_sel *e = &c->exec[i];
@@ -183,10 +180,10 @@ int fence_apply(struct fence *f, const struct compiled *c,
 		if (e->action == MW_ACTION_ALLOW)
 			continue;
 		if (e->is_dir)	/* exec-only: a mount mark costs no open */
-			list_tree(&l, e, e->mount_root ? FAN_OPEN_EXEC_PERM :
+			list_tree(l, e, e->mount_root ? FAN_OPEN_EXEC_PERM :
 				  EXEC_DIR, e->mount_root);
 		else
-			list_add(&l, host_path(e->path, hp), EXEC_FILE, false);
+			list_add(l, host_path(e->path, hp), EXEC_FILE, false);
 	}
 	for (i = 0; c && i < c->nfiles; i++) {
 		const struct inode_sel *e = &c->files[i];
@@ -195,49 +192,78 @@ int fence_apply(struct fence *f, const struct compiled *c,
 			continue;
 		/* Inode marks only: a mount mark would stop every open. */
 		if (e->is_dir)
-			list_tree(&l, e, PROTECT_DIR, false);
+			list_tree(l, e, PROTECT_DIR, false);
 		else
-			list_add(&l, host_path(e->path, hp), PROTECT_FILE, false);
+			list_add(l, host_path(e->path, hp), PROTECT_FILE, false);
 	}
+}
+
+/*
+ * Put the marks of @l in place, new ones first: at no moment is a denied
+ * inode unmarked. Returns how many failed, the first error in *first_err.
+ */
+static size_t marks_add(struct fence *f, struct mark_list *l, int *first_err)
+{
+	struct fence_mark *old;
+	size_t i, failed = 0;
+	int ret;
+
+	for (i = 0; i < l->n; i++) {
+		old = mark_find(f->marks, f->nmarks, l->v[i].st_dev, l->v[i].ino,
+				l->v[i].mount);
+		if (old && old->mask == l->v[i].mask) {
+			l->v[i].wd = old->wd;	/* the watch carries over */
+			old->wd = -1;
+			continue;
+		}
+		ret = mark_set(f, &l->v[i], FAN_MARK_ADD, l->v[i].mask);
+		if (!ret && old && (old->mask & ~l->v[i].mask))
+			mark_set(f, old, FAN_MARK_REMOVE,
+				 old->mask & ~l->v[i].mask);
+		if (ret && !failed++)
+			*first_err = ret;
+		if (old) {
+			l->v[i].wd = old->wd;
+			old->wd = -1;
+		}
+	}
+	/* Watch marked directories for new subdirectories. */
+	for (i = 0; i < l->n && f->inofd >= 0; i++)
+		if (l->v[i].path && l->v[i].wd < 0 && !l->v[i].mount &&
+		    (l->v[i].mask & FAN_EVENT_ON_CHILD))
+			l->v[i].wd = inotify_add_watch(f->inofd, l->v[i].path,
+						       IN_CREATE | IN_MOVED_TO |
+						       IN_ONLYDIR);
+	return failed;
+}
+
+int fence_apply(struct fence *f, const struct compiled *c,
+		void (*warn)(const char *msg, void *arg), void *warn_arg)
+{
+	struct mark_list l = {};
+	size_t i, failed;
+	int first_err = 0;
+	char msg[512];
+
+	marks_wanted(c, &l);
 	if (l.truncated && warn) {
 		snprintf(msg, sizeof(msg), "fanotify: a directory rule has more than %d subdirectories; deeper ones are judged after the fact for execs, not at all for opens",
 			 SUBDIRS_MAX);
 		warn(msg, warn_arg);
 	}
-	if (l.err)
-		goto fail;
-	/* New marks first: at no moment is a denied inode unmarked. */
-	for (i = 0; i < l.n; i++) {
-		old = mark_find(f->marks, f->nmarks, l.v[i].st_dev, l.v[i].ino,
-				l.v[i].mount);
-		if (old && old->mask == l.v[i].mask) {
-			l.v[i].wd = old->wd;	/* the watch carries over */
-			old->wd = -1;
-			continue;
-		}
-		ret = mark_set(f, &l.v[i], FAN_MARK_ADD, l.v[i].mask);
-		if (!ret && old && (old->mask & ~l.v[i].mask))
-			mark_set(f, old, FAN_MARK_REMOVE,
-				 old->mask & ~l.v[i].mask);
-		if (ret && !failed++)
-			first_err = ret;
-		if (old) {
-			l.v[i].wd = old->wd;
-			old->wd = -1;
-		}
+	if (l.err) {
+		for (i = 0; i < l.n; i++)
+			mark_free(f, &l.v[i]);
+		free(l.v);
+		return l.err;
 	}
-	/* Watch marked directories for new subdirectories. */
-	for (i = 0; i < l.n && f->inofd >= 0; i++)
-		if (l.v[i].path && l.v[i].wd < 0 && !l.v[i].mount &&
-		    (l.v[i].mask & FAN_EVENT_ON_CHILD))
-			l.v[i].wd = inotify_add_watch(f->inofd, l.v[i].path,
-						      IN_CREATE | IN_MOVED_TO |
-						      IN_ONLYDIR);
+	failed = marks_add(f, &l, &first_err);
 	if (failed && warn) {
 		snprintf(msg, sizeof(msg), "fanotify: %zu of %zu marks failed (%s); execs there are stopped after the fact (SIGKILL) instead",
 			 failed, l.n, strerror(-first_err));
 		warn(msg, warn_arg);
 	}
+	/* Then the old ones that @c no longer names go. */
 	for (i = 0; i < f->nmarks; i++) {
 		if (!mark_find(l.v, l.n, f->marks[i].st_dev, f->marks[i].ino,
 			       f->marks[i].mount))
@@ -249,11 +275,6 @@ int fence_apply(struct fence *f, const struct compiled *c,
 	f->marks = l.v;
 	f->nmarks = l.n;
 	return 0;
-fail:
-	for (i = 0; i < l.n; i++)
-		mark_free(f, &l.v[i]);
-	free(l.v);
-	return l.err;
 }
 
 void fence_on_inotify(struct fence *f)
