@@ -53,6 +53,7 @@ int control_listen(struct control *c, const char *path, int epfd,
 
 	memset(c, 0, sizeof(*c));
 	c->src.kind = EP_CONTROL_LISTEN;
+	c->inited = true;
 	c->fd = -1;
 	c->epfd = epfd;
 	c->handler = handler;
@@ -244,6 +245,8 @@ void control_close(struct control *c)
 {
 	int i;
 
+	if (!c->inited)
+		return;
 	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
 		if (c->clients[i])
 			client_drop(c, c->clients[i]);
@@ -256,6 +259,7 @@ void control_close(struct control *c)
 		free(c->path);
 		c->path = NULL;
 	}
+	c->inited = false;
 }
 
 int control_request(const char *path, json_object *req, json_object **resp,

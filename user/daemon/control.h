@@ -10,6 +10,7 @@
 #ifndef MW_CONTROL_H
 #define MW_CONTROL_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <json-c/json.h>
 #include "daemon/loop.h"
@@ -40,6 +41,7 @@ struct control_client {
 
 struct control {
 	struct ep_src src;	/* EP_CONTROL_LISTEN */
+	bool inited;		/* control_listen() ran: the fds are ours */
 	int fd;
 	char *path;
 	int epfd;
@@ -55,6 +57,7 @@ void control_on_listen(struct control *c);
 void control_on_client(struct control *c, struct control_client *cl);
 /* Drop peers that have not finished a request in CONTROL_IDLE_MS. */
 void control_expire(struct control *c);
+/* Close the socket and its clients; a zeroed control is a no-op. */
 void control_close(struct control *c);
 
 /* Client side: send @req, wait up to @timeout_ms for the response. */

@@ -262,7 +262,6 @@ int daemon_run(const struct run_opts *o)
 	sigset_t mask;
 	int ret;
 
-	d->ctl.fd = -1;
 	/*
 	 * From the first instruction: a stop during start-up is handled by
 	 * the loop, with the cleanup, instead of killing us mid-way.
