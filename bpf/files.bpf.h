@@ -63,4 +63,32 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 	return action == MW_ACTION_AUDIT ? 0 : -EACCES;
 }
 
+/*
+ * The fanotify fence's verdicts (kernels without BPF-LSM): the answering
+ * process judged a request and hands its record here, by BPF_PROG_TEST_RUN,
+ * so that it joins the kernel's own records in the one ring buffer, in
+ * order, with the same wake-up and the same loss counter, even while no
+ * agent reads. Sleepable: the record is copied from the caller's memory.
+ */
+SEC("syscall")
+int handle_fence_report(struct mw_fence_report_args *ctx)
+{
+	struct mw_event_fanotify *ev;
+	__u32 zero = 0, size = ctx->size;
+
+	ev = bpf_map_lookup_elem(&mw_fanotify_scratch, &zero);
+	if (!ev)
+		return -ENOMEM;
+	if (size < offsetof(struct mw_event_fanotify, path) ||
+	    size > sizeof(*ev))
+		return -EINVAL;
+	if (bpf_copy_from_user(ev, size, (void *)ctx->record))
+		return -EFAULT;
+	if (ev->action != MW_ACTION_DENY && ev->action != MW_ACTION_AUDIT)
+		return -EINVAL;
+	mw_count_verdict(ev->action);
+	return mw_emit_at(ev, MW_EVENT_FANOTIFY, size, 1, ev->hdr.time) ?
+	       -ENOSPC : 0;
+}
+
 #endif /* MW_FILES_BPF_H */

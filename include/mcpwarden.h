@@ -29,6 +29,12 @@
 #define MW_UNIX_RULES_MAX	512
 #define MW_CGROUP_DEPTH		8	/* ancestors checked for cgroup selection */
 #define MW_TICK_NS		10000000ULL /* USER_HZ 100: /proc start times */
+#define MW_PROFILE_NAME_MAX	64	/* a profile's name and its NUL */
+/*
+ * The layout of the pinned maps: an agent adopts pins of its own version
+ * only (mw_meta.abi). Bump it with any change of a map's key or value.
+ */
+#define MW_ABI_VERSION		2
 
 enum mw_event_type {
 	MW_EVENT_EXEC		= 1,
@@ -37,7 +43,8 @@ enum mw_event_type {
 	MW_EVENT_SOCKET		= 4,
 	MW_EVENT_FILE		= 5,
 	MW_EVENT_UNIX		= 6,
-	MW_EVENT_ESCAPE	= 7,
+	MW_EVENT_ESCAPE		= 7,
+	MW_EVENT_FANOTIFY	= 8,	/* a verdict of the fanotify fence */
 };
 
 /*
@@ -159,6 +166,26 @@ struct mw_config {
 struct mw_gen {
 	__u32 ndetect;		/* rules in mw_detect[gen * MW_DETECT_MAX ..] */
 	__u32 ncgroups;		/* entries of this generation in mw_cgroups */
+};
+
+/*
+ * mw_meta[0]: who installed the pinned state. The next agent adopts it if
+ * abi matches; with the same object it adopts the programs (their links)
+ * too, else it attaches its own in their place.
+ */
+struct mw_meta {
+	__u32 abi;		/* MW_ABI_VERSION */
+	__u32 pad;
+	__u64 cgroup_id;	/* where the socket programs are attached */
+	__u8 object[32];	/* sha256 of the BPF object */
+};
+
+/*
+ * mw_profile_names[id]: the name of profile id @id. Tracked processes carry
+ * ids; an agent that adopts them must read them with the same names.
+ */
+struct mw_profile_name {
+	char name[MW_PROFILE_NAME_MAX];
 };
 
 /* mw_profiles[gen * MW_PROFILES_MAX + id] */
@@ -340,6 +367,39 @@ struct mw_event_escape {
 	__u32 rule_id;
 	__u8 action;
 	__u8 pad[7];
+};
+
+/*
+ * A verdict of the fanotify fence (kernels without BPF-LSM), built by the
+ * answering process and put in the ring buffer by handle_fence_report, so
+ * that it keeps its place among the kernel's records and its loss is
+ * counted as theirs. time is when the request was read.
+ */
+enum mw_fanotify_kind {
+	MW_FAN_OPEN		= 0,	/* FAN_OPEN_PERM, judged by file rules */
+	MW_FAN_EXEC		= 1,	/* FAN_OPEN_EXEC_PERM, by exec rules */
+	MW_FAN_EXEC_OPEN	= 2,	/* an open of a denied binary (ld.so X) */
+};
+
+struct mw_event_fanotify {
+	struct mw_event_hdr hdr;
+	struct mw_process proc;
+	struct mw_server server;
+	__u64 ino;
+	__u32 dev;		/* the kernel's s_dev encoding */
+	__u32 rule_id;
+	__u8 action;		/* MW_ACTION_DENY or MW_ACTION_AUDIT */
+	__u8 kind;		/* enum mw_fanotify_kind */
+	__u16 path_len;		/* bytes of path[], with its NUL */
+	__u32 pad;
+	char path[MW_PATH_MAX];
+};
+
+/* The context handle_fence_report takes: a record in the caller's memory. */
+struct mw_fence_report_args {
+	__u64 record;		/* user pointer to a struct mw_event_fanotify */
+	__u32 size;		/* its bytes: the fixed part and path_len */
+	__u32 pad;
 };
 
 struct mw_event_socket {

@@ -74,5 +74,15 @@ MW_ABI_OFF(mw_event_escape, action, 104);
 MW_ABI_SIZE(mw_event_socket, 112);
 MW_ABI_OFF(mw_event_socket, family, 96);
 MW_ABI_OFF(mw_event_socket, action, 108);
+MW_ABI_SIZE(mw_meta, 48);
+MW_ABI_OFF(mw_meta, cgroup_id, 8);
+MW_ABI_OFF(mw_meta, object, 16);
+MW_ABI_SIZE(mw_profile_name, 64);
+MW_ABI_SIZE(mw_event_fanotify, 4216);
+MW_ABI_OFF(mw_event_fanotify, ino, 96);
+MW_ABI_OFF(mw_event_fanotify, rule_id, 108);
+MW_ABI_OFF(mw_event_fanotify, path_len, 114);
+MW_ABI_OFF(mw_event_fanotify, path, 120);
+MW_ABI_SIZE(mw_fence_report_args, 16);
 
 #endif /* MW_ABI_H */

@@ -54,20 +54,26 @@ static __always_inline __u64 mw_wakeup(int urgent)
  * last event. A copy, not a reservation: the variable-size events
  * need one anyway, and the fixed ones cost a memcpy of at most 232 bytes.
  */
-static __always_inline int mw_emit(void *ev, __u32 type, __u32 size,
-				   int urgent)
+static __always_inline int mw_emit_at(void *ev, __u32 type, __u32 size,
+				      int urgent, __u64 time)
 {
 	struct mw_event_hdr *h = ev;
 
 	h->type = type;
 	h->size = size;
-	h->time = bpf_ktime_get_boot_ns();
+	h->time = time;
 	if (bpf_ringbuf_output(&mw_events, ev, size, mw_wakeup(urgent))) {
 		mw_count(MW_CNT_RINGBUF_FULL);
 		return -1;
 	}
 	mw_count(MW_CNT_EVENTS);
 	return 0;
+}
+
+static __always_inline int mw_emit(void *ev, __u32 type, __u32 size,
+				   int urgent)
+{
+	return mw_emit_at(ev, type, size, urgent, bpf_ktime_get_boot_ns());
 }
 
 #endif /* MW_EMIT_BPF_H */

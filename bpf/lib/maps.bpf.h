@@ -45,6 +45,21 @@ struct {
 	__type(value, struct mw_gen);
 } mw_gens SEC(".maps");
 
+/* Userspace's only: what the pinned state is, and the profiles' names. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_meta);
+} mw_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MW_PROFILES_MAX);
+	__type(key, __u32);
+	__type(value, struct mw_profile_name);
+} mw_profile_names SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * MW_PROFILES_MAX);
@@ -173,6 +188,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mw_exec_scratch);
 } mw_exec_scratch SEC(".maps");
+
+/* A fanotify verdict on its way from userspace to the ring. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_event_fanotify);
+} mw_fanotify_scratch SEC(".maps");
 
 /* A file event: 4 KiB of path. */
 struct {

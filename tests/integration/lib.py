@@ -130,19 +130,24 @@ def in_cgroup(cg):
 
 
 class Agent:
-    """A running `mcpwarden run` with its own socket, pins and output."""
+    """A running `mcpwarden run` with its own socket, pins, state and output.
+
+    A stop leaves the fence pinned (the agent's default): stop() then runs
+    `mcpwarden uninstall` unless told to keep it for a next agent, which
+    takes the same `pin` and `state` (a restart)."""
 
     def __init__(self, policy=None, cgroup=None, extra=(), resolv=None,
-                 expect_start=True):
+                 expect_start=True, pin=None, state=None):
         self.dir = tempfile.mkdtemp(prefix="mwtest-agent-")
         os.chmod(self.dir, 0o755)
         self.out = os.path.join(self.dir, "events.jsonl")
         self.err = os.path.join(self.dir, "stderr")
         self.sock = os.path.join(self.dir, "control.sock")
-        self.pin = "/sys/fs/bpf/mwtest-" + uuid.uuid4().hex[:8]
+        self.pin = pin or "/sys/fs/bpf/mwtest-" + uuid.uuid4().hex[:8]
+        self.state = state or tempfile.mkdtemp(prefix="mwtest-state-")
         self.cgroup = cgroup
         argv = [BIN, "run", "--output", self.out, "--socket", self.sock,
-                "--pin-dir", self.pin]
+                "--pin-dir", self.pin, "--state-dir", self.state]
         if policy is not None:
             self.policy = os.path.join(self.dir, "policy.json")
             with open(self.policy, "w") as f:
@@ -216,7 +221,8 @@ class Agent:
         self.read()
         return json.loads(p.stdout)
 
-    def stop(self):
+    def stop(self, uninstall=True):
+        """SIGTERM, then (by default) uninstall what the stop left pinned."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -224,12 +230,23 @@ class Agent:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.errf.close()
+        if not self.errf.closed:
+            self.errf.close()
         self.read()
-        if os.path.isdir(self.pin):     # a clean stop removes its pins
-            shutil.rmtree(self.pin, ignore_errors=True)
+        if uninstall:
+            uninstall_pins(self.pin, self.state)
         shutil.rmtree(self.dir, ignore_errors=True)
         return self.proc.returncode
+
+
+def uninstall_pins(pin, state):
+    """`mcpwarden uninstall`, checked: nothing of the agent stays behind."""
+    p = subprocess.run([BIN, "uninstall", "--pin-dir", pin, "--state-dir",
+                        state], capture_output=True, text=True, timeout=30)
+    shutil.rmtree(state, ignore_errors=True)
+    if p.returncode != 0 or os.path.exists(pin):
+        shutil.rmtree(pin, ignore_errors=True)
+        raise Fail(f"uninstall left {pin}: {p.stderr.strip()}")
 
 
 def has_arg(e, m):

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from lib import (BIN, PY, WORKLOAD, Agent, Cgroup, Env, case, check, marker,
+from lib import (uninstall_pins, BIN, PY, WORKLOAD, Agent, Cgroup, Env, case, check, marker,
                  open_policy)
 
 
@@ -115,21 +115,30 @@ def crash_restart():
         check(out.strip() == "errno EPERM", f"fence while the agent is down: {out!r}")
         # A new agent on the same pins knows the tracked server.
         old = env.agent
-        env.agent = Agent(policy=pol, cgroup=env.cg,
-                          extra=["--pin-dir", old.pin])
+        env.agent = Agent(policy=pol, cgroup=env.cg, pin=old.pin,
+                          state=old.state)
         try:
             start = env.agent.wait(lambda e: e["type"] == "agent_start")
             check(start["agent"]["tracked_at_start"] >= 1,
                   f"tracked_at_start {start['agent']['tracked_at_start']}")
+            check(start["agent"]["adopted"] == "all",
+                  f"adopted {start['agent']['adopted']}")
             st = subprocess.run([BIN, "status", "--socket", env.agent.sock],
                                 capture_output=True, text=True)
             check(json.loads(st.stdout)["tracked"] >= 1, "tracked after restart")
         finally:
             old.errf.close()
         p.kill()
+        # A clean stop leaves the fence; uninstall takes it down.
         pin = env.agent.pin
-        env.agent.stop()
-        check(not os.path.exists(pin), "a clean stop removes the pins")
+        env.agent.stop(uninstall=False)
+        stop = env.agent.events[-1]
+        check(stop["type"] == "agent_stop" and stop["agent"]["left_in_force"],
+              f"last event {stop}")
+        check(os.path.exists(os.path.join(pin, "link_connect4")),
+              "a clean stop leaves the links pinned")
+        uninstall_pins(pin, env.agent.state)
+        check(not os.path.exists(pin), "uninstall removes the pins")
         env.agent = None
 
 
@@ -193,7 +202,8 @@ def hybrid_cgroup():
     script = (f"mount -t tmpfs tmpfs {d}/v1 && mkdir {d}/v1/unified && "
               f"mount --bind {cg.path} {d}/v1/unified && "
               f"exec {BIN} run --cgroup {d}/v1 --socket {d}/s "
-              f"--pin-dir /sys/fs/bpf/mwhybrid-{os.getpid()} --output {d}/ev")
+              f"--pin-dir /sys/fs/bpf/mwhybrid-{os.getpid()} --output {d}/ev "
+              f"--state-dir {d}/state")
     os.mkdir(os.path.join(d, "v1"))
     p = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh",
                           "-c", script], stderr=open(err, "w"))
@@ -213,5 +223,6 @@ def hybrid_cgroup():
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=10)
+        uninstall_pins(f"/sys/fs/bpf/mwhybrid-{os.getpid()}", f"{d}/state")
         subprocess.run(["rm", "-rf", d])
         cg.remove()

@@ -96,7 +96,8 @@ agent_start() {
 	AGENT_ERR=/tmp/$_an.err
 	rm -f "$AGENT_OUT" "$AGENT_ERR"
 	$MW run --output "$AGENT_OUT" --socket "$AGENT_SOCK" \
-		--pin-dir "/sys/fs/bpf/$_an" "$@" 2>"$AGENT_ERR" &
+		--pin-dir "/sys/fs/bpf/$_an" --state-dir "/run/$_an.state" \
+		--cleanup-on-exit "$@" 2>"$AGENT_ERR" &
 	AGENT_PID=$!
 	echo "$AGENT_PID" >>"$MW_CASE_PIDS"
 	_n=$((MW_START_TIMEOUT * 10))

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/statefile.h"
 
 void cli_usage(FILE *f)
 {
@@ -16,10 +17,14 @@ void cli_usage(FILE *f)
 "  run [--policy FILE] [--output SPEC]... [--socket PATH] [--cgroup PATH]\n"
 "      [--backend auto|lsm|fallback] [--pin-dir DIR] [--resolv-conf FILE]\n"
 "      [--ring-buffer SIZE] [--format native|ocsf] [--output-rotate-size BYTES]\n"
-"      [--output-queue BYTES] [--metrics ADDR:PORT] [--host-root DIR] [-v]\n"
+"      [--output-queue BYTES] [--metrics ADDR:PORT] [--host-root DIR]\n"
+"      [--state-dir DIR] [--cleanup-on-exit] [-v]\n"
 "                       load the BPF programs and stream events as JSON lines;\n"
 "                       SPEC: - (stdout), FILE, file:FILE, unix:PATH,\n"
-"                       tcp:HOST:PORT, syslog+tcp:HOST:PORT (docs/outputs.md)\n"
+"                       tcp:HOST:PORT, syslog+tcp:HOST:PORT (docs/outputs.md);\n"
+"                       a stop leaves the fence pinned for the next agent\n"
+"  uninstall [--pin-dir DIR] [--state-dir DIR]\n"
+"                       remove what agents left in force: links, maps, guard\n"
 "  exec [--profile NAME] [--socket PATH] -- CMD [ARGS...]\n"
 "                       run CMD as a tracked MCP server (no root needed)\n"
 "  policy check FILE    validate a policy; non-zero exit on errors\n"
@@ -29,9 +34,9 @@ void cli_usage(FILE *f)
 "  features             what this kernel supports, per hook\n"
 "  version\n"
 "\n"
-"Defaults: --socket %s, --pin-dir %s.\n"
+"Defaults: --socket %s, --pin-dir %s, --state-dir %s.\n"
 "Documentation: docs/ in the source tree.\n",
-		CONTROL_SOCKET_DEFAULT, PIN_DIR_DEFAULT);
+		CONTROL_SOCKET_DEFAULT, PIN_DIR_DEFAULT, STATE_DIR_DEFAULT);
 }
 
 /* One line naming the bad flag, then exit 2, as for every bad flag. */

@@ -24,5 +24,6 @@ int cmd_exec(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_features(int argc, char **argv);
+int cmd_uninstall(int argc, char **argv);
 
 #endif /* MW_CLI_H */

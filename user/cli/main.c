@@ -32,6 +32,8 @@ int main(int argc, char **argv)
 		return cmd_status(argc, argv);
 	if (!strcmp(cmd, "features"))
 		return cmd_features(argc, argv);
+	if (!strcmp(cmd, "uninstall"))
+		return cmd_uninstall(argc, argv);
 	fprintf(stderr, "mcpwarden: unknown command \"%s\" (see 'mcpwarden --help')\n",
 		cmd);
 	return 2;

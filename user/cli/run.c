@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/statefile.h"
 #include "lib/hostpath.h"
 #include "lib/log.h"
 #include "output/metrics.h"
@@ -21,7 +22,10 @@ static int parse_size(const char *s, __u32 *out)
 	return 0;
 }
 
-enum { OPT_FORMAT = 256, OPT_ROTATE, OPT_QUEUE, OPT_METRICS, OPT_HOST_ROOT };
+enum {
+	OPT_FORMAT = 256, OPT_ROTATE, OPT_QUEUE, OPT_METRICS, OPT_HOST_ROOT,
+	OPT_STATE_DIR, OPT_CLEANUP,
+};
 
 /* Long on purpose: one case per flag, each with its own one-line error. */
 int cmd_run(int argc, char **argv)
@@ -40,6 +44,8 @@ int cmd_run(int argc, char **argv)
 		{ "output-queue", required_argument, NULL, OPT_QUEUE },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "host-root", required_argument, NULL, OPT_HOST_ROOT },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "cleanup-on-exit", no_argument, NULL, OPT_CLEANUP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -47,6 +53,7 @@ int cmd_run(int argc, char **argv)
 	struct run_opts o = {
 		.socket_path = CONTROL_SOCKET_DEFAULT,
 		.pin_dir = PIN_DIR_DEFAULT,
+		.state_dir = STATE_DIR_DEFAULT,
 		.stats_interval_ms = 1000,
 		.out.rotate_size = SINK_ROTATE_DEFAULT,
 		.out.queue_size = SINK_QUEUE_DEFAULT,
@@ -107,6 +114,15 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'r':
 			o.resolv_conf = optarg;
+			break;
+		case OPT_STATE_DIR:
+			if (optarg[0] != '/')
+				return bad_usage("run", "--state-dir \"%s\": not an absolute path",
+						 optarg);
+			o.state_dir = optarg;
+			break;
+		case OPT_CLEANUP:
+			o.cleanup_on_exit = true;
 			break;
 		case OPT_HOST_ROOT:
 			if (optarg[0] != '/')

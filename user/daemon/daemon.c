@@ -20,6 +20,16 @@
 #include "lib/log.h"
 #include "output/agent_events.h"
 
+/* Not fatal: without it the next agent names old events' rules by number. */
+void daemon_save_state(struct daemon *d)
+{
+	int ret = state_save(d->o->state_dir, &d->maps.rules, &d->seen);
+
+	if (ret)
+		log_msg("writing %s/state.json: %s, ignoring", d->o->state_dir,
+			strerror(-ret));
+}
+
 void daemon_emit(struct daemon *d, json_object *o)
 {
 	output_emit(&d->out, o);
@@ -79,6 +89,9 @@ static void emit_start(struct daemon *d, int scanned)
 		.socket = d->o->socket_path,
 		.tracked = maps_tracked_count(&d->maps),
 		.found_by_scan = scanned < 0 ? 0 : scanned,
+		.adopted = d->bpf.adopted == ADOPT_ALL ? "all" :
+			   d->bpf.adopted == ADOPT_MAPS ? "maps" : "none",
+		.cleanup_on_exit = d->o->cleanup_on_exit,
 		.policy = d->policy,
 	};
 
@@ -89,7 +102,8 @@ static void emit_start(struct daemon *d, int scanned)
 static void emit_stop(struct daemon *d)
 {
 	daemon_emit(d, agent_event_stop(&d->ev, d->stop_signal,
-					d->out.lines + 1));
+					d->out.lines + 1,
+					!d->o->cleanup_on_exit));
 	sinks_flush(&d->out.sinks);
 }
 
@@ -153,15 +167,22 @@ static int open_endpoints(struct daemon *d)
 	ret = output_open(&d->out, &o->out, d->epfd, metrics_gauges, d);
 	if (ret)
 		return ret;
-	if (mkdir(o->pin_dir, 0700) && errno != EEXIST) {
-		ret = -errno;
-		log_msg("--pin-dir \"%s\": %s", o->pin_dir, strerror(-ret));
-		return ret;
-	}
 	return 0;
 }
 
 /* Load the programs and put the policy in force, not yet attached. */
+static __u64 cgroup_id_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : st.st_ino;
+}
+
+/*
+ * Load the programs, or adopt what an earlier agent left pinned; deliver
+ * what the kernel wrote while no agent ran (named with that agent's rule
+ * ids), then put our policy in force. Not yet attached.
+ */
 static int load_bpf(struct daemon *d)
 {
 	struct loader_opts lo = {
@@ -169,9 +190,12 @@ static int load_bpf(struct daemon *d)
 		.ringbuf_size = d->o->ringbuf_size,
 		.lsm = d->exec_lsm,
 		.connect_unix = d->feat.cgroup_connect_unix.ok,
+		.fence = !d->exec_lsm,
+		.cgroup_id = cgroup_id_of(d->cgroup_fd),
 	};
 	char err[POLICY_ERR_MAX];
 	struct mw_map_fds fds;
+	struct stat st;
 	int ret;
 
 	d->ev.cache = proc_cache_new();
@@ -180,6 +204,14 @@ static int load_bpf(struct daemon *d)
 	d->ev.profile_name = name_profile;
 	d->ev.rule_name = name_rule;
 	d->ev.arg = d;
+	ret = mkdir(d->o->state_dir, 0755) && errno != EEXIST ? -errno : 0;
+	if (!ret && (stat(d->o->state_dir, &st) || !S_ISDIR(st.st_mode)))
+		ret = -ENOTDIR;
+	if (ret) {
+		log_msg("--state-dir \"%s\": %s", d->o->state_dir,
+			strerror(-ret));
+		return ret;
+	}
 	ret = loader_open(&d->bpf, &lo);
 	if (ret) {
 		log_msg("loading the BPF programs: %s", strerror(-ret));
@@ -191,23 +223,32 @@ static int load_bpf(struct daemon *d)
 		log_msg("creating maps: %s", strerror(-ret));
 		return ret;
 	}
-	ret = maps_apply(&d->maps, d->policy, err, sizeof(err),
-			 reload_warn_stderr, d);
-	if (ret)
-		log_msg("%s", err);
-	return ret;
-}
-
-/* The ring buffer is read from here on: fence, attach, then scan. */
-static int start_enforcing(struct daemon *d)
-{
-	int ret, scanned;
-
+	if (d->bpf.adopted &&
+	    state_load(d->o->state_dir, &d->maps.rules, &d->seen) == -EINVAL)
+		log_msg("%s/state.json: not a state file of this version, ignoring (rules of events from before the restart are named by number)",
+			d->o->state_dir);
 	ret = loop_setup(d);
 	if (ret) {
 		log_msg("setting up the event loop: %s", strerror(-ret));
 		return ret;
 	}
+	ring_buffer__consume(d->rb);	/* the gap's events, before ours */
+	loop_check_counters(d);
+	ret = maps_apply(&d->maps, d->policy, err, sizeof(err),
+			 reload_warn_stderr, d);
+	if (ret) {
+		log_msg("%s", err);
+		return ret;
+	}
+	daemon_save_state(d);
+	return 0;
+}
+
+/* Fence, attach, then scan. */
+static int start_enforcing(struct daemon *d)
+{
+	int ret, scanned;
+
 	if (!d->exec_lsm) {
 		ret = fence_init(&d->fence, d->epfd, &d->maps);
 		if (ret)
@@ -235,13 +276,24 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/*
+ * What is pinned stays in force for the next agent, unless this stop is an
+ * uninstall (--cleanup-on-exit).
+ */
 static void teardown(struct daemon *d)
 {
+	int ret;
+
 	fence_close(&d->fence);
 	control_close(&d->ctl);
 	loader_close(&d->bpf);
-	if (d->o->pin_dir)
-		rmdir(d->o->pin_dir);
+	if (d->o->cleanup_on_exit) {
+		ret = loader_remove(d->o->pin_dir);
+		if (ret)
+			log_msg("removing \"%s\": %s", d->o->pin_dir,
+				strerror(-ret));
+		state_remove(d->o->state_dir);
+	}
 	ring_buffer__free(d->rb);
 	maps_free(&d->maps);
 	policy_free(d->policy);

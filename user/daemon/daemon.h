@@ -15,6 +15,8 @@ struct run_opts {
 	const char *socket_path;
 	const char *cgroup;		/* NULL: the cgroup v2 root */
 	const char *pin_dir;
+	const char *state_dir;		/* the guard's socket, state.json */
+	bool cleanup_on_exit;		/* stop = uninstall: nothing stays */
 	const char *resolv_conf;	/* NULL: /etc/resolv.conf */
 	enum backend_req backend;
 	int stats_interval_ms;

@@ -62,6 +62,7 @@ static void report_lost(struct daemon *d, __u64 now, __u64 *seen,
 
 void loop_check_counters(struct daemon *d)
 {
+	struct state_seen was;
 	__u64 c[MW_CNT_MAX];
 
 	for (size_t i = 0; i < d->out.sinks.n; i++) {
@@ -74,10 +75,14 @@ void loop_check_counters(struct daemon *d)
 	}
 	if (maps_counters(&d->maps, c))
 		return;
-	report_lost(d, c[MW_CNT_RINGBUF_FULL], &d->seen_drops,
+	was = d->seen;
+	report_lost(d, c[MW_CNT_RINGBUF_FULL], &d->seen.ringbuf_full,
 		    "ring_buffer_full", NULL);
-	report_lost(d, c[MW_CNT_TRACK_FULL], &d->seen_track_full,
+	report_lost(d, c[MW_CNT_TRACK_FULL], &d->seen.tracked_full,
 		    "tracked_map_full", NULL);
+	/* The counters are pinned: the next agent reports only the rest. */
+	if (memcmp(&was, &d->seen, sizeof(was)))
+		daemon_save_state(d);
 }
 
 void loop_sync(struct daemon *d)

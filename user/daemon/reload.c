@@ -107,5 +107,6 @@ void reload_run(struct daemon *d)
 	/* Newly selected cgroups: their running processes are tracked now. */
 	if (policy_has_k8s(p) || policy_has_cgroups(p))
 		scan_proc(&d->maps, NULL, d->cgroup_root);
+	daemon_save_state(d);	/* new rule names */
 	daemon_emit(d, agent_event_policy_load(&d->ev, p, d->maps.active_gen));
 }

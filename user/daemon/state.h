@@ -13,6 +13,7 @@
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
+#include "daemon/statefile.h"
 #include "kernel/features.h"
 #include "kernel/fence.h"
 #include "kernel/loader.h"
@@ -49,13 +50,16 @@ struct daemon {
 	char cgroup_path[PATH_MAX];
 	char resolv_buf[PATH_MAX];
 	char cgroup_root[PATH_MAX];
-	__u64 seen_drops, seen_track_full, bad_records;
+	struct state_seen seen;		/* kernel losses reported, persisted */
+	__u64 bad_records;
 	int stop_signal;
 	bool reload;
 };
 
 /* The outputs take @o (consumed, NULL ignored). */
 void daemon_emit(struct daemon *d, json_object *o);
+/* state.json for the next agent: rule names, losses reported. */
+void daemon_save_state(struct daemon *d);
 int ep_add(struct daemon *d, int fd, struct ep_src *src, int kind);
 
 /* loop.c */

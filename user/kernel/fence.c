@@ -179,9 +179,17 @@ static void marks_wanted(const struct compiled *c, struct mark_list *l)
 
 		if (e->action == MW_ACTION_ALLOW)
 			continue;
-		if (e->is_dir)	/* exec-only: a mount mark costs no open */
-			list_tree(l, e, e->mount_root ? FAN_OPEN_EXEC_PERM :
-				  EXEC_DIR, e->mount_root);
+		/*
+		 * A directory alone, not its tree: a mount mark where it is
+		 * the root of its mount, else the execs of its own entries.
+		 * Deeper ones the exec tracepoint kills before their first
+		 * instruction (docs/policy.md); marking /tmp's whole tree
+		 * cost seconds at start and left every untracked exec there
+		 * waiting on us.
+		 */
+		if (e->is_dir)
+			list_add(l, host_path(e->path, hp), e->mount_root ?
+				 FAN_OPEN_EXEC_PERM : EXEC_DIR, e->mount_root);
 		else
 			list_add(l, host_path(e->path, hp), EXEC_FILE, false);
 	}

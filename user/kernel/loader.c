@@ -1,16 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <nettle/sha2.h>
 #include "mcpwarden.skel.h"
 #include "kernel/loader.h"
 #include "lib/log.h"
 
 #define MW_BPF_CGROUP_UNIX_CONNECT	49	/* Linux 6.7; libbpf 1.1 lacks it */
+#define FENCE_PROG_PIN			"prog_fence_report"
+
+/*
+ * The maps that hold what is in force; pinned, so they outlive the agent.
+ * Not the per-CPU scratch maps nor mw_sync: each object has its own.
+ */
+static const char *const pinned_maps[] = {
+	"mw_tracked", "mw_cgroups", "mw_detect", "mw_config", "mw_gens",
+	"mw_meta", "mw_profile_names", "mw_profiles", "mw_net_rules",
+	"mw_exec_rules", "mw_file_rules", "mw_unix_rules", "mw_unix_paths",
+	"mw_counters", "mw_events", NULL,
+};
 
 /* How a program attaches and when it is loaded. */
 enum prog_kind { P_TRACING, P_CGROUP, P_LSM, P_CGROUP_UNIX };
@@ -20,7 +35,7 @@ struct prog_def {
 	enum prog_kind kind;
 };
 
-/* Every program of the object; a new one is added here. */
+/* Every attached program of the object; a new one is added here. */
 static size_t prog_defs(const struct loader *l, struct prog_def *defs)
 {
 	struct mcpwarden_bpf *sk = l->skel;
@@ -56,100 +71,291 @@ static size_t prog_defs(const struct loader *l, struct prog_def *defs)
 	return n;
 }
 
+static bool prog_wanted(enum prog_kind kind, const struct loader_opts *o)
+{
+	return kind == P_LSM ? o->lsm :
+	       kind == P_CGROUP_UNIX ? o->connect_unix : true;
+}
+
+static bool is_cgroup(enum prog_kind kind)
+{
+	return kind == P_CGROUP || kind == P_CGROUP_UNIX;
+}
+
+static void pin_path(const struct loader *l, const char *name, char *buf,
+		     size_t len)
+{
+	snprintf(buf, len, "%s/%s", l->pin_dir, name);
+}
+
+/* "link_fork" for handle_fork. */
+static void link_path(const struct loader *l, struct bpf_program *prog,
+		      char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/link_%s", l->pin_dir,
+		 bpf_program__name(prog) + strlen("handle_"));
+}
+
+static void object_digest(__u8 out[32])
+{
+	struct sha256_ctx ctx;
+	const void *elf;
+	size_t sz;
+
+	elf = mcpwarden_bpf__elf_bytes(&sz);
+	sha256_init(&ctx);
+	sha256_update(&ctx, sz, elf);
+	sha256_digest(&ctx, 32, out);
+}
+
+/* mw_meta of what is pinned; -ENOENT if nothing is. */
+static int read_meta(const struct loader *l, struct mw_meta *meta)
+{
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int fd, ret = 0;
+
+	pin_path(l, "mw_meta", path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &zero, meta))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * May the links pinned be used as they are? Only the same object attached
+ * to the same cgroup, with a pinned link for every program we would load.
+ */
+static bool links_adoptable(struct loader *l, const struct loader_opts *o,
+			    const struct mw_meta *meta)
+{
+	struct prog_def defs[LOADER_LINKS_MAX];
+	char path[PATH_MAX];
+	size_t i, n;
+
+	if (memcmp(meta->object, l->object, sizeof(l->object)) ||
+	    meta->cgroup_id != o->cgroup_id)
+		return false;
+	n = prog_defs(l, defs);
+	for (i = 0; i < n; i++) {
+		link_path(l, defs[i].prog, path, sizeof(path));
+		if (prog_wanted(defs[i].kind, o) != !access(path, F_OK))
+			return false;
+	}
+	pin_path(l, FENCE_PROG_PIN, path, sizeof(path));
+	return !o->fence || !access(path, F_OK);
+}
+
 /* Between open and load: which programs this kernel and backend get. */
 static void prog_select(struct loader *l, const struct loader_opts *o)
 {
 	struct prog_def defs[LOADER_LINKS_MAX];
 	size_t i, n = prog_defs(l, defs);
+	bool load = l->adopted != ADOPT_ALL;
 
 	for (i = 0; i < n; i++) {
-		switch (defs[i].kind) {
-		case P_LSM:
-			bpf_program__set_autoload(defs[i].prog, o->lsm);
-			break;
-		case P_CGROUP_UNIX:
+		if (defs[i].kind == P_CGROUP_UNIX) {
 			bpf_program__set_type(defs[i].prog,
 					      BPF_PROG_TYPE_CGROUP_SOCK_ADDR);
 			bpf_program__set_expected_attach_type(defs[i].prog,
 				(enum bpf_attach_type)MW_BPF_CGROUP_UNIX_CONNECT);
-			bpf_program__set_autoload(defs[i].prog, o->connect_unix);
-			break;
-		default:
-			break;
 		}
+		bpf_program__set_autoload(defs[i].prog,
+					  load && prog_wanted(defs[i].kind, o));
 	}
+	bpf_program__set_autoload(l->skel->progs.handle_fence_report,
+				  load && o->fence);
+}
+
+/* Pin the maps that hold what is in force; the ring keeps its size. */
+static void maps_pin_paths(struct loader *l, const struct loader_opts *o)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	size_t i;
+	int fd;
+
+	for (i = 0; pinned_maps[i]; i++) {
+		map = bpf_object__find_map_by_name(l->skel->obj, pinned_maps[i]);
+		pin_path(l, pinned_maps[i], path, sizeof(path));
+		bpf_map__set_pin_path(map, path);
+	}
+	if (o->ringbuf_size)
+		bpf_map__set_max_entries(l->skel->maps.mw_events, o->ringbuf_size);
+	pin_path(l, "mw_events", path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		if (o->ringbuf_size && o->ringbuf_size != info.max_entries)
+			log_msg("--ring-buffer %u: the pinned ring buffer has %u bytes and keeps them (the events in it stay); uninstall to resize, ignoring",
+				o->ringbuf_size, info.max_entries);
+		bpf_map__set_max_entries(l->skel->maps.mw_events,
+					 info.max_entries);
+	}
+	close(fd);
+}
+
+static int what_is_pinned(struct loader *l, const struct loader_opts *o)
+{
+	struct mw_meta meta;
+	int ret;
+
+	ret = read_meta(l, &meta);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret) {
+		log_msg("pinned state under \"%s\": reading mw_meta: %s",
+			l->pin_dir, strerror(-ret));
+		return ret;
+	}
+	/* Created by a load that never got to attach: nothing was in force. */
+	if (meta.abi == 0) {
+		l->adopted = ADOPT_MAPS;
+		return 0;
+	}
+	if (meta.abi != MW_ABI_VERSION) {
+		log_msg("pinned state under \"%s\" is of another mcpwarden (ABI %u, this one is %u): 'mcpwarden uninstall --pin-dir %s' removes it (and the fence it holds)",
+			l->pin_dir, meta.abi, MW_ABI_VERSION, l->pin_dir);
+		return -EPROTO;
+	}
+	l->pinned_cgroup_id = meta.cgroup_id;
+	l->adopted = links_adoptable(l, o, &meta) ? ADOPT_ALL : ADOPT_MAPS;
+	return 0;
 }
 
 int loader_open(struct loader *l, const struct loader_opts *o)
 {
 	char path[PATH_MAX];
-	int err = 0;
+	int err;
 
 	memset(l, 0, sizeof(*l));
+	l->opts = *o;
+	l->opts.pin_dir = NULL;		/* the caller's: l->pin_dir is ours */
+	l->fence_prog_fd = -1;
+	l->cgroup_id = o->cgroup_id;
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", o->pin_dir);
-	snprintf(path, sizeof(path), "%s/mw_tracked", o->pin_dir);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		l->skel = mcpwarden_bpf__open();
-		if (!l->skel)
-			return -errno;
-		/* Tracking survives an agent restart through this pin. */
-		bpf_map__set_pin_path(l->skel->maps.mw_tracked, path);
-		if (o->ringbuf_size)
-			bpf_map__set_max_entries(l->skel->maps.mw_events,
-						 o->ringbuf_size);
-		/* LSM programs fail to load where BPF-LSM is off. */
-		prog_select(l, o);
-		err = mcpwarden_bpf__load(l->skel);
-		if (!err)
-			return 0;
-		mcpwarden_bpf__destroy(l->skel);
-		l->skel = NULL;
-		if (attempt == 0 && !access(path, F_OK)) {
-			log_msg("pinned map \"%s\" does not fit this version, replacing it",
-				path);
-			unlink(path);
-			continue;
-		}
+	object_digest(l->object);
+	if (mkdir(o->pin_dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		log_msg("--pin-dir \"%s\": %s", o->pin_dir, strerror(-err));
+		return err;
 	}
+	l->skel = mcpwarden_bpf__open();
+	if (!l->skel)
+		return -errno;
+	err = what_is_pinned(l, o);
+	if (err)
+		return err;
+	maps_pin_paths(l, o);
+	prog_select(l, o);
+	err = mcpwarden_bpf__load(l->skel);
+	if (err) {
+		if (l->adopted)
+			log_msg("the maps pinned under \"%s\" do not fit this build (same ABI %u, other layout?): 'mcpwarden uninstall --pin-dir %s' removes them",
+				l->pin_dir, MW_ABI_VERSION, l->pin_dir);
+		return err;
+	}
+	pin_path(l, FENCE_PROG_PIN, path, sizeof(path));
+	if (o->fence && l->adopted == ADOPT_ALL) {
+		l->fence_prog_fd = bpf_obj_get(path);
+		if (l->fence_prog_fd < 0)
+			return -errno;
+	} else if (o->fence) {
+		/* The one that answering processes started later will use. */
+		unlink(path);
+		if (bpf_program__pin(l->skel->progs.handle_fence_report, path))
+			return -errno;
+		l->fence_prog_fd = bpf_program__fd(
+			l->skel->progs.handle_fence_report);
+	}
+	return 0;
+}
+
+/*
+ * Attach @d in the place of the link pinned at @path, if any: a cgroup
+ * link takes the new program in one step (BPF_LINK_UPDATE); a tracing link
+ * cannot, so the new one is attached first and the old one goes after:
+ * for that moment both run, on the same maps.
+ */
+static int attach_one(struct loader *l, const struct prog_def *d, int cgroup_fd,
+		      const char *path, struct bpf_link **out)
+{
+	struct bpf_link *old = access(path, F_OK) ? NULL : bpf_link__open(path);
+	struct bpf_link *link;
+	bool same_cgroup = l->adopted && is_cgroup(d->kind) &&
+			   l->pinned_cgroup_id == l->cgroup_id;
+	int err;
+
+	if (old && same_cgroup && !bpf_link__update_program(old, d->prog)) {
+		*out = old;
+		return 0;
+	}
+	link = is_cgroup(d->kind) ?
+	       bpf_program__attach_cgroup(d->prog, cgroup_fd) :
+	       bpf_program__attach(d->prog);
+	if (!link) {
+		err = -errno;
+		bpf_link__destroy(old);
+		return err;
+	}
+	unlink(path);
+	err = bpf_link__pin(link, path);
+	bpf_link__destroy(old);		/* unpinned: the old program goes */
+	*out = link;
 	return err;
 }
 
-static int pin_link(struct loader *l, struct bpf_link *link, const char *name)
+static int write_meta(struct loader *l)
 {
-	char path[PATH_MAX];
+	struct mw_meta meta = { .abi = MW_ABI_VERSION,
+				.cgroup_id = l->cgroup_id };
+	__u32 zero = 0;
 
-	snprintf(path, sizeof(path), "%s/link_%s", l->pin_dir, name);
-	unlink(path);	/* an earlier agent's link: the new one is in place */
-	return bpf_link__pin(link, path);
+	memcpy(meta.object, l->object, sizeof(meta.object));
+	return bpf_map_update_elem(bpf_map__fd(l->skel->maps.mw_meta), &zero,
+				   &meta, BPF_ANY) ? -errno : 0;
 }
 
 int loader_attach(struct loader *l, int cgroup_fd)
 {
 	struct prog_def defs[LOADER_LINKS_MAX];
 	size_t i, n = prog_defs(l, defs);
+	char path[PATH_MAX];
 	const char *name;
 	int err;
 
 	for (i = 0; i < n; i++) {
-		if (!bpf_program__autoload(defs[i].prog))
-			continue;
-		if (defs[i].kind == P_CGROUP || defs[i].kind == P_CGROUP_UNIX)
-			l->links[i] = bpf_program__attach_cgroup(defs[i].prog,
-								 cgroup_fd);
-		else
-			l->links[i] = bpf_program__attach(defs[i].prog);
 		name = bpf_program__name(defs[i].prog);
-		if (!l->links[i]) {
-			err = -errno;
+		link_path(l, defs[i].prog, path, sizeof(path));
+		if (l->adopted == ADOPT_ALL) {
+			if (!prog_wanted(defs[i].kind, &l->opts))
+				continue;
+			l->links[i] = bpf_link__open(path);
+			if (!l->links[i]) {
+				err = -errno;
+				log_msg("opening the pinned %s link: %s", name,
+					strerror(-err));
+				return err;
+			}
+			continue;
+		}
+		if (!bpf_program__autoload(defs[i].prog)) {
+			unlink(path);	/* an earlier backend's: not ours now */
+			continue;
+		}
+		err = attach_one(l, &defs[i], cgroup_fd, path, &l->links[i]);
+		if (err) {
 			log_msg("attaching %s: %s", name, strerror(-err));
 			return err;
 		}
-		err = pin_link(l, l->links[i], name + strlen("handle_"));
-		if (err)
-			log_msg("pinning the %s link under \"%s\": %s, ignoring",
-				name, l->pin_dir, strerror(-err));
 	}
-	return 0;
+	return l->adopted == ADOPT_ALL ? 0 : write_meta(l);
 }
 
 void loader_map_fds(const struct loader *l, struct mw_map_fds *out)
@@ -163,6 +369,7 @@ void loader_map_fds(const struct loader *l, struct mw_map_fds *out)
 		.config = bpf_map__fd(sk->maps.mw_config),
 		.gens = bpf_map__fd(sk->maps.mw_gens),
 		.profiles = bpf_map__fd(sk->maps.mw_profiles),
+		.profile_names = bpf_map__fd(sk->maps.mw_profile_names),
 		.net = bpf_map__fd(sk->maps.mw_net_rules),
 		.sync = bpf_map__fd(sk->maps.mw_sync),
 		.counters = bpf_map__fd(sk->maps.mw_counters),
@@ -180,15 +387,18 @@ int loader_ringbuf_fd(const struct loader *l)
 
 bool loader_attached(const struct loader *l)
 {
-	struct bpf_program *prog;
-	size_t i, want = 0, have = 0;
+	struct prog_def defs[LOADER_LINKS_MAX];
+	size_t i, n, want = 0, have = 0;
 
 	if (!l->skel)
 		return false;
-	bpf_object__for_each_program(prog, l->skel->obj)
-		want += bpf_program__autoload(prog);
-	for (i = 0; i < LOADER_LINKS_MAX; i++)
+	n = prog_defs(l, defs);
+	for (i = 0; i < n; i++) {
+		want += l->adopted == ADOPT_ALL ?
+			prog_wanted(defs[i].kind, &l->opts) :
+			bpf_program__autoload(defs[i].prog);
 		have += l->links[i] != NULL;
+	}
 	return want && have == want;
 }
 
@@ -201,18 +411,42 @@ void loader_close(struct loader *l)
 {
 	size_t i;
 
+	/* The links are pinned: closing our fds leaves them attached. */
 	for (i = 0; i < LOADER_LINKS_MAX; i++) {
-		if (!l->links[i])
-			continue;
-		bpf_link__unpin(l->links[i]);
 		bpf_link__destroy(l->links[i]);
 		l->links[i] = NULL;
 	}
-	if (l->skel) {
-		bpf_map__unpin(l->skel->maps.mw_tracked, NULL);
-		mcpwarden_bpf__destroy(l->skel);
-		l->skel = NULL;
+	if (l->fence_prog_fd >= 0 && l->adopted == ADOPT_ALL)
+		close(l->fence_prog_fd);
+	l->fence_prog_fd = -1;
+	mcpwarden_bpf__destroy(l->skel);
+	l->skel = NULL;
+}
+
+int loader_remove(const char *pin_dir)
+{
+	struct dirent *de;
+	char path[PATH_MAX];
+	int ret = 0;
+	DIR *d;
+
+	d = opendir(pin_dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	/* Links first: with their pins gone nothing enforces any more. */
+	for (int pass = 0; pass < 2; pass++) {
+		rewinddir(d);
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.' ||
+			    !strncmp(de->d_name, "link_", 5) != !pass)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+			if (unlink(path) && !ret)
+				ret = -errno;
+		}
 	}
-	if (l->pin_dir[0])
-		rmdir(l->pin_dir);
+	closedir(d);
+	if (rmdir(pin_dir) && errno != ENOENT && !ret)
+		ret = -errno;
+	return ret;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The BPF object: which programs this kernel and backend get, loading with
- * the tracked map pinned, attaching (the socket programs to one cgroup),
- * pinning the links, and taking it all down again.
+ * The BPF object and its pinned state. Everything that enforces (the maps
+ * with the policy and the tracked processes, the ring buffer, the links)
+ * is pinned under the pin directory and outlives the agent: the next agent
+ * adopts it (docs/deploy.md, "What a restart leaves in force"). Only an
+ * uninstall (loader_remove) takes it down.
  */
 #ifndef MW_LOADER_H
 #define MW_LOADER_H
@@ -19,24 +21,48 @@ struct loader_opts {
 	__u32 ringbuf_size;		/* bytes, power of two; 0: the default */
 	bool lsm;			/* load the BPF-LSM programs */
 	bool connect_unix;		/* load cgroup/connect_unix (Linux 6.7+) */
+	bool fence;			/* the fanotify fence's report program */
+	__u64 cgroup_id;		/* where the socket programs attach */
+};
+
+/* What loader_open() found pinned. */
+enum loader_adopt {
+	ADOPT_NONE = 0,		/* nothing: a first start */
+	ADOPT_MAPS,		/* maps of this ABI: new programs replace the old */
+	ADOPT_ALL,		/* this very object, attached where we want it */
 };
 
 struct loader {
 	struct mcpwarden_bpf *skel;
 	struct bpf_link *links[LOADER_LINKS_MAX];
 	char pin_dir[256];
+	enum loader_adopt adopted;
+	struct loader_opts opts;	/* as given to loader_open() */
+	__u64 cgroup_id;
+	__u64 pinned_cgroup_id;		/* where the pinned links attach */
+	__u8 object[32];		/* sha256 of our BPF object */
+	int fence_prog_fd;		/* handle_fence_report, or -1 */
 };
 
-/* Open and load the object; a pinned tracked map of another layout is replaced. */
+/*
+ * Open and load the object, reusing what is pinned: maps of another ABI
+ * are refused with a message naming the way out (-EPROTO).
+ */
 int loader_open(struct loader *l, const struct loader_opts *o);
-/* Attach every loaded program (the cgroup ones to @cgroup_fd) and pin the links. */
+/*
+ * Attach every loaded program (the cgroup ones to @cgroup_fd), each in the
+ * place of the pinned link of its name, and pin it; with ADOPT_ALL, open
+ * the pinned links instead. Records what is installed (mw_meta).
+ */
 int loader_attach(struct loader *l, int cgroup_fd);
 void loader_map_fds(const struct loader *l, struct mw_map_fds *out);
 int loader_ringbuf_fd(const struct loader *l);
 /* Are all loaded programs attached? */
 bool loader_attached(const struct loader *l);
 __u32 loader_tracked_max(const struct loader *l);
-/* Detach and unpin everything; a zeroed loader is a no-op. */
+/* Close our fds: what is pinned stays in force. A zeroed loader: no-op. */
 void loader_close(struct loader *l);
+/* Take down everything pinned under @pin_dir: links, maps, programs. */
+int loader_remove(const char *pin_dir);
 
 #endif /* MW_LOADER_H */

@@ -23,8 +23,63 @@ void maps_read_unlock(struct mw_maps *m)
 	pthread_rwlock_unlock(&m->lock);
 }
 
+/* The profile names the pinned state knows, so that ids keep their names. */
+static int names_load(struct mw_maps *m)
+{
+	struct mw_profile_name pn;
+	__u32 id;
+
+	for (id = 1; id < MW_PROFILES_MAX; id++) {
+		if (bpf_map_lookup_elem(m->fd.profile_names, &id, &pn))
+			return -errno;
+		pn.name[sizeof(pn.name) - 1] = '\0';
+		if (!pn.name[0])
+			continue;
+		m->ids.names[id] = strdup(pn.name);
+		if (!m->ids.names[id])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int names_store(struct mw_maps *m)
+{
+	struct mw_profile_name pn;
+	__u32 id;
+
+	for (id = 1; id < MW_PROFILES_MAX; id++) {
+		memset(&pn, 0, sizeof(pn));
+		if (m->ids.names[id])
+			snprintf(pn.name, sizeof(pn.name), "%s", m->ids.names[id]);
+		if (bpf_map_update_elem(m->fd.profile_names, &id, &pn, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* A generation in force already (the agent adopted pinned state)? */
+static void gen_adopt(struct mw_maps *m)
+{
+	struct mw_config cfg;
+	struct mw_profile p;
+	__u32 zero = 0, i, key;
+
+	if (bpf_map_lookup_elem(m->fd.config, &zero, &cfg))
+		return;
+	for (i = 1; i < MW_PROFILES_MAX; i++) {
+		key = (cfg.active_gen & 1) * MW_PROFILES_MAX + i;
+		if (!bpf_map_lookup_elem(m->fd.profiles, &key, &p) && p.present) {
+			m->active_gen = cfg.active_gen & 1;
+			m->applied = 1;	/* what it holds: unknown until ours */
+			return;
+		}
+	}
+}
+
 int maps_init(struct mw_maps *m, const struct mw_map_fds *fds)
 {
+	int ret;
+
 	memset(m, 0, sizeof(*m));
 	pthread_rwlock_init(&m->lock, NULL);
 	m->fd = *fds;
@@ -32,7 +87,10 @@ int maps_init(struct mw_maps *m, const struct mw_map_fds *fds)
 					  sizeof(__u32), sizeof(__u32), 1, NULL);
 	if (m->sync_inner_fd < 0)
 		return -errno;
-	return 0;
+	ret = names_load(m);
+	if (!ret)
+		gen_adopt(m);
+	return ret;
 }
 
 void maps_free(struct mw_maps *m)
@@ -46,42 +104,64 @@ void maps_free(struct mw_maps *m)
 	m->sync_inner_fd = -1;
 }
 
-static void sels_clear(int fd, __u32 gen, const struct inode_sel *v, size_t n)
+/*
+ * Delete every entry of @fd whose key holds @gen at @gen_off: by what the
+ * map holds, not by what this agent put there, so that a generation an
+ * earlier agent filled (and maybe left half-filled) is cleared too.
+ */
+static void map_clear_gen(int fd, size_t key_size, size_t gen_off, __u32 gen)
 {
-	size_t i;
+	char key[sizeof(struct mw_unix_key)], next[sizeof(key)];
+	char *keys = NULL, *tmp;
+	size_t n = 0, cap = 0, i;
+	__u32 g;
+	int ret;
 
-	for (i = 0; i < n; i++) {
-		struct mw_inode_key k = inode_key(gen, &v[i]);
-
-		bpf_map_delete_elem(fd, &k);
+	for (ret = bpf_map_get_next_key(fd, NULL, next); !ret;
+	     ret = bpf_map_get_next_key(fd, key, next)) {
+		memcpy(key, next, key_size);
+		memcpy(&g, key + gen_off, sizeof(g));
+		if (g != gen)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			tmp = realloc(keys, cap * key_size);
+			if (!tmp)
+				break;
+			keys = tmp;
+		}
+		memcpy(keys + n++ * key_size, key, key_size);
 	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, keys + i * key_size);
+	free(keys);
 }
 
 /* Remove generation @gen's entries from the maps. Best effort. */
-static void gen_clear(struct mw_maps *m, __u32 gen, const struct compiled *c)
+static void gen_clear(struct mw_maps *m, __u32 gen)
 {
 	struct mw_profile none = {};
 	struct mw_gen g = {};
-	size_t i;
-	__u32 idx;
+	__u32 idx, key;
 
+	_Static_assert(sizeof(struct mw_unix_key) >= sizeof(struct mw_net_key) &&
+		       sizeof(struct mw_unix_key) >= sizeof(struct mw_inode_key),
+		       "map_clear_gen key buffer");
 	bpf_map_update_elem(m->fd.gens, &gen, &g, BPF_ANY);
-	for (i = 0; i < c->nnet; i++)
-		bpf_map_delete_elem(m->fd.net, &c->net_keys[i]);
-	for (i = 0; i < c->ncgroups; i++) {
-		struct mw_cgroup_key k = { .cgroup_id = c->cgroups[i].id,
-					   .gen = gen };
-
-		bpf_map_delete_elem(m->fd.cgroups, &k);
-	}
-	sels_clear(m->fd.exec, gen, c->exec, c->nexec);
-	sels_clear(m->fd.files, gen, c->files, c->nfiles);
-	sels_clear(m->fd.unix_inodes, gen, c->unix_inodes, c->nunix_inodes);
-	for (i = 0; i < c->nunix_paths; i++)
-		bpf_map_delete_elem(m->fd.unix_paths, &c->unix_keys[i]);
+	map_clear_gen(m->fd.net, sizeof(struct mw_net_key),
+		      offsetof(struct mw_net_key, gen), gen);
+	map_clear_gen(m->fd.cgroups, sizeof(struct mw_cgroup_key),
+		      offsetof(struct mw_cgroup_key, gen), gen);
+	map_clear_gen(m->fd.exec, sizeof(struct mw_inode_key),
+		      offsetof(struct mw_inode_key, gen), gen);
+	map_clear_gen(m->fd.files, sizeof(struct mw_inode_key),
+		      offsetof(struct mw_inode_key, gen), gen);
+	map_clear_gen(m->fd.unix_inodes, sizeof(struct mw_inode_key),
+		      offsetof(struct mw_inode_key, gen), gen);
+	map_clear_gen(m->fd.unix_paths, sizeof(struct mw_unix_key),
+		      offsetof(struct mw_unix_key, gen), gen);
 	for (idx = 0; idx < MW_PROFILES_MAX; idx++) {
-		__u32 key = gen * MW_PROFILES_MAX + idx;
-
+		key = gen * MW_PROFILES_MAX + idx;
 		bpf_map_update_elem(m->fd.profiles, &key, &none, BPF_ANY);
 	}
 }
@@ -165,6 +245,14 @@ int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
 			     warn_arg, &c);
 	if (ret)
 		return ret;
+	ret = names_store(m);
+	if (ret) {
+		snprintf(err, errlen, "recording the profile names: %s",
+			 strerror(-ret));
+		compiled_free(&c);
+		return ret;
+	}
+	gen_clear(m, gen);	/* what an interrupted reload may have left */
 	ret = gen_fill(m, gen, &c);
 	if (ret) {
 		snprintf(err, errlen, "filling policy generation %u: %s", gen,
@@ -181,7 +269,7 @@ int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
 	if (bpf_map_update_elem(m->fd.sync, &zero, &m->sync_inner_fd, BPF_ANY))
 		usleep(10000);	/* no map-in-map: a grace period is ~ms */
 	if (m->applied)
-		gen_clear(m, old, &m->gen[old]);
+		gen_clear(m, old);
 	pthread_rwlock_wrlock(&m->lock);
 	if (m->applied)
 		compiled_free(&m->gen[old]);
@@ -192,7 +280,7 @@ int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
 	pthread_rwlock_unlock(&m->lock);
 	return 0;
 undo:
-	gen_clear(m, gen, &c);
+	gen_clear(m, gen);
 	compiled_free(&c);
 	return ret;
 }

@@ -17,8 +17,8 @@
 #include "policy/policy.h"
 
 struct mw_map_fds {
-	int tracked, cgroups, detect, config, gens, profiles, net, sync,
-	    counters, exec, files, unix_inodes, unix_paths;
+	int tracked, cgroups, detect, config, gens, profiles, profile_names,
+	    net, sync, counters, exec, files, unix_inodes, unix_paths;
 };
 
 struct mw_maps {

@@ -34,14 +34,16 @@ json_object *agent_event_start(const struct events *e,
 			       json_object_new_int64(i->tracked));
 	json_object_object_add(a, "found_by_scan",
 			       json_object_new_int(i->found_by_scan));
-	json_object_object_add(a, "fail_open", json_object_new_string(
-		"if the agent stops, pinned links keep the network fence and tracking in force until the next start; a clean stop removes them"));
+	json_object_object_add(a, "adopted", json_object_new_string(i->adopted));
+	json_object_object_add(a, "stop_leaves_fence",
+			       json_object_new_boolean(!i->cleanup_on_exit));
 	json_object_object_add(o, "agent", a);
 	json_object_object_add(o, "policy", agent_policy_json(i->policy));
 	return o;
 }
 
-json_object *agent_event_stop(const struct events *e, int signal, __u64 lines)
+json_object *agent_event_stop(const struct events *e, int signal, __u64 lines,
+			      bool left_in_force)
 {
 	json_object *o = event_new(e, "agent_stop", 0);
 	json_object *a = json_object_new_object();
@@ -49,6 +51,8 @@ json_object *agent_event_stop(const struct events *e, int signal, __u64 lines)
 	json_object_object_add(a, "signal",
 			       json_object_new_string(strsignal(signal)));
 	json_object_object_add(a, "lines_written", json_object_new_int64(lines));
+	json_object_object_add(a, "left_in_force",
+			       json_object_new_boolean(left_in_force));
 	json_object_object_add(o, "agent", a);
 	return o;
 }

@@ -14,6 +14,8 @@ struct agent_start_info {
 	const char *cgroup, *pin_dir, *socket;
 	__u64 tracked;			/* entries in the tracked map */
 	int found_by_scan;
+	const char *adopted;		/* "none", "maps", "all" */
+	bool cleanup_on_exit;
 	const struct policy *policy;
 };
 
@@ -22,7 +24,7 @@ json_object *agent_policy_json(const struct policy *p);
 json_object *agent_event_start(const struct events *e,
 			       const struct agent_start_info *i);
 json_object *agent_event_stop(const struct events *e, int signal,
-			      __u64 lines);
+			      __u64 lines, bool left_in_force);
 json_object *agent_event_policy_load(const struct events *e,
 				     const struct policy *p, __u32 gen);
 /* A reload refused: @running stays in force (NULL: none yet). */
