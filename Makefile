@@ -43,7 +43,7 @@ BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
 BPF_OBJS	:= $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS		:= $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 # user/ is one folder per pipeline stage (docs/architecture.md).
-USER_DIRS	:= cli policy kernel output daemon wrapper lib
+USER_DIRS	:= cli policy kernel output daemon guard wrapper lib
 USER_SRCS	:= $(wildcard $(addsuffix /*.c,$(addprefix user/,$(USER_DIRS))))
 USER_OBJS	:= $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS)) \
 		   $(OUT)/user/policy/default.o

@@ -18,7 +18,7 @@ void cli_usage(FILE *f)
 "      [--backend auto|lsm|fallback] [--pin-dir DIR] [--resolv-conf FILE]\n"
 "      [--ring-buffer SIZE] [--format native|ocsf] [--output-rotate-size BYTES]\n"
 "      [--output-queue BYTES] [--metrics ADDR:PORT] [--host-root DIR]\n"
-"      [--state-dir DIR] [--cleanup-on-exit] [-v]\n"
+"      [--state-dir DIR] [--cleanup-on-exit] [--guard-cgroup DIR] [-v]\n"
 "                       load the BPF programs and stream events as JSON lines;\n"
 "                       SPEC: - (stdout), FILE, file:FILE, unix:PATH,\n"
 "                       tcp:HOST:PORT, syslog+tcp:HOST:PORT (docs/outputs.md);\n"

@@ -25,5 +25,6 @@ int cmd_policy(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);
+int cmd_guard(int argc, char **argv);
 
 #endif /* MW_CLI_H */

@@ -34,6 +34,8 @@ int main(int argc, char **argv)
 		return cmd_features(argc, argv);
 	if (!strcmp(cmd, "uninstall"))
 		return cmd_uninstall(argc, argv);
+	if (!strcmp(cmd, "guard"))
+		return cmd_guard(argc, argv);
 	fprintf(stderr, "mcpwarden: unknown command \"%s\" (see 'mcpwarden --help')\n",
 		cmd);
 	return 2;

@@ -24,7 +24,7 @@ static int parse_size(const char *s, __u32 *out)
 
 enum {
 	OPT_FORMAT = 256, OPT_ROTATE, OPT_QUEUE, OPT_METRICS, OPT_HOST_ROOT,
-	OPT_STATE_DIR, OPT_CLEANUP,
+	OPT_STATE_DIR, OPT_CLEANUP, OPT_GUARD_CGROUP,
 };
 
 /* Long on purpose: one case per flag, each with its own one-line error. */
@@ -46,6 +46,7 @@ int cmd_run(int argc, char **argv)
 		{ "host-root", required_argument, NULL, OPT_HOST_ROOT },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "cleanup-on-exit", no_argument, NULL, OPT_CLEANUP },
+		{ "guard-cgroup", required_argument, NULL, OPT_GUARD_CGROUP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -123,6 +124,12 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_CLEANUP:
 			o.cleanup_on_exit = true;
+			break;
+		case OPT_GUARD_CGROUP:
+			if (optarg[0] != '/')
+				return bad_usage("run", "--guard-cgroup \"%s\": not an absolute path",
+						 optarg);
+			o.guard_cgroup = optarg;
 			break;
 		case OPT_HOST_ROOT:
 			if (optarg[0] != '/')

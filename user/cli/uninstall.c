@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "daemon/daemon.h"
 #include "daemon/statefile.h"
+#include "guard/guard.h"
 #include "kernel/loader.h"
 #include "kernel/mounts.h"
 
@@ -42,6 +43,11 @@ int cmd_uninstall(int argc, char **argv)
 		return 1;
 	}
 	mounts_ensure();
+	/* The guard first: with it the fanotify group and its marks go. */
+	ret = guard_stop(state_dir);
+	if (ret)
+		fprintf(stderr, "mcpwarden uninstall: stopping the guard of \"%s\": %s\n",
+			state_dir, strerror(-ret));
 	ret = loader_remove(pin_dir);
 	state_remove(state_dir);
 	if (ret) {

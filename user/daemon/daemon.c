@@ -61,6 +61,7 @@ static const char *name_rule(void *arg, __u32 id)
 static void metrics_gauges(void *arg, struct metrics_gauges *g)
 {
 	struct daemon *d = arg;
+	__u64 lost;
 	size_t i;
 
 	if (d->bpf.skel) {
@@ -70,8 +71,8 @@ static void metrics_gauges(void *arg, struct metrics_gauges *g)
 		g->generation = d->maps.active_gen;
 	}
 	g->fanotify = fence_active(&d->fence);
-	g->fanotify_allowed = d->fence.allowed;
-	g->fanotify_denied = d->fence.denied;
+	fence_counts(&d->fence, &g->fanotify_allowed, &g->fanotify_denied,
+		     &lost);
 	for (i = 0; i < d->out.sinks.n && i < 8; i++) {
 		g->sink_name[i] = d->out.sinks.v[i].name;
 		g->sink_queued[i] = sink_queued(&d->out.sinks.v[i]);
@@ -250,7 +251,18 @@ static int start_enforcing(struct daemon *d)
 	int ret, scanned;
 
 	if (!d->exec_lsm) {
-		ret = fence_init(&d->fence, d->epfd, &d->maps);
+		ret = fence_init(&d->fence, d->epfd, &(struct fence_opts){
+			.pin_dir = d->o->pin_dir, .state_dir = d->o->state_dir,
+			.guard_cgroup = d->o->guard_cgroup,
+			.fds = {
+				.tracked = d->maps.fd.tracked,
+				.config = d->maps.fd.config,
+				.profiles = d->maps.fd.profiles,
+				.exec = d->maps.fd.exec,
+				.files = d->maps.fd.files,
+				.report = d->bpf.fence_prog_fd,
+			},
+		});
 		if (ret)
 			log_msg("exec fence: fanotify: %s; execs are stopped after the fact (SIGKILL) only",
 				strerror(-ret));
@@ -284,7 +296,7 @@ static void teardown(struct daemon *d)
 {
 	int ret;
 
-	fence_close(&d->fence);
+	fence_close(&d->fence, d->o->cleanup_on_exit);
 	control_close(&d->ctl);
 	loader_close(&d->bpf);
 	if (d->o->cleanup_on_exit) {

@@ -191,6 +191,20 @@ static json_object *on_status(struct daemon *d)
 	json_object_object_add(resp, "counters", cnt);
 	json_object_object_add(resp, "cgroup",
 			       json_object_new_string(d->cgroup_path));
+	if (fence_active(&d->fence)) {
+		json_object *f = json_object_new_object();
+		__u64 allowed, denied, lost;
+
+		fence_counts(&d->fence, &allowed, &denied, &lost);
+		json_object_object_add(f, "guard_pid",
+				       json_object_new_int(d->fence.guard_pid));
+		json_object_object_add(f, "guard_restarts",
+				       json_object_new_int64(d->fence.guard_restarts));
+		json_object_object_add(f, "allowed", json_object_new_int64(allowed));
+		json_object_object_add(f, "denied", json_object_new_int64(denied));
+		json_object_object_add(f, "reports_lost", json_object_new_int64(lost));
+		json_object_object_add(resp, "fanotify", f);
+	}
 	return resp;
 }
 

@@ -35,18 +35,6 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void on_fence_hit(void *arg, const struct fence_hit *h)
-{
-	struct daemon *d = arg;
-
-	/* What the kernel reported before this request goes out first. */
-	ring_buffer__consume(d->rb);
-	daemon_emit(d, event_user_exec(&d->ev, h->exec && !h->file_rule, h->pid,
-				       &h->t.server, h->path,
-				       major(h->st_dev), minor(h->st_dev), h->ino,
-				       h->action, h->rule_id));
-}
-
 /* A counter that rose is an events_lost event; @sink names an output. */
 static void report_lost(struct daemon *d, __u64 now, __u64 *seen,
 			const char *reason, const char *sink)
@@ -73,6 +61,12 @@ void loop_check_counters(struct daemon *d)
 		report_lost(d, s->lost_error, &s->seen_error, "sink_error",
 			    s->name);
 	}
+	if (fence_active(&d->fence)) {
+		__u64 allowed, denied, lost;
+
+		fence_counts(&d->fence, &allowed, &denied, &lost);
+		report_lost(d, lost, &d->seen_fence_lost, "fence_report", NULL);
+	}
 	if (maps_counters(&d->maps, c))
 		return;
 	was = d->seen;
@@ -88,10 +82,8 @@ void loop_check_counters(struct daemon *d)
 void loop_sync(struct daemon *d)
 {
 	ring_buffer__consume(d->rb);
-	if (fence_active(&d->fence)) {
+	if (fence_active(&d->fence))
 		fence_on_inotify(&d->fence);
-		fence_on_report(&d->fence, on_fence_hit, d);
-	}
 	loop_check_counters(d);
 	sinks_flush(&d->out.sinks);
 }
@@ -181,8 +173,8 @@ static void dispatch(struct daemon *d, struct ep_src *src, __u32 events)
 	case EP_METRICS:
 		metrics_loop(&d->out.metrics);
 		break;
-	case EP_FANOTIFY:
-		fence_on_report(&d->fence, on_fence_hit, d);
+	case EP_GUARD:
+		fence_on_guard(&d->fence);
 		break;
 	case EP_FENCE_INOTIFY:
 		fence_on_inotify(&d->fence);

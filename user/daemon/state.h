@@ -52,6 +52,7 @@ struct daemon {
 	char cgroup_root[PATH_MAX];
 	struct state_seen seen;		/* kernel losses reported, persisted */
 	__u64 bad_records;
+	__u64 seen_fence_lost;		/* fence records reported lost */
 	int stop_signal;
 	bool reload;
 };

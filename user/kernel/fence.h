@@ -1,85 +1,69 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The exec fence where BPF-LSM is missing: fanotify permission marks on the
- * inodes of denied binaries (FAN_OPEN_EXEC_PERM, and FAN_OPEN_PERM for
- * "ld.so BINARY") and directories (children's execs), answered at once from
- * the tracked-process map: a tracked process whose profile denies the file
- * gets EPERM, every other process is allowed.
+ * The agent's part of the fanotify fence (kernels without BPF-LSM). The
+ * group is the guard's (user/guard/): the agent takes a copy of it, places
+ * the marks its policy asks for (kernel/marks.h) and answers requests on a
+ * thread of its own beside the guard (kernel/answer.h), so that either one
+ * stopped stalls no process. If the guard dies, the agent's copy keeps the
+ * group and its marks alive, and it starts another guard with that copy.
  *
- * The agent must never block while a request waits, nor open a marked file
- * itself. If it dies, the kernel allows pending requests and drops the marks.
+ * The answering thread never blocks on the event loop, and the agent never
+ * opens a marked file while nobody could answer: its own opens (a
+ * directory walk, a policy file) are answered by the guard or the thread.
  */
 #ifndef MW_FENCE_H
 #define MW_FENCE_H
 
-#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include "daemon/loop.h"
-#include "kernel/maps.h"
+#include "kernel/answer.h"
+#include "kernel/compile.h"
+#include "kernel/marks.h"
 
-struct fence_mark {
-	int fd;			/* O_PATH: the marked inode, even if renamed */
-	__u64 st_dev, ino;
-	__u64 mask;		/* FAN_* bits */
-	bool mount;		/* FAN_MARK_MOUNT on a mount root */
-	int wd;			/* inotify watch of a marked directory, or -1 */
-	char *path;		/* for new subdirectories' paths */
+struct fence_opts {
+	const char *pin_dir;
+	const char *state_dir;
+	const char *guard_cgroup;	/* the guard's cgroup, or NULL */
+	struct answer_fds fds;		/* the agent's map fds (borrowed) */
+};
+
+struct fence {
+	struct ep_src src_ino;		/* EP_FENCE_INOTIFY: new subdirectories */
+	struct ep_src src_guard;	/* EP_GUARD: the guard's pidfd */
+	bool inited;			/* fence_init() ran: the fds are ours */
+	bool running;			/* the answering thread */
+	struct fence_opts o;
+	int shm_fd, guard_pidfd, wake[2], epfd;
+	pid_t guard_pid;
+	bool inherited;			/* the group has an earlier agent's marks */
+	struct answerer a;		/* a.group: our copy of the group */
+	struct marks marks;
+	pthread_t thread;
+	__u64 guard_restarts;
 };
 
 /*
- * Requests are answered by a thread of their own, never by the event loop:
- * the agent's own opens (a directory walk, a policy file, /etc/passwd) of
- * a marked inode wait for an answer, and so do other agents' (a test runs
- * several). A thread that does nothing but answer cannot wait on itself.
- * It reports denials to the loop through a pipe (EP_FANOTIFY).
+ * Find the guard (or start one) and take a copy of its group, then start
+ * the answering thread. Registers the inotify and guard fds with @epfd.
  */
-struct fence {
-	struct ep_src src;	/* EP_FANOTIFY: the report pipe */
-	struct ep_src src_ino;	/* EP_FENCE_INOTIFY: new subdirectories */
-	int fd, inofd;
-	int report[2];		/* answering thread -> loop */
-	int wake[2];		/* loop -> answering thread: stop */
-	pthread_t thread;
-	bool inited;		/* fence_init() ran: the fds below are ours */
-	bool running;
-	struct mw_maps *maps;
-	struct fence_mark *marks;
-	size_t nmarks;
-	__u64 allowed, denied;	/* answers given (the thread's) */
-	__u64 reports_lost;	/* reports the full pipe refused */
-};
-
-/* What one permission request was about: a record of the report pipe. */
-struct fence_hit {
-	pid_t pid;
-	bool exec;		/* FAN_OPEN_EXEC_PERM; else FAN_OPEN_PERM */
-	bool file_rule;		/* decided by a file rule, not an exec rule */
-	__u8 action;		/* MW_ACTION_DENY or MW_ACTION_AUDIT */
-	__u32 rule_id;
-	__u64 st_dev, ino;
-	struct mw_tracked t;
-	char path[3072];	/* the record fits PIPE_BUF: writes are atomic */
-};
-
-typedef void (*fence_report)(void *arg, const struct fence_hit *h);
-
-/* Create the group and start the answering thread, which judges with @m. */
-int fence_init(struct fence *f, int epfd, struct mw_maps *m);
+int fence_init(struct fence *f, int epfd, const struct fence_opts *o);
 /* Does the fanotify group exist (fence_init() succeeded)? */
 bool fence_active(const struct fence *f);
-/*
- * Mark what @c denies or audits, then unmark what it no longer names: new
- * marks are in place before old ones go.
- */
+/* Put the marks of @c in place (marks_apply). */
 int fence_apply(struct fence *f, const struct compiled *c,
 		void (*warn)(const char *msg, void *arg), void *warn_arg);
-/* A marked directory got a new subdirectory: mark it too. */
 void fence_on_inotify(struct fence *f);
-/* Hand the answering thread's reports to @report. */
-void fence_on_report(struct fence *f, fence_report report, void *arg);
-/* Stop the thread, drop the marks, close the group; a zeroed fence is a no-op. */
-void fence_close(struct fence *f);
+/* The guard exited: start another with our copy of the group. */
+void fence_on_guard(struct fence *f);
+/* Answers given, by both answerers, and records the ring refused. */
+void fence_counts(const struct fence *f, __u64 *allowed, __u64 *denied,
+		  __u64 *report_lost);
+/*
+ * Stop the answering thread and close our copy; with @remove, stop the
+ * guard too, and the group and its marks go. A zeroed fence is a no-op.
+ */
+void fence_close(struct fence *f, bool remove);
 
 #endif /* MW_FENCE_H */

@@ -96,7 +96,7 @@ static void link_path(const struct loader *l, struct bpf_program *prog,
 		 bpf_program__name(prog) + strlen("handle_"));
 }
 
-static void object_digest(__u8 out[32])
+void loader_object_digest(__u8 out[32])
 {
 	struct sha256_ctx ctx;
 	const void *elf;
@@ -240,7 +240,7 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 	l->fence_prog_fd = -1;
 	l->cgroup_id = o->cgroup_id;
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", o->pin_dir);
-	object_digest(l->object);
+	loader_object_digest(l->object);
 	if (mkdir(o->pin_dir, 0700) && errno != EEXIST) {
 		err = -errno;
 		log_msg("--pin-dir \"%s\": %s", o->pin_dir, strerror(-err));

@@ -62,6 +62,8 @@ bool loader_attached(const struct loader *l);
 __u32 loader_tracked_max(const struct loader *l);
 /* Close our fds: what is pinned stays in force. A zeroed loader: no-op. */
 void loader_close(struct loader *l);
+/* sha256 of the BPF object this binary carries. */
+void loader_object_digest(__u8 out[32]);
 /* Take down everything pinned under @pin_dir: links, maps, programs. */
 int loader_remove(const char *pin_dir);
 

@@ -88,7 +88,7 @@ int proc_start_time(const char *proc_root, __u32 pid, __u64 *out)
 	return ret;
 }
 
-int proc_read(const char *proc_root, __u32 pid, struct proc_info *out)
+int proc_read_ids(const char *proc_root, __u32 pid, struct proc_info *out)
 {
 	char path[PATH_MAX], buf[4096], *p;
 	ssize_t n;
@@ -101,7 +101,6 @@ int proc_read(const char *proc_root, __u32 pid, struct proc_info *out)
 	ret = stat_parse(proc_root, pid, out);
 	if (ret)
 		return ret;
-
 	snprintf(path, sizeof(path), "%s/%u/status", proc_root, pid);
 	n = read_file(path, buf, sizeof(buf) - 1);
 	if (n > 0) {
@@ -113,6 +112,20 @@ int proc_read(const char *proc_root, __u32 pid, struct proc_info *out)
 		if (p)
 			out->gid = strtoul(p + 5, NULL, 10);
 	}
+	return 0;
+}
+
+int proc_read(const char *proc_root, __u32 pid, struct proc_info *out)
+{
+	char path[PATH_MAX], buf[4096];
+	ssize_t n;
+	int ret;
+
+	if (!proc_root)
+		proc_root = "/proc";
+	ret = proc_read_ids(proc_root, pid, out);
+	if (ret)
+		return ret;
 
 	snprintf(path, sizeof(path), "%s/%u/exe", proc_root, pid);
 	n = readlink(path, buf, sizeof(buf) - 1);

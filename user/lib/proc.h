@@ -21,6 +21,8 @@ struct proc_info {
 /* Read /proc/@pid (under @proc_root, NULL for /proc); 0 or -errno. */
 int proc_read(const char *proc_root, __u32 pid, struct proc_info *out);
 void proc_info_clear(struct proc_info *p);
+/* The same without exe and args: /proc/@pid/stat and status, no links. */
+int proc_read_ids(const char *proc_root, __u32 pid, struct proc_info *out);
 /* The start time alone (ns, tick precision), from /proc/@pid/stat. */
 int proc_start_time(const char *proc_root, __u32 pid, __u64 *out);
 

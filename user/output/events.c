@@ -312,37 +312,31 @@ static json_object *exec_json(struct events *e, const struct mw_event_exec *ev,
 	return o;
 }
 
-json_object *event_user_exec(struct events *e, bool exec, __u32 pid,
-			     const struct mw_server *s, const char *path,
-			     __u32 dev_major, __u32 dev_minor, __u64 ino,
-			     __u8 action, __u32 rule_id)
+/*
+ * A verdict of the fanotify fence (kernels without BPF-LSM): an exec
+ * refused before it starts, or an open, by a file rule or of a denied
+ * binary. Its process was read by the answerer before it answered.
+ */
+static json_object *fanotify_json(struct events *e,
+				  const struct mw_event_fanotify *ev,
+				  size_t size)
 {
-	struct mw_event_hdr h = { .time = time_boot_ns() };
-	struct mw_process p = { .pid = pid, .tid = pid };
-	struct proc_info pi;
+	size_t fixed = offsetof(struct mw_event_fanotify, path);
+	bool exec = ev->kind == MW_FAN_EXEC;
 	json_object *o;
 
-	if (!proc_read(e->proc_root, pid, &pi)) {
-		p.ppid = pi.ppid;
-		p.uid = pi.uid;
-		p.gid = pi.gid;
-		p.start_time = pi.start_time;
-		memcpy(p.comm, pi.comm, sizeof(p.comm));
-		if (!proc_cache_get(e->cache, pid, pi.start_time)) {
-			proc_cache_put(e->cache, pid, pi.start_time, pi.exe,
-				       pi.args);
-			pi.exe = NULL;
-			pi.args = NULL;
-		}
-		proc_info_clear(&pi);
-	}
-	o = common(e, exec ? "process_exec" : "file_open", &h, &p, s);
-	json_object_object_add(o, exec ? "exec" : "file",
-			       exec_file_json(path, dev_major, dev_minor, ino,
-					      exec ? "fanotify/FAN_OPEN_EXEC_PERM" :
-					      "fanotify/FAN_OPEN_PERM"));
-	add_str(o, "action", event_action_str(action));
-	add_rule(e, o, rule_id, s->profile, "exec", action);
+	if (size < fixed || ev->path_len > MW_PATH_MAX ||
+	    size < fixed + ev->path_len)
+		return NULL;
+	o = common(e, exec ? "process_exec" : "file_open", &ev->hdr, &ev->proc,
+		   &ev->server);
+	json_object_object_add(o, exec ? "exec" : "file", exec_file_json(
+		ev->path_len ? ev->path : NULL, mw_kdev_major(ev->dev),
+		mw_kdev_minor(ev->dev), ev->ino,
+		exec ? "fanotify/FAN_OPEN_EXEC_PERM" : "fanotify/FAN_OPEN_PERM"));
+	add_str(o, "action", event_action_str(ev->action));
+	add_rule(e, o, ev->rule_id, ev->server.profile,
+		 ev->kind == MW_FAN_OPEN ? "files" : "exec", ev->action);
 	return o;
 }
 
@@ -540,6 +534,9 @@ json_object *event_from_record(struct events *e, const void *data,
 		break;
 	case MW_EVENT_FILE:
 		o = file_json(e, data, size);
+		break;
+	case MW_EVENT_FANOTIFY:
+		o = fanotify_json(e, data, size);
 		break;
 	case MW_EVENT_UNIX:
 		if (size >= sizeof(struct mw_event_unix))

@@ -28,11 +28,6 @@ json_object *event_new(const struct events *e, const char *type, __u64 boot_ns);
 /* Decode one ring-buffer record; NULL with *err set if it is malformed. */
 json_object *event_from_record(struct events *e, const void *data,
 			       size_t size, int *err);
-/* A process_exec (or file_open) refused or audited by the fanotify fence. */
-json_object *event_user_exec(struct events *e, bool exec, __u32 pid,
-			     const struct mw_server *s, const char *path,
-			     __u32 dev_major, __u32 dev_minor, __u64 ino,
-			     __u8 action, __u32 rule_id);
 const char *event_action_str(__u8 action);
 const char *event_source_str(__u32 source);
 

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The agent's side of the guard: find it, start it, stop it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include "guard/guard.h"
+
+#define GUARD_WAIT_MS	5000
+
+static int guard_addr(const char *state_dir, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", state_dir,
+		     GUARD_SOCKET) >= (int)sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int guard_socket(const char *state_dir)
+{
+	struct timeval tv = { .tv_sec = GUARD_WAIT_MS / 1000 };
+	struct sockaddr_un sa;
+	int fd, ret;
+
+	ret = guard_addr(state_dir, &sa);
+	if (ret)
+		return ret;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* The guard's first message on @fd: a line of JSON and its two fds. */
+static int guard_hello(int fd, struct guard_conn *out)
+{
+	char line[256], cbuf[CMSG_SPACE(2 * sizeof(int))] = {};
+	struct iovec iov = { .iov_base = line, .iov_len = sizeof(line) - 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	json_object *o, *v;
+	int fds[2];
+	ssize_t n;
+
+	memset(out, 0, sizeof(*out));
+	out->group = out->shm = -1;
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	cm = CMSG_FIRSTHDR(&mh);
+	if (n <= 0 || !cm || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(fds)))
+		return n < 0 ? -errno : -EPROTO;
+	memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+	out->group = fds[0];
+	out->shm = fds[1];
+	line[n] = '\0';
+	o = json_tokener_parse(line);
+	if (o && json_object_object_get_ex(o, "pid", &v))
+		out->pid = json_object_get_int(v);
+	if (o && json_object_object_get_ex(o, "object", &v))
+		snprintf(out->object, sizeof(out->object), "%s",
+			 json_object_get_string(v));
+	json_object_put(o);
+	if (out->pid <= 0) {
+		guard_conn_close(out);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int guard_connect(const char *state_dir, struct guard_conn *out)
+{
+	int fd = guard_socket(state_dir), ret;
+
+	if (fd < 0) {
+		memset(out, 0, sizeof(*out));
+		out->group = out->shm = -1;
+		return fd;
+	}
+	ret = guard_hello(fd, out);
+	close(fd);
+	return ret;
+}
+
+void guard_conn_close(struct guard_conn *c)
+{
+	if (c->group >= 0)
+		close(c->group);
+	if (c->shm >= 0)
+		close(c->shm);
+	c->group = c->shm = -1;
+}
+
+/* In the child: become the guard, a session of its own, not our child. */
+static void exec_guard(const char *pin_dir, const char *state_dir,
+		       const char *cgroup, int group, int shm, int ready)
+{
+	char gfd[16], sfd[16], rfd[16];
+	const char *argv[16];
+	int i = 0, null;
+
+	setsid();
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+	}
+	argv[i++] = "mcpwarden";
+	argv[i++] = "guard";
+	argv[i++] = "--pin-dir";
+	argv[i++] = pin_dir;
+	argv[i++] = "--state-dir";
+	argv[i++] = state_dir;
+	if (cgroup) {
+		argv[i++] = "--cgroup";
+		argv[i++] = cgroup;
+	}
+	if (group >= 0) {
+		fcntl(group, F_SETFD, 0);
+		fcntl(shm, F_SETFD, 0);
+		snprintf(gfd, sizeof(gfd), "%d", group);
+		snprintf(sfd, sizeof(sfd), "%d", shm);
+		argv[i++] = "--group-fd";
+		argv[i++] = gfd;
+		argv[i++] = "--shm-fd";
+		argv[i++] = sfd;
+	}
+	fcntl(ready, F_SETFD, 0);
+	snprintf(rfd, sizeof(rfd), "%d", ready);
+	argv[i++] = "--ready-fd";
+	argv[i++] = rfd;
+	argv[i] = NULL;
+	execv("/proc/self/exe", (char **)argv);
+	_exit(127);
+}
+
+pid_t guard_spawn(const char *pin_dir, const char *state_dir,
+		  const char *cgroup, int group, int shm)
+{
+	struct pollfd pfd;
+	int ready[2], err;
+	pid_t pid;
+	char c;
+
+	if (pipe2(ready, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		close(ready[0]);
+		close(ready[1]);
+		return err;
+	}
+	if (pid == 0) {
+		close(ready[0]);
+		exec_guard(pin_dir, state_dir, cgroup, group, shm, ready[1]);
+	}
+	close(ready[1]);
+	/* Its byte once it listens; EOF if it died first. */
+	pfd = (struct pollfd){ .fd = ready[0], .events = POLLIN };
+	err = poll(&pfd, 1, GUARD_WAIT_MS) == 1 && read(ready[0], &c, 1) == 1 ?
+	      0 : -ECHILD;
+	close(ready[0]);
+	if (err) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return err;
+	}
+	return pid;
+}
+
+int guard_stop(const char *state_dir)
+{
+	struct guard_conn c;
+	struct pollfd pfd;
+	int fd, pidfd, ret;
+
+	fd = guard_socket(state_dir);
+	if (fd < 0)
+		return fd == -ENOENT || fd == -ECONNREFUSED ? 0 : fd;
+	ret = guard_hello(fd, &c);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	guard_conn_close(&c);
+	pidfd = syscall(SYS_pidfd_open, c.pid, 0);
+	if (send(fd, "exit\n", 5, MSG_NOSIGNAL) != 5)
+		ret = -errno;
+	close(fd);
+	if (!ret && pidfd >= 0) {
+		pfd = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		if (poll(&pfd, 1, GUARD_WAIT_MS) != 1)
+			ret = -ETIMEDOUT;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	/* Ours to reap if we started it. */
+	waitpid(c.pid, NULL, WNOHANG);
+	return ret;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Answering fanotify permission requests (kernels without BPF-LSM): the
+ * verdict from the pinned maps alone (tracked processes, the active
+ * generation's profiles and inode rules), the answer at once, the record
+ * into the ring buffer through handle_fence_report.
+ *
+ * Two answerers read the same group, each in its own process: the guard
+ * (user/guard/), which outlives agents, and the agent's answering thread.
+ * Whichever is free takes a request. A request one of them read and has
+ * not answered for ANSWER_STALL_MS (it is stopped, frozen, starved) is
+ * answered by the other: each publishes what it holds in a shared page,
+ * and a compare-and-swap decides which one writes the response. So a
+ * stopped agent or a stopped guard stalls nobody; only both stopped do.
+ */
+#ifndef MW_ANSWER_H
+#define MW_ANSWER_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#define ANSWER_BATCH		8	/* requests read at once, per answerer */
+#define ANSWER_STALL_MS		200	/* held longer: the other answers */
+#define ANSWER_SIDES		2
+
+enum answer_side { SIDE_GUARD = 0, SIDE_AGENT = 1 };
+
+/* A request an answerer holds: fd number and pid, 0 fd word when free. */
+struct answer_slot {
+	__u64 word;		/* seq << 32 | (fd + 1); 0: free */
+	__u32 pid;
+	__u32 mask;		/* FAN_OPEN_PERM, FAN_OPEN_EXEC_PERM */
+	__u64 read_ns;		/* CLOCK_BOOTTIME when it was read */
+};
+
+/* The page both answerers map (a memfd the guard makes). */
+struct answer_shared {
+	__u32 magic;
+	__u32 pad;
+	__s32 pid[ANSWER_SIDES];	/* of each answerer, 0 if none */
+	struct answer_slot slot[ANSWER_SIDES][ANSWER_BATCH];
+	__u64 allowed[ANSWER_SIDES];
+	__u64 denied[ANSWER_SIDES];
+	__u64 taken_over[ANSWER_SIDES];	/* answered for the other side */
+	__u64 report_lost[ANSWER_SIDES];	/* records the ring refused */
+};
+
+#define ANSWER_MAGIC	0x6d776673u	/* "mwfs" */
+
+/* What an answerer judges with: fds of the pinned maps and program. */
+struct answer_fds {
+	int tracked, config, profiles, exec, files;
+	int report;		/* handle_fence_report */
+};
+
+struct answerer {
+	int group;		/* the fanotify group */
+	struct answer_fds fds;
+	struct answer_shared *shm;
+	enum answer_side side;
+	__u32 seq;
+};
+
+/* Map the shared page of memfd @fd (ANSWER_MAGIC is set if new). */
+struct answer_shared *answer_shared_map(int fd, bool create);
+void answer_shared_unmap(struct answer_shared *shm);
+/* A memfd for the shared page; -errno on failure. */
+int answer_shared_create(void);
+
+/*
+ * Read what the group has (without blocking), judge, answer and report
+ * every request. Returns the number answered, or -errno.
+ */
+int answer_pending(struct answerer *a);
+/* Answer the other side's requests held longer than ANSWER_STALL_MS. */
+void answer_watchdog(struct answerer *a);
+/* Open the pinned maps and program under @pin_dir into @fds. */
+int answer_fds_open(const char *pin_dir, struct answer_fds *fds);
+void answer_fds_close(struct answer_fds *fds);
+
+#endif /* MW_ANSWER_H */
