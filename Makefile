@@ -199,6 +199,10 @@ install: all
 	fi
 
 uninstall:
+	@# What a stop left in force (pins, the fanotify guard) goes first.
+	@if [ -z "$(DESTDIR)" ] && [ -x $(BINDIR)/mcpwarden ] && [ "$$(id -u)" = 0 ]; then \
+		$(BINDIR)/mcpwarden uninstall || true; \
+	fi
 	rm -f $(DESTDIR)$(BINDIR)/mcpwarden $(DESTDIR)$(MAN8DIR)/mcpwarden.8 \
 	      $(DESTDIR)$(UNITDIR)/mcpwarden.service
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS)))

@@ -19,7 +19,9 @@
 #     the pod shares with the host: loopback connect EPERM, exec from /tmp
 #     refused (126), the deny events on the agent's stdout; untracked, both
 #     work;
-#   - SIGTERM within terminationGracePeriodSeconds: exit 0, pins removed.
+#   - SIGTERM within terminationGracePeriodSeconds: exit 0, the fence left
+#     in force (pins, the fanotify guard outside the pod's cgroup) after the
+#     pod's cgroup is killed; the next pod adopts it; uninstall removes it.
 # Safety (tests/ENVIRONMENT rules): the hostPath volumes that would touch the
 # node's own agent state are bound from directories this test creates:
 #   the cgroup v2 hierarchy  -> a child cgroup of this host's cgroup2 mount,
@@ -340,34 +342,39 @@ EOF
 ns=(-m --propagation private -C)
 [ "$POD_HOSTNET" = 1 ] || ns+=(-n -u -i)
 ROOT_ATTACH_BEFORE=$(bpftool cgroup show "$CG2" 2>/dev/null | wc -l)
-# The pod's cgroup (and cgroup namespace), inside the test's "node root".
-sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$POD_CG" \
-	unshare "${ns[@]}" bash "$T/pod-init.sh" "$T" "$STANDIN" "$INIT" "$POD_RO_ROOT" \
-	"$POD_PRIVILEGED" "$POD_HOSTNET" "$bset" "$POD_NNP" \
-	"$BIN" "${POD_CMD[@]:1}" "${POD_ARGS[@]}" >"$T/stdout" 2>"$T/stderr" &
-AP=$!
-
-# 3. Ready: the probes answer (from the node, into the pod's network).
 probe() {	# scheme port path timeout -> HTTP code
 	local pre=()
 	[ "$POD_HOSTNET" = 1 ] || pre=(nsenter "--net=/proc/$AP/ns/net")
 	"${pre[@]}" curl -sk -o /dev/null -m "$4" -w '%{http_code}' "$1://127.0.0.1:$2$3" 2>/dev/null
 }
-ready=0
-for _ in $(seq 150); do
-	kill -0 "$AP" 2>/dev/null || break
-	if [ -S "$HOST_SOCKET" ] && [ "$POD_PROBES" -gt 0 ]; then
-		copy POD_PROBE_0 p
-		code=$(probe "${p[1]}" "${p[2]}" "${p[3]}" "${p[4]}")
-		[ "${code:-0}" -ge 200 ] && [ "${code:-0}" -lt 400 ] && { ready=1; break; }
+# start_pod: the pod's cgroup (and cgroup namespace), inside the test's
+# "node root"; then ready: the probes answer (from the node, into the pod's
+# network).
+start_pod() {
+	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$POD_CG" \
+		unshare "${ns[@]}" bash "$T/pod-init.sh" "$T" "$STANDIN" "$INIT" "$POD_RO_ROOT" \
+		"$POD_PRIVILEGED" "$POD_HOSTNET" "$bset" "$POD_NNP" \
+		"$BIN" "${POD_CMD[@]:1}" "${POD_ARGS[@]}" >"$T/stdout" 2>"$T/stderr" &
+	AP=$!
+	ready=0
+	for _ in $(seq 150); do
+		kill -0 "$AP" 2>/dev/null || break
+		if [ -S "$HOST_SOCKET" ] && [ "$POD_PROBES" -gt 0 ]; then
+			copy POD_PROBE_0 p
+			code=$(probe "${p[1]}" "${p[2]}" "${p[3]}" "${p[4]}")
+			[ "${code:-0}" -ge 200 ] && [ "${code:-0}" -lt 400 ] && { ready=1; break; }
+		fi
+		sleep 0.1
+	done
+	if [ "$ready" != 1 ]; then
+		kill -0 "$AP" 2>/dev/null || { wait "$AP"; AGENT_RC=$?; AP=; }
+		fail "the agent did not become ready (exit ${AGENT_RC:-none}): $(tail -c 400 "$T/stderr" | tr '\n' ' ')"
+		result
 	fi
-	sleep 0.1
-done
-if [ "$ready" != 1 ]; then
-	kill -0 "$AP" 2>/dev/null || { wait "$AP"; AGENT_RC=$?; AP=; }
-	fail "the agent did not become ready (exit ${AGENT_RC:-none}): $(tail -c 400 "$T/stderr" | tr '\n' ' ')"
-	result
-fi
+}
+
+# 3. The pod starts and becomes ready.
+start_pod
 for ((i = 0; i < POD_PROBES; i++)); do
 	copy POD_PROBE_$i p
 	code=$(probe "${p[1]}" "${p[2]}" "${p[3]}" "${p[4]}")
@@ -463,8 +470,9 @@ for x in "$TMPX" "$SHMX"; do
 done
 kill "$LP" 2>/dev/null; wait "$LP" 2>/dev/null; LP=
 
-# 5. A clean stop, as the kubelet stops the pod (SIGTERM, then SIGKILL after
-# the grace period).
+# 5. A rolling update: the kubelet stops the pod (SIGTERM, then SIGKILL
+# after the grace period) and kills what is left in its cgroup. The fence
+# stays: the pins, and the fanotify guard, which left the pod's cgroup.
 kill -TERM "$AP"
 for _ in $(seq $((POD_GRACE * 10))); do kill -0 "$AP" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$AP" 2>/dev/null; then
@@ -472,14 +480,42 @@ if kill -0 "$AP" 2>/dev/null; then
 	kill -KILL "$AP"
 fi
 wait "$AP"; AGENT_RC=$?; AP=
-left=$(find "$BPFD" -mindepth 1 2>/dev/null | head -n 5 | tr '\n' ' ')
-if [ "$AGENT_RC" = 0 ] && [ -z "$left" ]; then
-	ok "SIGTERM: exit 0 within $POD_GRACE s, pins removed"
+grep -q '"type":"agent_stop"' "$T/stdout" && grep '"type":"agent_stop"' "$T/stdout" |
+	grep -q '"left_in_force":true' && ok "agent_stop event on stdout, the fence left in force" ||
+	fail "no agent_stop event with left_in_force on stdout"
+[ -e "$POD_CG/cgroup.kill" ] && echo 1 >"$POD_CG/cgroup.kill"
+GUARD=$(pgrep -f "^mcpwarden guard --pin-dir $A_PINDIR" | head -n 1)
+if [ "$AGENT_RC" = 0 ] && [ -e "$HOST_PINDIR/link_connect4" ]; then
+	ok "SIGTERM: exit 0 within $POD_GRACE s, the links stay pinned"
 else
-	fail "SIGTERM: exit $AGENT_RC, left in bpffs: ${left:-nothing}; $(tail -c 300 "$T/stderr" | tr '\n' ' ')"
+	fail "SIGTERM: exit $AGENT_RC, $HOST_PINDIR: $(ls "$HOST_PINDIR" 2>&1 | head -n 3 | tr '\n' ' ')"
 fi
-grep -q '"type":"agent_stop"' "$T/stdout" && ok "agent_stop event on stdout" ||
-	fail "no agent_stop event on stdout"
+# No agent to ask: a server found by name, in the kernel.
+printf '#!/bin/sh\n%s\necho rc=$?\n' "$TMPX" >"$T/mcp-server-probe"
+chmod 755 "$T/mcp-server-probe"
+out=$(in_wl "$T/mcp-server-probe" 2>&1)
+if [ -n "$GUARD" ] && ! grep -qx "$GUARD" "$POD_CG/cgroup.procs" && grep -q "rc=126" <<<"$out"; then
+	ok "the pod's cgroup killed: its guard $GUARD lives on outside it, and a detected server's exec from ${TMPX%/*} is refused (126)"
+else
+	fail "after the pod: guard '${GUARD:-none}', a detected server's exec from ${TMPX%/*}: $out"
+fi
+# The next pod adopts it all.
+start_pod
+if grep '"type":"agent_start"' "$T/stdout" | grep -q '"adopted":"all"'; then
+	ok "the next pod's agent adopts the pinned state (adopted: all)"
+else
+	fail "the next pod's agent_start: $(grep '"type":"agent_start"' "$T/stdout" | head -c 300)"
+fi
+kill -TERM "$AP"; wait "$AP"; AP=
+[ -e "$POD_CG/cgroup.kill" ] && echo 1 >"$POD_CG/cgroup.kill"
+# Node removal: the uninstall DaemonSet's command, on the node.
+gone() { [ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+if "$BIN" uninstall --pin-dir "$HOST_PINDIR" --state-dir "$T/run" &&
+	[ ! -e "$HOST_PINDIR" ] && gone "$GUARD"; then
+	ok "mcpwarden uninstall: the pins are gone and the guard has exited"
+else
+	fail "mcpwarden uninstall left $(ls "$HOST_PINDIR" 2>&1 | head -n 3 | tr '\n' ' '), guard ${GUARD:-none}"
+fi
 
 cleanup
 left=

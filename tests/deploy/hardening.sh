@@ -53,7 +53,7 @@ start_agent() {	# $1 = bounding-set spec, rest = prefix command
 	shift
 	rm -f "$T/ev.json" "$T/sock"
 	"$@" setpriv --bounding-set "$b" --inh-caps -all -- "$BIN" run --cgroup "$CG" \
-		--socket "$T/sock" --pin-dir "/sys/fs/bpf/mwdeploy-$$" --output "$T/ev.json" \
+		--socket "$T/sock" --pin-dir "/sys/fs/bpf/mwdeploy-$$" --state-dir "$T/state" --output "$T/ev.json" \
 		2>"$T/err" &
 	AP=$!
 	for _ in $(seq 100); do
@@ -78,7 +78,10 @@ stop_agent() {
 	fi
 	wait "$AP" 2>/dev/null
 	AP=
-	rm -rf "/sys/fs/bpf/mwdeploy-$$"
+	# A stop leaves the fence for the next agent: each start here is a new
+	# install, so take it down (the guard too).
+	"$BIN" uninstall --pin-dir "/sys/fs/bpf/mwdeploy-$$" --state-dir "$T/state" ||
+		rm -rf "/sys/fs/bpf/mwdeploy-$$"
 }
 as_nobody() {	# run "$@" as nobody inside the test cgroup, through the wrapper
 	sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$CG" \
@@ -112,7 +115,7 @@ if "$BIN" run --help | grep -q -- --metrics; then
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	rm -f "$T/ev.json" "$T/sock"
 	setpriv --bounding-set "$(bset $UNIT_CAPS)" --inh-caps -all -- "$BIN" run --cgroup "$CG" \
-		--socket "$T/sock" --pin-dir "/sys/fs/bpf/mwdeploy-$$" --output "$T/ev.json" \
+		--socket "$T/sock" --pin-dir "/sys/fs/bpf/mwdeploy-$$" --state-dir "$T/state" --output "$T/ev.json" \
 		--metrics "127.0.0.1:$port" 2>"$T/err" &
 	AP=$!
 	code=none

@@ -16,7 +16,8 @@ T=$(mktemp -d /run/mwsiem.XXXXXX)
 RP= AP=
 cleanup() {
 	[ -n "$AP" ] && kill -KILL "$AP" 2>/dev/null && wait "$AP" 2>/dev/null
-	rm -rf "/sys/fs/bpf/mwsiem-$$"
+	"$BIN" uninstall --pin-dir "/sys/fs/bpf/mwsiem-$$" --state-dir "$T/state" 2>/dev/null ||
+		rm -rf "/sys/fs/bpf/mwsiem-$$"
 	[ -n "$RP" ] && kill "$RP" 2>/dev/null && wait "$RP" 2>/dev/null
 	rmdir "${CG:-/nonexistent}" 2>/dev/null
 	rm -rf "$T"
@@ -56,7 +57,7 @@ if command -v rsyslogd >/dev/null; then
 	# The agent, streaming to it and to a file; a tracked workload makes events.
 	CG=$(awk '$3=="cgroup2"{print $2; exit}' /proc/self/mounts)/mwsiem-$$
 	mkdir "$CG"
-	"$BIN" run --cgroup "$CG" --socket "$T/sock" --pin-dir "/sys/fs/bpf/mwsiem-$$" \
+	"$BIN" run --cgroup "$CG" --socket "$T/sock" --pin-dir "/sys/fs/bpf/mwsiem-$$" --state-dir "$T/state" \
 		--output "$T/direct.json" --output "syslog+tcp:127.0.0.1:$port" 2>"$T/agent.err" &
 	AP=$!
 	for _ in $(seq 100); do [ -S "$T/sock" ] && break; sleep 0.1; done

@@ -232,10 +232,12 @@ class Agent:
                 self.proc.wait()
         if not self.errf.closed:
             self.errf.close()
-        self.read()
-        if uninstall:
-            uninstall_pins(self.pin, self.state)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            self.read()
+        finally:    # a bad line must not leave the fence behind
+            if uninstall:
+                uninstall_pins(self.pin, self.state)
+            shutil.rmtree(self.dir, ignore_errors=True)
         return self.proc.returncode
 
 
@@ -348,10 +350,12 @@ class Env:
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        if self.agent:
-            self.agent.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.cg.remove()
+        try:
+            if self.agent:
+                self.agent.stop()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.cg.remove()
 
 
 def open_policy(extra_profiles=None, **network):

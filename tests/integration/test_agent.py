@@ -127,7 +127,7 @@ def crash_restart():
                                 capture_output=True, text=True)
             check(json.loads(st.stdout)["tracked"] >= 1, "tracked after restart")
         finally:
-            old.errf.close()
+            old.stop(uninstall=False)   # dead already: its files go
         p.kill()
         # A clean stop leaves the fence; uninstall takes it down.
         pin = env.agent.pin

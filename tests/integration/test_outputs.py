@@ -460,3 +460,45 @@ def rotation():
                        capture_output=True, text=True, timeout=20)
     check(p.returncode != 0 and "--output \"udp:127.0.0.1:9\"" in p.stderr,
           f"{p.returncode} {p.stderr!r}")
+
+
+@case("outputs/full_disk_keeps_whole_lines_and_says_what_rotated")
+def full_disk():
+    """The output on a 1 MiB tmpfs, rotating at 200 KiB (6 files do not
+    fit): a burst fills it. Every line on it parses, the lines the disk
+    refused are counted (sink_error), and the rotations that deleted
+    events say how many (events_lost, reason rotated)."""
+    d = tempfile.mkdtemp(prefix="mwfull-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", d],
+                   check=True)
+    try:
+        out = os.path.join(d, "ev.jsonl")
+        with Env(open_policy(deny=["loopback"]),
+                 extra=["--output", out, "--output-rotate-size", "200K"]) as env:
+            # Its own output rotates too; only the tmpfs one is read here.
+            env.agent.read = lambda: None
+            argv = server_script(env, "srv-full",
+                                 f"exec {PY} {WORKLOAD} connect-loop 127.0.0.1 9 20000\n")
+            pid, rc, out_, err = env.run(argv, timeout=120)
+            check(out_.startswith("done 20000"), f"workload {out_} {err}")
+            st = env.agent.barrier()
+            o = [x for x in st["outputs"] if x["name"] == out][0]
+            check(o["lost_rotated"] > 0, f"nothing said rotated: {o}")
+            env.agent.barrier()     # its events_lost are written now
+            lines, rotated = 0, 0
+            for f in sorted(os.listdir(d)):
+                with open(os.path.join(d, f)) as fh:
+                    data = fh.read()
+                check(not data or data.endswith("\n"), f"{f}: a partial last line")
+                for line in data.splitlines():
+                    e = json.loads(line)
+                    lines += 1
+                    if (e["type"] == "events_lost" and
+                            e["lost"]["reason"] == "rotated" and
+                            e["lost"]["sink"] == out):
+                        rotated += e["lost"]["count"]
+            check(lines > 0 and rotated > 0,
+                  f"{lines} lines, {rotated} said rotated on the disk")
+    finally:
+        subprocess.run(["umount", d])
+        os.rmdir(d)

@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -214,6 +216,8 @@ UNIT_TEST(file_rotation)
 			sink_flush(&s);
 	}
 	sink_flush(&s);
+	/* 6 files of 10 lines kept: the other 240 lines are said lost. */
+	CHECK(s.lost_rotated == 240);
 	sink_close(&s);
 	/* Oldest first: ev.jsonl.5 .. ev.jsonl.1, ev.jsonl; contiguous. */
 	for (k = SINK_KEEP; k >= 0; k--) {
@@ -237,6 +241,86 @@ UNIT_TEST(file_rotation)
 	CHECK(prev == 299);
 	snprintf(path, sizeof(path), "%s/ev.jsonl.%d", dir, SINK_KEEP + 1);
 	CHECK(stat(path, &st) && errno == ENOENT);
+	CHECK(!rmdir(dir));
+}
+
+/* 100-byte lines numbered from @first. */
+static void write_lines(struct sink *s, int first, int n, bool flush_each)
+{
+	char line[128];
+	int i;
+
+	for (i = first; i < first + n; i++) {
+		snprintf(line, sizeof(line), "{\"n\":%05d,\"pad\":\"%0*d\"}", i,
+			 100 - 1 - 20, 0);
+		sink_write(s, line, strlen(line), "t", NULL, false);
+		if (flush_each)
+			sink_flush(s);
+	}
+	sink_flush(s);
+}
+
+UNIT_TEST(rotation_leaves_a_fifo_alone)
+{
+	char dir[] = "/tmp/mwunit-fifo-XXXXXX", path[160], spec[192], buf[65536];
+	struct stat st;
+	struct sink s;
+	int rfd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/ev.fifo", dir);
+	CHECK(!mkfifo(path, 0600));
+	rfd = open(path, O_RDONLY | O_NONBLOCK);	/* so that the open below returns */
+	CHECK(rfd >= 0);
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	CHECK(!sink_parse(&s, spec, 1000, 0, err, sizeof(err)));
+	CHECK(!sink_open(&s, -1, err, sizeof(err)));
+	CHECK(!s.rotatable);
+	write_lines(&s, 0, 300, false);
+	CHECK(read(rfd, buf, sizeof(buf)) == 300 * 100);
+	CHECK(!stat(path, &st) && S_ISFIFO(st.st_mode));
+	snprintf(spec, sizeof(spec), "%s.1", path);
+	CHECK(stat(spec, &st) && errno == ENOENT);
+	CHECK(s.lost_rotated == 0 && s.lost_error == 0);
+	sink_close(&s);
+	close(rfd);
+	unlink(path);
+	CHECK(!rmdir(dir));
+}
+
+UNIT_TEST(write_error_leaves_whole_lines)
+{
+	char dir[] = "/tmp/mwunit-full-XXXXXX", path[160], spec[192], buf[4096];
+	struct rlimit old, lim = { .rlim_cur = 1050, .rlim_max = RLIM_INFINITY };
+	struct sink s;
+	ssize_t n;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/ev.jsonl", dir);
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	CHECK(!sink_parse(&s, spec, 0, 0, err, sizeof(err)));
+	CHECK(!sink_open(&s, -1, err, sizeof(err)));
+	/* The file may grow to 1050 bytes: line 11 is cut after 50. */
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK(!getrlimit(RLIMIT_FSIZE, &old));
+	lim.rlim_max = old.rlim_max;
+	CHECK(!setrlimit(RLIMIT_FSIZE, &lim));
+	write_lines(&s, 0, 20, true);
+	CHECK(!setrlimit(RLIMIT_FSIZE, &old));
+	CHECK(s.lost_error == 10);
+	/* The disk has room again: the next line starts a line of its own. */
+	write_lines(&s, 20, 1, true);
+	sink_close(&s);
+	fd = open(path, O_RDONLY);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	CHECK(n == 11 * 100);
+	CHECK(n > 0 && buf[n - 1] == '\n');
+	for (int i = 0; i < n; i += 100)
+		CHECK(buf[i] == '{' && buf[i + 99] == '\n');
+	CHECK(n == 1100 && !strncmp(buf + 1000, "{\"n\":00020", 10));
+	unlink(path);
 	CHECK(!rmdir(dir));
 }
 

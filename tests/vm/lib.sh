@@ -84,7 +84,8 @@ wait_for_event() {
 }
 
 # agent_start NAME [RUN-ARGS...]: start "mcpwarden run" in the background
-# with output /tmp/NAME.jsonl, socket /run/NAME.sock, pins /sys/fs/bpf/NAME,
+# with output /tmp/NAME.jsonl, socket /run/NAME.sock, pins /sys/fs/bpf/NAME
+# and state /run/NAME.state (an agent of the same NAME adopts them),
 # stderr /tmp/NAME.err, and wait for its agent_start line. Sets AGENT_PID,
 # AGENT_OUT, AGENT_SOCK, AGENT_ERR. On failure prints the agent's stderr
 # (the verifier log, if loading failed) and returns non-zero.
@@ -95,9 +96,13 @@ agent_start() {
 	AGENT_SOCK=/run/$_an.sock
 	AGENT_ERR=/tmp/$_an.err
 	rm -f "$AGENT_OUT" "$AGENT_ERR"
+	# Each case installs afresh; MW_KEEP=1: a stop leaves the fence (the
+	# agent's default), for the cases of a restart.
+	_ak=--cleanup-on-exit
+	[ -n "${MW_KEEP:-}" ] && _ak=
 	$MW run --output "$AGENT_OUT" --socket "$AGENT_SOCK" \
 		--pin-dir "/sys/fs/bpf/$_an" --state-dir "/run/$_an.state" \
-		--cleanup-on-exit "$@" 2>"$AGENT_ERR" &
+		$_ak "$@" 2>"$AGENT_ERR" &
 	AGENT_PID=$!
 	echo "$AGENT_PID" >>"$MW_CASE_PIDS"
 	_n=$((MW_START_TIMEOUT * 10))

@@ -126,8 +126,8 @@ int cmd_run(int argc, char **argv)
 			o.cleanup_on_exit = true;
 			break;
 		case OPT_GUARD_CGROUP:
-			if (optarg[0] != '/')
-				return bad_usage("run", "--guard-cgroup \"%s\": not an absolute path",
+			if (!optarg[0] || strstr(optarg, ".."))
+				return bad_usage("run", "--guard-cgroup \"%s\": a cgroup v2 path, absolute or under the v2 root, without \"..\"",
 						 optarg);
 			o.guard_cgroup = optarg;
 			break;

@@ -250,10 +250,17 @@ static int start_enforcing(struct daemon *d)
 {
 	int ret, scanned;
 
+	/* Relative: beneath the v2 root (a hybrid node's is not /sys/fs/cgroup). */
+	if (d->o->guard_cgroup && d->o->guard_cgroup[0] == '/')
+		snprintf(d->guard_cgroup, sizeof(d->guard_cgroup), "%s",
+			 d->o->guard_cgroup);
+	else if (d->o->guard_cgroup)
+		snprintf(d->guard_cgroup, sizeof(d->guard_cgroup), "%.*s/%s",
+			 PATH_MAX / 2, d->cgroup_root, d->o->guard_cgroup);
 	if (!d->exec_lsm) {
 		ret = fence_init(&d->fence, d->epfd, &(struct fence_opts){
 			.pin_dir = d->o->pin_dir, .state_dir = d->o->state_dir,
-			.guard_cgroup = d->o->guard_cgroup,
+			.guard_cgroup = d->guard_cgroup[0] ? d->guard_cgroup : NULL,
 			.fds = {
 				.tracked = d->maps.fd.tracked,
 				.config = d->maps.fd.config,

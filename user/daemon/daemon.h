@@ -17,7 +17,8 @@ struct run_opts {
 	const char *pin_dir;
 	const char *state_dir;		/* the guard's socket, state.json */
 	bool cleanup_on_exit;		/* stop = uninstall: nothing stays */
-	const char *guard_cgroup;	/* the fanotify guard's, or NULL */
+	const char *guard_cgroup;	/* the fanotify guard's (relative: to
+					 * the v2 root), or NULL */
 	const char *resolv_conf;	/* NULL: /etc/resolv.conf */
 	enum backend_req backend;
 	int stats_interval_ms;

@@ -162,6 +162,30 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 	return resp;
 }
 
+/* Each output and what it lost: what events_lost reported, in one place. */
+static json_object *outputs_json(struct daemon *d)
+{
+	json_object *a = json_object_new_array(), *o;
+	size_t i;
+
+	for (i = 0; i < d->out.sinks.n; i++) {
+		const struct sink *s = &d->out.sinks.v[i];
+
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(s->name));
+		json_object_object_add(o, "queued",
+				       json_object_new_int64(sink_queued(s)));
+		json_object_object_add(o, "lost_full",
+				       json_object_new_int64(s->lost_full));
+		json_object_object_add(o, "lost_error",
+				       json_object_new_int64(s->lost_error));
+		json_object_object_add(o, "lost_rotated",
+				       json_object_new_int64(s->lost_rotated));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 static json_object *on_status(struct daemon *d)
 {
 	json_object *resp = ok_response(), *cnt = json_object_new_object();
@@ -191,6 +215,7 @@ static json_object *on_status(struct daemon *d)
 	json_object_object_add(resp, "counters", cnt);
 	json_object_object_add(resp, "cgroup",
 			       json_object_new_string(d->cgroup_path));
+	json_object_object_add(resp, "outputs", outputs_json(d));
 	if (fence_active(&d->fence)) {
 		json_object *f = json_object_new_object();
 		__u64 allowed, denied, lost;

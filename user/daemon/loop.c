@@ -60,6 +60,8 @@ void loop_check_counters(struct daemon *d)
 			    s->name);
 		report_lost(d, s->lost_error, &s->seen_error, "sink_error",
 			    s->name);
+		report_lost(d, s->lost_rotated, &s->seen_rotated, "rotated",
+			    s->name);
 	}
 	if (fence_active(&d->fence)) {
 		__u64 allowed, denied, lost;

@@ -50,6 +50,7 @@ struct daemon {
 	char cgroup_path[PATH_MAX];
 	char resolv_buf[PATH_MAX];
 	char cgroup_root[PATH_MAX];
+	char guard_cgroup[PATH_MAX];	/* --guard-cgroup, made absolute */
 	struct state_seen seen;		/* kernel losses reported, persisted */
 	__u64 bad_records;
 	__u64 seen_fence_lost;		/* fence records reported lost */

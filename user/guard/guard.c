@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -181,11 +182,23 @@ static void loop(struct guard *g, int shm)
 	}
 }
 
+/*
+ * Out of the agent's cgroup, so that what ends the agent's unit or pod
+ * (killing its cgroup) leaves the guard: first into the host's cgroup
+ * namespace (a pod has its own, and cannot leave its subtree from it),
+ * then into @dir, made if needed.
+ */
 static int move_to_cgroup(const char *dir)
 {
 	char path[PATH_MAX];
+	int ns;
 	FILE *f;
 
+	ns = open("/proc/1/ns/cgroup", O_RDONLY | O_CLOEXEC);
+	if (ns >= 0) {
+		setns(ns, CLONE_NEWCGROUP);	/* already there: a no-op */
+		close(ns);
+	}
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);

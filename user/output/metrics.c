@@ -71,6 +71,8 @@ void metrics_init(struct metrics *m, metrics_gauges_fn fn, void *arg)
 	reason_slot(m, "tracked_map_full");
 	reason_slot(m, "sink_full");
 	reason_slot(m, "sink_error");
+	reason_slot(m, "rotated");
+	reason_slot(m, "fence_report");
 }
 
 static const char *str_of(json_object *o, const char *key)

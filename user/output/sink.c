@@ -172,6 +172,7 @@ static void advance(struct sink *s, size_t n)
 		if (e > s->head)
 			break;
 		s->fstart = e;
+		s->lines[0]++;
 	}
 	if (s->head == s->tail)
 		s->head = s->tail = s->fstart = 0;
@@ -272,6 +273,10 @@ static void sock_connect(struct sink *s)
 	ep_update(s);
 }
 
+/*
+ * Open FILE for appending. Only a regular file rotates: renaming a device
+ * (--output /dev/null) or a fifo away breaks it for everyone.
+ */
 static int file_open(struct sink *s)
 {
 	struct stat st;
@@ -279,7 +284,12 @@ static int file_open(struct sink *s)
 	s->fd = open(s->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (s->fd < 0)
 		return -errno;
-	s->size = fstat(s->fd, &st) ? 0 : st.st_size;
+	if (fstat(s->fd, &st))
+		return -errno;
+	s->rotatable = S_ISREG(st.st_mode);
+	s->size = s->rotatable ? st.st_size : 0;
+	s->lines[0] = 0;
+	s->lines_known[0] = !s->size;
 	return 0;
 }
 
@@ -330,25 +340,67 @@ size_t sink_queued(const struct sink *s)
 	return s->tail - s->head;
 }
 
+static void file_rotate(struct sink *s);
+
+/*
+ * A write failed (a full disk, a file size limit): no half line may stay.
+ * Cut a regular file back to the end of its last whole line (where that
+ * fails, the next line starts on a line of its own). A full disk under a
+ * rotating file is made room on by rotating: the oldest file goes (and is
+ * said lost) rather than the newest events. True: write again.
+ */
+static bool write_failed(struct sink *s, int err, bool retried)
+{
+	size_t part = s->head - s->fstart;
+
+	if (part && s->rotatable && !ftruncate(s->fd, s->size - part)) {
+		s->size -= part;
+		s->head = s->fstart;	/* that line again, whole */
+		part = 0;
+	}
+	if (err == ENOSPC && s->rotatable && s->rotate_size && !retried &&
+	    !part && s->size) {
+		file_rotate(s);
+		return true;
+	}
+	if (!s->warned)
+		log_msg("--output \"%s\": %s, dropping lines", s->name,
+			strerror(err));
+	s->warned = true;
+	if (part)
+		s->need_newline = true;
+	drop_queue(s);
+	return false;
+}
+
 /* Files and terminals: write it all now. */
 static void flush_blocking(struct sink *s)
 {
+	bool retried = false;
 	ssize_t n;
 
+	if (s->fd >= 0 && s->need_newline && s->head < s->tail) {
+		if (write(s->fd, "\n", 1) != 1) {
+			drop_queue(s);
+			return;
+		}
+		s->size++;
+		s->need_newline = false;
+	}
 	while (s->fd >= 0 && s->head < s->tail) {
 		n = write(s->fd, s->q + s->head, s->tail - s->head);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			if (!s->warned)
-				log_msg("--output \"%s\": %s, dropping lines",
-					s->name, n < 0 ? strerror(errno) :
-					"short write");
-			s->warned = true;
-			drop_queue(s);
+			if (write_failed(s, n < 0 ? errno : EIO, retried)) {
+				retried = true;
+				continue;
+			}
 			return;
 		}
 		s->size += n;
+		if (s->warned && s->head + n == s->tail)
+			s->warned = false;	/* it writes again */
 		advance(s, n);
 	}
 }
@@ -389,16 +441,45 @@ void sink_flush(struct sink *s)
 	ep_update(s);
 }
 
+/* Newlines in @path: the lines of a file an earlier run wrote. */
+static __u64 count_lines(const char *path)
+{
+	char buf[65536];
+	__u64 n = 0;
+	ssize_t len, i;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	while ((len = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < len; i++)
+			n += buf[i] == '\n';
+	close(fd);
+	return n;
+}
+
+/*
+ * FILE becomes FILE.1, ... FILE.KEEP-1 becomes FILE.KEEP: what FILE.KEEP
+ * held is gone, and said (events_lost, reason "rotated"), whether or not
+ * a shipper read it.
+ */
 static void file_rotate(struct sink *s)
 {
 	char from[PATH_MAX + 16], to[PATH_MAX + 16];
+	struct stat st;
 	int i, ret;
 
+	snprintf(to, sizeof(to), "%s.%d", s->path, SINK_KEEP);
+	if (!stat(to, &st) && S_ISREG(st.st_mode))
+		s->lost_rotated += s->lines_known[SINK_KEEP] ?
+				   s->lines[SINK_KEEP] : count_lines(to);
 	for (i = SINK_KEEP - 1; i >= 1; i--) {
 		snprintf(from, sizeof(from), "%s.%d", s->path, i);
 		snprintf(to, sizeof(to), "%s.%d", s->path, i + 1);
 		if (rename(from, to) && errno != ENOENT)
 			log_debug("rotating \"%s\": %s", from, strerror(errno));
+		s->lines[i + 1] = s->lines[i];
+		s->lines_known[i + 1] = s->lines_known[i];
 	}
 	snprintf(to, sizeof(to), "%s.1", s->path);
 	if (rename(s->path, to)) {
@@ -409,6 +490,8 @@ static void file_rotate(struct sink *s)
 		s->size = 0;	/* try again after another rotate_size */
 		return;
 	}
+	s->lines[1] = s->lines[0];
+	s->lines_known[1] = s->lines_known[0];
 	close(s->fd);
 	ret = file_open(s);
 	if (ret)
@@ -498,7 +581,7 @@ void sink_write(struct sink *s, const char *line, size_t len,
 	} else {
 		need = len + 1;
 	}
-	if (s->kind == SINK_FILE && s->rotate_size && s->fd >= 0 &&
+	if (s->kind == SINK_FILE && s->rotatable && s->rotate_size && s->fd >= 0 &&
 	    s->size + sink_queued(s) + need > s->rotate_size &&
 	    s->size + sink_queued(s) > 0) {
 		flush_blocking(s);

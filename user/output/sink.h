@@ -49,10 +49,16 @@ struct sink {
 	size_t qcap, head, tail;
 	size_t fstart;			/* start of the frame holding head */
 	__u64 size, rotate_size;	/* files */
+	bool rotatable;			/* a regular file: never a device */
+	bool need_newline;		/* a partial line is left: start anew */
+	/* Lines in FILE (0) and FILE.1 .. FILE.KEEP; known: we counted. */
+	__u64 lines[SINK_KEEP + 1];
+	bool lines_known[SINK_KEEP + 1];
 	__u64 retry_ms;
 	unsigned int backoff_ms;
 	__u64 lost_full, lost_error;	/* lines dropped, since start */
-	__u64 seen_full, seen_error;	/* of those, already reported */
+	__u64 lost_rotated;		/* lines in files rotation deleted */
+	__u64 seen_full, seen_error, seen_rotated; /* already reported */
 	char hostname[256];		/* syslog HOSTNAME */
 	int pid;			/* syslog PROCID */
 };
