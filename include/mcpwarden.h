@@ -160,7 +160,7 @@ struct mw_detect_rule {
 /* mw_config[0]: the active generation; mw_gens[gen]: what it holds. */
 struct mw_config {
 	__u32 active_gen;	/* 0 or 1 */
-	__u32 pad;
+	__u32 switches;		/* bumped by every switch: a reader's recheck */
 };
 
 struct mw_gen {
@@ -230,9 +230,10 @@ struct mw_rule_value {
 
 /*
  * Rule ids: userspace gives every rule name a stable id below
- * MW_RULE_IDS_MAX; the two above it are not rules of the document.
+ * MW_RULE_IDS_MAX; the three above it are not rules of the document.
  */
 #define MW_RULE_IDS_MAX		65534
+#define MW_RULE_UNJUDGED	0xfffffffdu	/* fanotify: no rule could be found */
 #define MW_RULE_FILELESS	0xfffffffeu	/* the profile's exec.fileless */
 #define MW_RULE_DEFAULT		0xffffffffu	/* the profile's default */
 

@@ -61,7 +61,7 @@ static const char *name_rule(void *arg, __u32 id)
 static void metrics_gauges(void *arg, struct metrics_gauges *g)
 {
 	struct daemon *d = arg;
-	__u64 lost;
+	struct fence_counts fc;
 	size_t i;
 
 	if (d->bpf.skel) {
@@ -71,8 +71,11 @@ static void metrics_gauges(void *arg, struct metrics_gauges *g)
 		g->generation = d->maps.active_gen;
 	}
 	g->fanotify = fence_active(&d->fence);
-	fence_counts(&d->fence, &g->fanotify_allowed, &g->fanotify_denied,
-		     &lost);
+	fence_counts(&d->fence, &fc);
+	g->fanotify_allowed = fc.allowed;
+	g->fanotify_denied = fc.denied;
+	g->fanotify_taken_over = fc.taken_over;
+	g->fanotify_unjudged = fc.unjudged;
 	for (i = 0; i < d->out.sinks.n && i < 8; i++) {
 		g->sink_name[i] = d->out.sinks.v[i].name;
 		g->sink_queued[i] = sink_queued(&d->out.sinks.v[i]);

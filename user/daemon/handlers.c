@@ -218,16 +218,23 @@ static json_object *on_status(struct daemon *d)
 	json_object_object_add(resp, "outputs", outputs_json(d));
 	if (fence_active(&d->fence)) {
 		json_object *f = json_object_new_object();
-		__u64 allowed, denied, lost;
+		struct fence_counts fc;
 
-		fence_counts(&d->fence, &allowed, &denied, &lost);
+		fence_counts(&d->fence, &fc);
 		json_object_object_add(f, "guard_pid",
 				       json_object_new_int(d->fence.guard_pid));
 		json_object_object_add(f, "guard_restarts",
 				       json_object_new_int64(d->fence.guard_restarts));
-		json_object_object_add(f, "allowed", json_object_new_int64(allowed));
-		json_object_object_add(f, "denied", json_object_new_int64(denied));
-		json_object_object_add(f, "reports_lost", json_object_new_int64(lost));
+		json_object_object_add(f, "allowed", json_object_new_int64(fc.allowed));
+		json_object_object_add(f, "denied", json_object_new_int64(fc.denied));
+		json_object_object_add(f, "reports_lost",
+				       json_object_new_int64(fc.reports_lost));
+		json_object_object_add(f, "taken_over",
+				       json_object_new_int64(fc.taken_over));
+		json_object_object_add(f, "unjudged",
+				       json_object_new_int64(fc.unjudged));
+		json_object_object_add(f, "fd_clash",
+				       json_object_new_int64(fc.fd_clash));
 		json_object_object_add(resp, "fanotify", f);
 	}
 	return resp;

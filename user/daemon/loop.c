@@ -64,10 +64,11 @@ void loop_check_counters(struct daemon *d)
 			    s->name);
 	}
 	if (fence_active(&d->fence)) {
-		__u64 allowed, denied, lost;
+		struct fence_counts fc;
 
-		fence_counts(&d->fence, &allowed, &denied, &lost);
-		report_lost(d, lost, &d->seen_fence_lost, "fence_report", NULL);
+		fence_counts(&d->fence, &fc);
+		report_lost(d, fc.reports_lost, &d->seen_fence_lost,
+			    "fence_report", NULL);
 	}
 	if (maps_counters(&d->maps, c))
 		return;

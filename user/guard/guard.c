@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <json-c/json.h>
 #include "guard/guard.h"
+#include "guard/peer.h"
 #include "kernel/answer.h"
 #include "kernel/loader.h"
 #include "lib/log.h"
@@ -36,6 +38,7 @@ struct guard {
 	int listen_fd;
 	int clients[GUARD_CLIENTS_MAX];
 	char object[65];
+	__u32 tracked_id;	/* of the pinned map we opened */
 	bool stop;
 };
 
@@ -65,19 +68,26 @@ static int listen_on(const char *state_dir)
 	return fd;
 }
 
-/* Only root, and no tracked process: a server must not get the group. */
+/*
+ * An administrator of the host (guard/peer.h), and no tracked process: a
+ * server must not get the group, even one running as root.
+ */
 static bool peer_ok(struct guard *g, int fd)
 {
 	struct mw_tracked t;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	__u32 pid;
+	pid_t pid;
+	__u32 key;
+	int pidfd = peer_admin(fd, &pid);
+	bool ok;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-	    cred.uid != 0)
+	if (pidfd < 0)
 		return false;
-	pid = cred.pid;
-	return bpf_map_lookup_elem(g->a.fds.tracked, &pid, &t) != 0;
+	key = pid;
+	/* Alive after the lookup: not an exited one whose child asks. */
+	ok = bpf_map_lookup_elem(g->a.fds.tracked, &key, &t) != 0 &&
+	     !pidfd_exited(pidfd);
+	close(pidfd);
+	return ok;
 }
 
 /* One line of JSON and our two fds. */
@@ -139,12 +149,31 @@ static void on_client(struct guard *g, int i)
 	g->clients[i] = -1;
 }
 
-static bool pins_gone(const struct guard_opts *o)
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/*
+ * Uninstalled behind our back, or installed anew (the pins are other
+ * maps than ours): our verdicts would come from maps nobody fills.
+ */
+static bool pins_changed(const struct guard *g)
 {
 	char path[PATH_MAX];
+	__u32 id;
+	int fd;
 
-	snprintf(path, sizeof(path), "%s/mw_meta", o->pin_dir);
-	return access(path, F_OK) && errno == ENOENT;
+	snprintf(path, sizeof(path), "%s/mw_tracked", g->o->pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT;
+	id = map_id(fd);
+	close(fd);
+	return id && id != g->tracked_id;
 }
 
 static void loop(struct guard *g, int shm)
@@ -163,8 +192,7 @@ static void loop(struct guard *g, int shm)
 		if (n < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents & POLLIN)
-			while (answer_pending(&g->a) > 0)
-				;
+			answer_pending(&g->a);
 		answer_watchdog(&g->a);
 		if (pfd[1].revents & POLLIN)
 			on_listen(g, shm);
@@ -173,8 +201,8 @@ static void loop(struct guard *g, int shm)
 				on_client(g, i);
 		if (time_mono_ms() >= next_check) {
 			next_check = time_mono_ms() + PINS_CHECK_MS;
-			if (pins_gone(g->o)) {
-				log_msg("guard: the pins under \"%s\" are gone: stopping",
+			if (pins_changed(g)) {
+				log_msg("guard: the pins under \"%s\" are gone or another install's: stopping",
 					g->o->pin_dir);
 				break;
 			}
@@ -209,6 +237,21 @@ static int move_to_cgroup(const char *dir)
 	return fclose(f) ? -errno : 0;
 }
 
+/*
+ * The guard is the part meant to outlive an agent the OOM killer takes;
+ * it is a few hundred KiB. Best effort: lowering needs CAP_SYS_RESOURCE.
+ */
+static void oom_protect(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, "-1000", 5) != 5)
+			log_msg("guard: oom_score_adj: %s", strerror(errno));
+		close(fd);
+	}
+}
+
 static int guard_setup(struct guard *g, int *shm)
 {
 	const struct guard_opts *o = g->o;
@@ -224,20 +267,42 @@ static int guard_setup(struct guard *g, int *shm)
 			strerror(-ret));
 		return ret;
 	}
+	g->tracked_id = map_id(g->a.fds.tracked);
+	/* Unlimited: a full queue would have the kernel allow what overflows. */
 	g->a.group = o->group >= 0 ? o->group :
-		     fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+		     fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK |
+				   FAN_UNLIMITED_QUEUE | FAN_UNLIMITED_MARKS,
 				   O_RDONLY | O_LARGEFILE | O_CLOEXEC);
-	*shm = o->shm >= 0 ? o->shm : answer_shared_create();
-	if (g->a.group < 0 || *shm < 0) {
-		ret = g->a.group < 0 ? -errno : *shm;
+	if (g->a.group < 0) {
+		ret = -errno;
 		log_msg("guard: the fanotify group: %s", strerror(-ret));
 		return ret;
 	}
-	g->a.shm = answer_shared_map(*shm, o->shm < 0);
-	if (!g->a.shm)
-		return -errno;
-	g->a.side = SIDE_GUARD;
-	g->a.shm->pid[SIDE_GUARD] = getpid();
+	/* An earlier build's page (another layout): a new one, ours. */
+	if (o->shm >= 0) {
+		*shm = o->shm;
+		g->a.shm = answer_shared_map(*shm, false);
+		if (!g->a.shm) {
+			close(*shm);
+			*shm = -1;
+		}
+	}
+	if (!g->a.shm) {
+		*shm = answer_shared_create();
+		if (*shm < 0) {
+			log_msg("guard: the shared page: %s", strerror(-*shm));
+			return *shm;
+		}
+		g->a.shm = answer_shared_map(*shm, true);
+		if (!g->a.shm)
+			return -errno;
+	}
+	ret = answer_attach(&g->a, SIDE_GUARD);
+	if (ret) {
+		log_msg("guard: another guard (pid %d) answers this group",
+			g->a.shm->pid[SIDE_GUARD]);
+		return ret;
+	}
 	g->listen_fd = listen_on(o->state_dir);
 	if (g->listen_fd < 0) {
 		log_msg("guard: listening on %s/%s: %s", o->state_dir,
@@ -258,6 +323,9 @@ int guard_main(const struct guard_opts *o)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* Nobody reads our memory through /proc, and the OOM killer spares us. */
+	prctl(PR_SET_DUMPABLE, 0);
+	oom_protect();
 	for (i = 0; i < GUARD_CLIENTS_MAX; i++)
 		g.clients[i] = -1;
 	if (o->cgroup && (ret = move_to_cgroup(o->cgroup)))
@@ -271,8 +339,7 @@ int guard_main(const struct guard_opts *o)
 	}
 	if (!ret)
 		loop(&g, shm);
-	if (g.a.shm)
-		g.a.shm->pid[SIDE_GUARD] = 0;
+	answer_detach(&g.a);
 	for (i = 0; i < GUARD_CLIENTS_MAX; i++)
 		if (g.clients[i] >= 0)
 			close(g.clients[i]);

@@ -7,9 +7,12 @@
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 #include <bpf/bpf.h>
 #include "kernel/answer.h"
 #include "lib/proc.h"
@@ -17,17 +20,41 @@
 #include "mw_ident.h"
 
 #define SHARED_SIZE	4096
+#define SHARED_SEALS	(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+#define DRAIN_MAX	16	/* batches per answer_pending() */
+#define JUDGE_TRIES	4	/* judgements that a reload overtook */
 _Static_assert(sizeof(struct answer_shared) <= SHARED_SIZE, "answer_shared");
+
+int answer_reserve_fds(void)
+{
+	struct rlimit rl;
+	int null, fd;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null < 0)
+		return -errno;
+	for (fd = 0; fd < ANSWER_FD_SPLIT; fd++)
+		if (fd != null && fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    dup3(null, fd, O_CLOEXEC) < 0)
+			return -errno;
+	if (null >= ANSWER_FD_SPLIT)
+		close(null);
+	return 0;
+}
 
 int answer_shared_create(void)
 {
-	int fd = memfd_create("mcpwarden-answer", MFD_CLOEXEC);
+	int fd = memfd_create("mcpwarden-answer", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int err;
 
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, SHARED_SIZE)) {
-		int err = -errno;
-
+	if (ftruncate(fd, SHARED_SIZE) || fcntl(fd, F_ADD_SEALS, SHARED_SEALS)) {
+		err = -errno;
 		close(fd);
 		return err;
 	}
@@ -37,7 +64,15 @@ int answer_shared_create(void)
 struct answer_shared *answer_shared_map(int fd, bool create)
 {
 	struct answer_shared *shm;
+	struct stat st;
+	int seals = fcntl(fd, F_GET_SEALS);
 
+	/* Unsealed, it could be truncated under us: SIGBUS. */
+	if (seals < 0 || (seals & SHARED_SEALS) != SHARED_SEALS ||
+	    fstat(fd, &st) || st.st_size != SHARED_SIZE) {
+		errno = EPROTO;
+		return NULL;
+	}
 	shm = mmap(NULL, SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (shm == MAP_FAILED)
 		return NULL;
@@ -104,48 +139,171 @@ struct verdict {
 	struct mw_event_fanotify rec;
 };
 
-struct judge_ctx {
-	const struct answerer *a;
-	__u32 gen, profile, pid;
+/* A request as both sides know it: the slot's fields. */
+struct request {
+	__u32 pid, mask;
 	__u32 dev;		/* the file's, kernel encoding */
 	__u64 ino;
-	const char *path;	/* as the requester's root sees it */
+	__u64 read_ns;
+	const char *fdpath;	/* /proc/.../fd/N, NULL if out of reach */
+	bool walk;		/* ours: the directories above may be climbed */
 };
 
+struct judge_ctx {
+	const struct answerer *a;
+	const struct request *r;
+	__u32 gen, profile;
+	bool exec;
+	const char *path;	/* the file's, from our view of the fd */
+};
+
+/* Device and inode of @fd (or of @name under it), from the inode cache. */
+static int stat_id(int fd, const char *name, __u32 *dev, __u64 *ino)
+{
+	struct statx sx;
+
+	if (statx(fd, name, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW |
+		  AT_STATX_DONT_SYNC, STATX_INO, &sx))
+		return -errno;
+	*dev = mw_kdev(sx.stx_dev_major, sx.stx_dev_minor);
+	*ino = sx.stx_ino;
+	return 0;
+}
+
 /*
- * The rule of @map on the file, else (with @dirs) on the nearest directory
- * above it. The directories are looked up through /proc/PID/root, in the
- * requester's own mount namespace: a bind mount or a chroot there is not
- * ours. (stat() is no open: no request of ours, none to wait for.)
+ * Open @path under @dirfd as an O_PATH directory, from the dentry cache
+ * only: a lookup that would have to ask a filesystem (a FUSE server that
+ * never answers) fails with EAGAIN instead of stalling the answerer.
  */
-static bool nearest(const struct judge_ctx *c, int map, bool dirs,
-		    struct mw_rule_value *v)
+static int open_cached(int dirfd, const char *path, __u64 flags,
+		       __u64 resolve)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC | flags,
+		.resolve = RESOLVE_CACHED | RESOLVE_NO_MAGICLINKS |
+			   RESOLVE_NO_SYMLINKS | resolve,
+	};
+
+	return syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+/*
+ * The directory the requested file is in, as an O_PATH fd, or -1. Our
+ * view of the fd names it for our root (a chroot of the requester is
+ * inside it), or for the requester's mount namespace (a container): the
+ * candidate is taken only if its entry of that name is the very inode
+ * requested, so a path renamed or swapped for a symlink meanwhile is no
+ * parent.
+ */
+static int parent_fd(const struct judge_ctx *c)
+{
+	char dir[PATH_MAX], root[32];
+	const char *base;
+	__u32 dev = 0;
+	__u64 ino = 0;
+	int rfd, dfd, efd, i;
+
+	base = strrchr(c->path, '/');
+	if (c->path[0] != '/' || !base || !base[1])
+		return -1;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - c->path) ?: 1, c->path);
+	base++;
+	for (i = 0; i < 2; i++) {
+		rfd = AT_FDCWD;
+		if (i) {
+			snprintf(root, sizeof(root), "/proc/%u/root", c->r->pid);
+			rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (rfd < 0)
+				break;
+		}
+		dfd = open_cached(rfd, dir, O_DIRECTORY, i ? RESOLVE_IN_ROOT : 0);
+		if (rfd >= 0)
+			close(rfd);
+		if (dfd < 0)
+			continue;
+		efd = open_cached(dfd, base, O_NOFOLLOW, RESOLVE_BENEATH);
+		if (efd >= 0 && !stat_id(efd, "", &dev, &ino) &&
+		    dev == c->r->dev && ino == c->r->ino) {
+			close(efd);
+			return dfd;
+		}
+		if (efd >= 0)
+			close(efd);
+		close(dfd);
+	}
+	return -1;
+}
+
+struct nearest {
+	bool want_exec, want_files;	/* still looking for */
+	bool has_exec, has_files;
+	struct mw_rule_value exec, files;
+};
+
+static void lookup(const struct judge_ctx *c, struct nearest *n, __u32 dev,
+		   __u64 ino, bool dir)
 {
 	struct mw_inode_key key = { .gen = c->gen, .profile = c->profile,
-				    .dev = c->dev, .ino = c->ino };
-	char dir[PATH_MAX + 32], *slash, *base;
-	struct stat st;
-	int len;
+				    .dev = dev, .ino = ino };
 
-	if (!bpf_map_lookup_elem(map, &key, v))
-		return true;
-	if (!dirs || c->path[0] != '/')
-		return false;
-	len = snprintf(dir, sizeof(dir), "/proc/%u/root", c->pid);
-	base = dir + len;
-	snprintf(base, sizeof(dir) - len, "%s", c->path);
-	while ((slash = strrchr(base, '/'))) {
-		slash[slash == base] = '\0';
-		if (!stat(dir, &st)) {
-			key.dev = mw_kdev(major(st.st_dev), minor(st.st_dev));
-			key.ino = st.st_ino;
-			if (!bpf_map_lookup_elem(map, &key, v) && v->is_dir)
-				return true;
-		}
-		if (slash == base)
-			break;
+	if (n->want_exec && !bpf_map_lookup_elem(c->a->fds.exec, &key, &n->exec) &&
+	    (!dir || n->exec.is_dir)) {
+		n->has_exec = true;
+		n->want_exec = false;
 	}
-	return false;
+	if (n->want_files &&
+	    !bpf_map_lookup_elem(c->a->fds.files, &key, &n->files) &&
+	    (!dir || n->files.is_dir)) {
+		n->has_files = true;
+		n->want_files = false;
+	}
+}
+
+/*
+ * The rules of the file itself, then of the nearest directories above it
+ * (exec rules: only for an exec): climbed by "..", the way the kernel's
+ * own walk goes, to the root of the requester's mount namespace. False if
+ * the walk was needed and could not be done: no verified parent, a lookup
+ * the cache did not hold, deeper than ANSWER_DEPTH_MAX.
+ */
+static bool rules_of(const struct judge_ctx *c, struct nearest *n)
+{
+	__u32 dev, pdev;
+	__u64 ino, pino;
+	int dfd, up, depth;
+
+	*n = (struct nearest){ .want_exec = true, .want_files = true };
+	lookup(c, n, c->r->dev, c->r->ino, false);
+	if (n->has_exec && !c->exec && n->exec.action != MW_ACTION_DENY) {
+		n->has_exec = false;	/* reading an audited binary is no exec */
+		n->want_exec = false;
+	}
+	n->want_exec = n->want_exec && c->exec;
+	if (!n->want_exec && !n->want_files)
+		return true;
+	if (!c->r->walk || (dfd = parent_fd(c)) < 0)
+		return false;
+	for (depth = 0; depth < ANSWER_DEPTH_MAX; depth++) {
+		if (stat_id(dfd, "", &dev, &ino))
+			break;
+		lookup(c, n, dev, ino, true);
+		if (!n->want_exec && !n->want_files)
+			break;
+		up = open_cached(dfd, "..", O_DIRECTORY, 0);
+		if (up < 0 || stat_id(up, "", &pdev, &pino)) {
+			if (up >= 0)
+				close(up);
+			break;
+		}
+		close(dfd);
+		dfd = up;
+		if (pdev == dev && pino == ino) {	/* the root */
+			close(dfd);
+			return true;
+		}
+	}
+	close(dfd);
+	return !n->want_exec && !n->want_files;
 }
 
 /* What the requester is: the record's process and the tracked entry. */
@@ -174,70 +332,105 @@ static bool requester(const struct answerer *a, __u32 pid,
 }
 
 /*
- * The verdict on the request of @pid for the file at @fdpath (our event fd,
- * or the other answerer's through /proc/OTHER/fd/N): exec rules decide a
- * binary on any open and a directory's entries on exec; file rules decide
- * the file and the directories above it; the stricter wins.
+ * The rule that decides, of the active generation: exec rules decide a
+ * binary on any open and a directory's entries on exec; file rules the
+ * file and the directories above it; the stricter wins. A reload that
+ * switched generations meanwhile (and may have cleared the one we read)
+ * makes us judge again. False: no rule decides, or none could be found.
  */
-static void judge(const struct answerer *a, __u32 pid, __u32 mask,
-		  const char *fdpath, __u64 read_ns, struct verdict *v)
+static int decide(const struct judge_ctx *base, struct mw_event_fanotify *rec,
+		  __u8 *mode)
+{
+	struct judge_ctx c = *base;
+	struct mw_config cfg, after;
+	struct mw_profile p;
+	struct nearest n;
+	__u32 zero = 0, key;
+	bool walked = false;
+	int tries;
+
+	for (tries = 0; tries < JUDGE_TRIES; tries++) {
+		if (bpf_map_lookup_elem(c.a->fds.config, &zero, &cfg))
+			return -1;
+		c.gen = cfg.active_gen & 1;
+		key = c.gen * MW_PROFILES_MAX + c.profile;
+		if (bpf_map_lookup_elem(c.a->fds.profiles, &key, &p) ||
+		    !p.present)
+			return 0;	/* as the kernel's hooks: no profile */
+		*mode = p.mode;
+		walked = rules_of(&c, &n);
+		if (bpf_map_lookup_elem(c.a->fds.config, &zero, &after))
+			return -1;
+		if (after.switches == cfg.switches)
+			break;
+	}
+	if (tries == JUDGE_TRIES)
+		return -1;
+	if (n.has_files && (!n.has_exec || n.files.action > n.exec.action)) {
+		rec->action = n.files.action;
+		rec->rule_id = n.files.rule_id;
+		rec->kind = MW_FAN_OPEN;
+	} else if (n.has_exec) {
+		rec->action = n.exec.action;
+		rec->rule_id = n.exec.rule_id;
+		rec->kind = c.exec ? MW_FAN_EXEC : MW_FAN_EXEC_OPEN;
+	} else {
+		return walked ? 0 : -1;
+	}
+	return 1;
+}
+
+/*
+ * The verdict on request @r. Untracked requesters are allowed after one
+ * lookup. For a tracked one, a request that could not be judged (its path
+ * out of reach, a walk that could not finish) is refused: the file is
+ * marked, or in a marked directory, and we cannot say which rule allows
+ * it (MW_RULE_UNJUDGED).
+ */
+static void judge(struct answerer *a, const struct request *r,
+		  struct verdict *v)
 {
 	struct mw_event_fanotify *rec = &v->rec;
-	struct mw_rule_value er, fr;
-	struct judge_ctx c = { .a = a, .pid = pid };
-	struct mw_config cfg;
-	struct mw_profile p;
-	struct stat st;
-	bool exec = mask & FAN_OPEN_EXEC_PERM, has_er, has_fr;
-	__u32 zero = 0, key;
-	ssize_t n;
+	struct judge_ctx c = { .a = a, .r = r, .path = rec->path,
+			       .exec = r->mask & FAN_OPEN_EXEC_PERM };
+	__u8 mode = MW_MODE_ENFORCE;
+	ssize_t n = -1;
+	int ret;
 
 	v->response = FAN_ALLOW;
 	v->report = false;
 	memset(rec, 0, offsetof(struct mw_event_fanotify, path));
-	if (!requester(a, pid, rec))
+	rec->path[0] = '\0';
+	if (!requester(a, r->pid, rec))
 		return;
-	if (bpf_map_lookup_elem(a->fds.config, &zero, &cfg))
-		return;
-	c.gen = cfg.active_gen & 1;
 	c.profile = rec->server.profile & (MW_PROFILES_MAX - 1);
-	key = c.gen * MW_PROFILES_MAX + c.profile;
-	if (bpf_map_lookup_elem(a->fds.profiles, &key, &p) || !p.present ||
-	    stat(fdpath, &st))
-		return;
-	c.dev = mw_kdev(major(st.st_dev), minor(st.st_dev));
-	c.ino = st.st_ino;
-	n = readlink(fdpath, rec->path, sizeof(rec->path) - 1);
+	if (r->fdpath)
+		n = readlink(r->fdpath, rec->path, sizeof(rec->path) - 1);
 	rec->path[n > 0 ? n : 0] = '\0';
-	c.path = rec->path;
-	has_er = nearest(&c, a->fds.exec, exec, &er);
-	if (has_er && !exec && er.action != MW_ACTION_DENY)
-		has_er = false;	/* reading an audited binary is no exec */
-	has_fr = nearest(&c, a->fds.files, true, &fr);
-	if (!has_er && !has_fr)
+	ret = decide(&c, rec, &mode);
+	if (!ret)
 		return;
-	if (has_fr && (!has_er || fr.action > er.action)) {
-		rec->action = fr.action;
-		rec->rule_id = fr.rule_id;
-		rec->kind = MW_FAN_OPEN;
-	} else {
-		rec->action = er.action;
-		rec->rule_id = er.rule_id;
-		rec->kind = exec ? MW_FAN_EXEC : MW_FAN_EXEC_OPEN;
+	if (ret < 0) {
+		rec->action = MW_ACTION_DENY;
+		rec->rule_id = MW_RULE_UNJUDGED;
+		rec->kind = c.exec ? MW_FAN_EXEC : MW_FAN_OPEN;
+		__atomic_add_fetch(&a->shm->unjudged[a->side], 1,
+				   __ATOMIC_RELAXED);
 	}
-	if (rec->action == MW_ACTION_DENY && p.mode == MW_MODE_MONITOR)
+	if (rec->action == MW_ACTION_DENY && mode == MW_MODE_MONITOR)
 		rec->action = MW_ACTION_AUDIT;
 	v->response = rec->action == MW_ACTION_DENY ? FAN_DENY : FAN_ALLOW;
 	v->report = rec->action == MW_ACTION_DENY ||
 		    rec->action == MW_ACTION_AUDIT;
-	rec->ino = c.ino;
-	rec->dev = c.dev;
-	rec->path_len = strlen(rec->path) + 1;
-	rec->hdr.time = read_ns;
+	rec->ino = r->ino;
+	rec->dev = r->dev;
+	rec->path_len = rec->path[0] ? strlen(rec->path) + 1 : 0;
+	rec->hdr.time = r->read_ns;
 }
 
 /* Into the ring buffer, in order with the kernel's records. */
-static void report(struct answerer *a, struct verdict *v)
+static void report(struct answerer *a, struct verdict *v,
+		   enum answer_side counted)
 {
 	struct mw_fence_report_args args = {
 		.record = (__u64)(unsigned long)&v->rec,
@@ -246,24 +439,38 @@ static void report(struct answerer *a, struct verdict *v)
 	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &args,
 		    .ctx_size_in = sizeof(args));
 
-	if (!v->report)
-		return;
 	/* A full ring is counted by the program itself (ring_buffer_full). */
 	if (bpf_prog_test_run_opts(a->fds.report, &run) ||
 	    (run.retval && run.retval != (__u32)-ENOSPC))
 		__atomic_add_fetch(&a->shm->report_lost[a->side], 1,
 				   __ATOMIC_RELAXED);
+	__atomic_add_fetch(&a->shm->report_done[counted], 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * Answer, then report: the requester waits for the one, not the other. A
+ * record owed and never handed over (we died in between) the next
+ * answerer of this side counts as lost.
+ */
 static void respond(struct answerer *a, int fd, struct verdict *v,
 		    enum answer_side counted)
 {
 	struct fanotify_response resp = { .fd = fd, .response = v->response };
 
-	if (write(a->group, &resp, sizeof(resp)) != sizeof(resp))
-		return;		/* ENOENT: answered meanwhile */
+	if (v->report)
+		__atomic_add_fetch(&a->shm->report_due[counted], 1,
+				   __ATOMIC_RELEASE);
+	if (write(a->group, &resp, sizeof(resp)) != sizeof(resp)) {
+		/* ENOENT: answered meanwhile (never by us: the slot says) */
+		if (v->report)
+			__atomic_add_fetch(&a->shm->report_done[counted], 1,
+					   __ATOMIC_RELEASE);
+		return;
+	}
 	__atomic_add_fetch(v->response == FAN_DENY ? &a->shm->denied[counted] :
 			   &a->shm->allowed[counted], 1, __ATOMIC_RELAXED);
+	if (v->report)
+		report(a, v, counted);
 }
 
 /* Give up slot @s if it still holds @word: true if we may answer it. */
@@ -273,13 +480,21 @@ static bool slot_release(struct answer_slot *s, __u64 word)
 					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-int answer_pending(struct answerer *a)
+static bool fd_ours(const struct answerer *a, int fd)
+{
+	return a->side == SIDE_GUARD ? fd < ANSWER_FD_SPLIT :
+	       fd >= ANSWER_FD_SPLIT;
+}
+
+/* One read of the group: up to ANSWER_BATCH requests, all answered. */
+static int answer_batch(struct answerer *a)
 {
 	char buf[ANSWER_BATCH * sizeof(struct fanotify_event_metadata)]
 		__attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	const struct fanotify_event_metadata *md;
 	struct answer_slot *slots = a->shm->slot[a->side];
-	__u64 words[ANSWER_BATCH], now;
+	__u64 words[ANSWER_BATCH];
+	struct request r = { .walk = true };
 	struct verdict v;
 	char fdpath[32];
 	int n = 0, k;
@@ -288,19 +503,26 @@ int answer_pending(struct answerer *a)
 	len = read(a->group, buf, sizeof(buf));
 	if (len < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-	now = time_boot_ns();
+	r.read_ns = time_boot_ns();
 	/* First say what we hold: if we stop now, the other answers it. */
 	k = 0;
 	left = len;	/* FAN_EVENT_NEXT() counts it down */
 	for (md = (void *)buf; FAN_EVENT_OK(md, left) && k < ANSWER_BATCH;
 	     md = FAN_EVENT_NEXT(md, left), k++) {
 		words[k] = 0;
-		if (md->vers != FANOTIFY_METADATA_VERSION || md->fd < 0)
-			continue;
+		if (md->fd < 0)
+			continue;	/* FAN_Q_OVERFLOW: cannot happen, unlimited */
+		if (!fd_ours(a, md->fd))
+			__atomic_add_fetch(&a->shm->fd_clash[a->side], 1,
+					   __ATOMIC_RELAXED);
 		slots[k].pid = md->pid;
 		slots[k].mask = md->mask;
-		slots[k].read_ns = now;
-		words[k] = (__u64)++a->seq << 32 | (__u32)(md->fd + 1);
+		slots[k].read_ns = r.read_ns;
+		if (stat_id(md->fd, "", &slots[k].dev, &slots[k].ino))
+			slots[k].dev = 0, slots[k].ino = 0;
+		words[k] = (__u64)__atomic_add_fetch(&a->shm->seq, 1,
+						     __ATOMIC_RELAXED) << 32 |
+			   (__u32)(md->fd + 1);
 		__atomic_store_n(&slots[k].word, words[k], __ATOMIC_RELEASE);
 	}
 	k = 0;
@@ -310,42 +532,137 @@ int answer_pending(struct answerer *a)
 		if (!words[k])
 			continue;
 		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", md->fd);
-		judge(a, md->pid, md->mask, fdpath, now, &v);
-		if (slot_release(&slots[k], words[k])) {
+		r.pid = md->pid;
+		r.mask = md->mask;
+		r.dev = slots[k].dev;
+		r.ino = slots[k].ino;
+		r.fdpath = fdpath;
+		judge(a, &r, &v);
+		if (slot_release(&slots[k], words[k]))
 			respond(a, md->fd, &v, a->side);
-			report(a, &v);
-		}
 		close(md->fd);
 		n++;
 	}
 	return n;
 }
 
-void answer_watchdog(struct answerer *a)
+int answer_pending(struct answerer *a)
 {
-	enum answer_side other = !a->side;
-	struct answer_slot *slots = a->shm->slot[other];
+	int i, n, total = 0;
+
+	/* Bounded: a flood must not keep the caller from its other work. */
+	for (i = 0; i < DRAIN_MAX; i++) {
+		n = answer_batch(a);
+		if (n < 0)
+			return total ? total : n;
+		if (!n)
+			break;
+		total += n;
+	}
+	return total;
+}
+
+/* Is the answerer of @side there (not exited, its pid not reused)? */
+static bool side_alive(const struct answer_shared *shm, enum answer_side side)
+{
+	__s32 pid = __atomic_load_n(&shm->pid[side], __ATOMIC_ACQUIRE);
+	__u64 start;
+
+	return pid > 0 && !proc_start_time(NULL, pid, &start) &&
+	       start == shm->start[side];
+}
+
+/*
+ * Answer the requests of @side's slots: all of them if @side is gone,
+ * else those held longer than ANSWER_STALL_MS. Judged without a walk (see
+ * answer.h); the path, for the record, from its fd if it can be reached.
+ */
+static void take_over(struct answerer *a, enum answer_side side, bool gone)
+{
+	struct answer_slot *slots = a->shm->slot[side];
 	__u64 now = time_boot_ns(), word;
+	struct request r = { .walk = false };
 	struct verdict v;
 	char fdpath[48];
-	int k, fd, pid = a->shm->pid[other];
+	int k, fd, pid = a->shm->pid[side];
 
-	if (pid <= 0)
-		return;
 	for (k = 0; k < ANSWER_BATCH; k++) {
 		word = __atomic_load_n(&slots[k].word, __ATOMIC_ACQUIRE);
-		if (!word || now - slots[k].read_ns < ANSWER_STALL_MS * 1000000ULL)
+		if (!word || (!gone &&
+			      now - slots[k].read_ns < ANSWER_STALL_MS * 1000000ULL))
 			continue;
 		fd = (int)(word & 0xffffffff) - 1;
 		snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/%d", pid, fd);
-		judge(a, slots[k].pid, slots[k].mask, fdpath, slots[k].read_ns,
-		      &v);
+		r.pid = slots[k].pid;
+		r.mask = slots[k].mask;
+		r.dev = slots[k].dev;
+		r.ino = slots[k].ino;
+		r.read_ns = slots[k].read_ns;
+		r.fdpath = gone ? NULL : fdpath;
+		judge(a, &r, &v);
 		if (!slot_release(&slots[k], word))
 			continue;	/* it woke up and answered */
 		/* The group matches a response by fd number: any reader may. */
-		respond(a, fd, &v, other);
+		respond(a, fd, &v, side);
 		__atomic_add_fetch(&a->shm->taken_over[a->side], 1,
 				   __ATOMIC_RELAXED);
-		report(a, &v);
 	}
+}
+
+static bool slots_busy(const struct answer_shared *shm, enum answer_side side)
+{
+	int k;
+
+	for (k = 0; k < ANSWER_BATCH; k++)
+		if (__atomic_load_n(&shm->slot[side][k].word, __ATOMIC_ACQUIRE))
+			return true;
+	return false;
+}
+
+/* Records a dead answerer of @side owed: lost, and counted so. */
+static void settle_reports(struct answer_shared *shm, enum answer_side side)
+{
+	__u64 due = __atomic_load_n(&shm->report_due[side], __ATOMIC_ACQUIRE);
+	__u64 done = __atomic_load_n(&shm->report_done[side], __ATOMIC_ACQUIRE);
+
+	if (due > done &&
+	    __atomic_compare_exchange_n(&shm->report_done[side], &done, due,
+					false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		__atomic_add_fetch(&shm->report_lost[side], due - done,
+				   __ATOMIC_RELAXED);
+}
+
+void answer_watchdog(struct answerer *a)
+{
+	enum answer_side other = !a->side;
+	bool gone;
+
+	if (!slots_busy(a->shm, other))
+		return;
+	gone = !side_alive(a->shm, other);
+	take_over(a, other, gone);
+	if (gone)
+		settle_reports(a->shm, other);
+}
+
+int answer_attach(struct answerer *a, enum answer_side side)
+{
+	__u64 start = 0;
+
+	a->side = side;
+	if (side_alive(a->shm, side) && a->shm->pid[side] != getpid())
+		return -EBUSY;
+	/* A dead predecessor's requests: answered before we read ours. */
+	take_over(a, side, true);
+	settle_reports(a->shm, side);
+	proc_start_time(NULL, getpid(), &start);
+	a->shm->start[side] = start;
+	__atomic_store_n(&a->shm->pid[side], getpid(), __ATOMIC_RELEASE);
+	return 0;
+}
+
+void answer_detach(struct answerer *a)
+{
+	if (a->shm && a->shm->pid[a->side] == getpid())
+		__atomic_store_n(&a->shm->pid[a->side], 0, __ATOMIC_RELEASE);
 }

@@ -22,6 +22,16 @@
 #define ANSWER_BATCH		8	/* requests read at once, per answerer */
 #define ANSWER_STALL_MS		200	/* held longer: the other answers */
 #define ANSWER_SIDES		2
+/*
+ * The kernel matches a response to a request by the number the reader's
+ * fd table gave the request's fd, whoever reads: two readers must never
+ * hold the same number. The guard keeps its fds below ANSWER_FD_SPLIT (it
+ * has a dozen); the agent fills every free number below it before it
+ * opens anything (answer_reserve_fds), so its requests land above.
+ */
+#define ANSWER_FD_SPLIT		64
+/* Directories climbed above a file before the walk gives up (and denies). */
+#define ANSWER_DEPTH_MAX	1024
 
 enum answer_side { SIDE_GUARD = 0, SIDE_AGENT = 1 };
 
@@ -31,21 +41,29 @@ struct answer_slot {
 	__u32 pid;
 	__u32 mask;		/* FAN_OPEN_PERM, FAN_OPEN_EXEC_PERM */
 	__u64 read_ns;		/* CLOCK_BOOTTIME when it was read */
+	__u64 ino;		/* the file's, for the other side's verdict */
+	__u32 dev;		/* kernel encoding */
+	__u32 pad;
 };
 
-/* The page both answerers map (a memfd the guard makes). */
+/* The page both answerers map (a sealed memfd the guard makes). */
 struct answer_shared {
-	__u32 magic;
-	__u32 pad;
+	__u32 magic;		/* ANSWER_MAGIC: also the layout's version */
+	__u32 seq;		/* the slot words' sequence, both sides' */
 	__s32 pid[ANSWER_SIDES];	/* of each answerer, 0 if none */
+	__u64 start[ANSWER_SIDES];	/* its start time: a reused pid is not it */
 	struct answer_slot slot[ANSWER_SIDES][ANSWER_BATCH];
 	__u64 allowed[ANSWER_SIDES];
 	__u64 denied[ANSWER_SIDES];
 	__u64 taken_over[ANSWER_SIDES];	/* answered for the other side */
 	__u64 report_lost[ANSWER_SIDES];	/* records the ring refused */
+	__u64 report_due[ANSWER_SIDES];		/* answered, record owed */
+	__u64 report_done[ANSWER_SIDES];	/* and handed to the ring */
+	__u64 fd_clash[ANSWER_SIDES];	/* a request fd on the other's side */
+	__u64 unjudged[ANSWER_SIDES];	/* tracked, judged without a path */
 };
 
-#define ANSWER_MAGIC	0x6d776673u	/* "mwfs" */
+#define ANSWER_MAGIC	0x6d776632u	/* "mwf2" */
 
 /* What an answerer judges with: fds of the pinned maps and program. */
 struct answer_fds {
@@ -58,13 +76,30 @@ struct answerer {
 	struct answer_fds fds;
 	struct answer_shared *shm;
 	enum answer_side side;
-	__u32 seq;
 };
 
-/* Map the shared page of memfd @fd (ANSWER_MAGIC is set if new). */
+/*
+ * Fill every free fd number below ANSWER_FD_SPLIT (close-on-exec), and
+ * raise the soft limit of open files to the hard one. First thing in the
+ * agent's main(), before anything it closes again is opened.
+ */
+int answer_reserve_fds(void);
+/*
+ * Take our @side of the shared page: record our pid, and first answer
+ * what a dead predecessor on this side left (so that no request of ours
+ * shares a number with one of its).
+ */
+int answer_attach(struct answerer *a, enum answer_side side);
+/* Leave it: our pid goes; what we hold the other side answers at once. */
+void answer_detach(struct answerer *a);
+
+/*
+ * Map the shared page of memfd @fd (set up if @create); NULL with errno
+ * EPROTO if it is not of this layout.
+ */
 struct answer_shared *answer_shared_map(int fd, bool create);
 void answer_shared_unmap(struct answer_shared *shm);
-/* A memfd for the shared page; -errno on failure. */
+/* A sealed memfd for the shared page (it can neither shrink nor grow). */
 int answer_shared_create(void);
 
 /*
@@ -72,7 +107,12 @@ int answer_shared_create(void);
  * every request. Returns the number answered, or -errno.
  */
 int answer_pending(struct answerer *a);
-/* Answer the other side's requests held longer than ANSWER_STALL_MS. */
+/*
+ * Answer the other side's requests held longer than ANSWER_STALL_MS, or
+ * at once if it is gone. Without walking the file's path (a walk that
+ * stalled it could stall us): the file's own rule, else a tracked
+ * requester is refused.
+ */
 void answer_watchdog(struct answerer *a);
 /* Open the pinned maps and program under @pin_dir into @fds. */
 int answer_fds_open(const char *pin_dir, struct answer_fds *fds);

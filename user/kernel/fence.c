@@ -31,8 +31,7 @@ static void *answer_thread(void *arg)
 		if (pfd[1].revents)
 			break;		/* fence_close() */
 		if (pfd[0].revents & POLLIN)
-			while (answer_pending(&f->a) > 0)
-				;
+			answer_pending(&f->a);
 		answer_watchdog(&f->a);
 	}
 	return NULL;
@@ -62,6 +61,26 @@ static int watch_guard(struct fence *f)
 	return epoll_ctl(f->epfd, EPOLL_CTL_ADD, f->guard_pidfd, &ev) ? -errno : 0;
 }
 
+/* No guard can be had: we hold the group alone, on a page of our own. */
+static int go_alone(struct fence *f, struct guard_conn *c, int err)
+{
+	int shm = answer_shared_create();
+
+	if (shm < 0) {
+		guard_conn_close(c);
+		return shm;
+	}
+	log_msg("starting a fanotify guard failed: %s; the fence lasts as long as this agent",
+		strerror(-err));
+	if (c->shm >= 0)
+		close(c->shm);
+	f->guard_pid = 0;
+	f->a.group = c->group;
+	f->shm_fd = shm;
+	f->new_shm = true;
+	return 0;
+}
+
 /*
  * The guard of our state directory, with a copy of its group: an earlier
  * one (its marks are the last agent's), replaced if it is of another
@@ -69,25 +88,16 @@ static int watch_guard(struct fence *f)
  */
 static int find_guard(struct fence *f)
 {
-	struct guard_conn c;
+	struct guard_conn c, n;
 	char ours[65];
 	pid_t pid;
 	int ret;
 
 	object_hex(ours);
 	ret = guard_connect(f->o.state_dir, &c);
-	if (!ret && strcmp(c.object, ours)) {
-		/* Ours answers meanwhile: we hold the group. */
-		log_msg("guard %d is of another build: replacing it", c.pid);
-		guard_stop(f->o.state_dir);
-		pid = guard_spawn(f->o.pin_dir, f->o.state_dir, f->o.guard_cgroup,
-				  c.group, c.shm);
-		if (pid < 0) {
-			guard_conn_close(&c);
-			return pid;
-		}
-		c.pid = pid;
-	} else if (ret) {
+	if (ret == -EPERM)
+		return ret;	/* not a guard of ours: leave it be, say so */
+	if (ret) {
 		pid = guard_spawn(f->o.pin_dir, f->o.state_dir, f->o.guard_cgroup,
 				  -1, -1);
 		if (pid < 0)
@@ -95,6 +105,23 @@ static int find_guard(struct fence *f)
 		ret = guard_connect(f->o.state_dir, &c);
 		if (ret)
 			return ret;
+	} else if (strcmp(c.object, ours)) {
+		/*
+		 * Ours holds the group meanwhile (its marks stay); requests
+		 * wait until the new guard answers, some milliseconds.
+		 */
+		log_msg("guard %d is of another build: replacing it", c.pid);
+		f->inherited = true;
+		guard_stop(f->o.state_dir);
+		pid = guard_spawn(f->o.pin_dir, f->o.state_dir, f->o.guard_cgroup,
+				  c.group, c.shm);
+		if (pid < 0)
+			return go_alone(f, &c, pid);
+		ret = guard_connect(f->o.state_dir, &n);
+		if (ret)
+			return go_alone(f, &c, ret);
+		guard_conn_close(&c);
+		c = n;
 	} else {
 		f->inherited = true;
 	}
@@ -119,14 +146,18 @@ int fence_init(struct fence *f, int epfd, const struct fence_opts *o)
 	f->wake[0] = f->wake[1] = -1;
 	f->marks.inofd = -1;
 	f->a.fds = o->fds;
-	f->a.side = SIDE_AGENT;
 	err = find_guard(f);
 	if (err)
 		goto fail;
-	f->a.shm = answer_shared_map(f->shm_fd, false);
+	f->a.shm = answer_shared_map(f->shm_fd, f->new_shm);
 	if (!f->a.shm)
 		goto fail_errno;
-	f->a.shm->pid[SIDE_AGENT] = getpid();
+	err = answer_attach(&f->a, SIDE_AGENT);
+	if (err) {
+		log_msg("another agent answers the fanotify group of \"%s\" (pid %d)",
+			o->state_dir, f->a.shm->pid[SIDE_AGENT]);
+		goto fail;
+	}
 	f->marks.group = f->a.group;
 	if (f->inherited)
 		marks_inherit(&f->marks);
@@ -135,7 +166,7 @@ int fence_init(struct fence *f, int epfd, const struct fence_opts *o)
 	    epoll_ctl(epfd, EPOLL_CTL_ADD, f->marks.inofd, &ev) ||
 	    pipe2(f->wake, O_CLOEXEC))
 		goto fail_errno;
-	err = watch_guard(f);
+	err = f->guard_pid > 0 ? watch_guard(f) : 0;
 	if (err)
 		log_msg("fanotify guard %d: pidfd: %s; a dead guard will not be replaced",
 			f->guard_pid, strerror(-err));
@@ -191,17 +222,19 @@ void fence_on_guard(struct fence *f)
 	watch_guard(f);
 }
 
-void fence_counts(const struct fence *f, __u64 *allowed, __u64 *denied,
-		  __u64 *report_lost)
+void fence_counts(const struct fence *f, struct fence_counts *out)
 {
 	const struct answer_shared *s = f->a.shm;
 	int i;
 
-	*allowed = *denied = *report_lost = 0;
+	memset(out, 0, sizeof(*out));
 	for (i = 0; s && i < ANSWER_SIDES; i++) {
-		*allowed += s->allowed[i];
-		*denied += s->denied[i];
-		*report_lost += s->report_lost[i];
+		out->allowed += s->allowed[i];
+		out->denied += s->denied[i];
+		out->reports_lost += s->report_lost[i];
+		out->taken_over += s->taken_over[i];
+		out->unjudged += s->unjudged[i];
+		out->fd_clash += s->fd_clash[i];
 	}
 }
 
@@ -216,8 +249,7 @@ void fence_close(struct fence *f, bool remove)
 			pthread_join(f->thread, NULL);
 		f->running = false;
 	}
-	if (f->a.shm)
-		f->a.shm->pid[SIDE_AGENT] = 0;
+	answer_detach(&f->a);
 	if (remove && f->guard_pid > 0)
 		guard_stop(f->o.state_dir);
 	marks_free(&f->marks);

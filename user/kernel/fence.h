@@ -38,6 +38,7 @@ struct fence {
 	int shm_fd, guard_pidfd, wake[2], epfd;
 	pid_t guard_pid;
 	bool inherited;			/* the group has an earlier agent's marks */
+	bool new_shm;			/* no guard: the page is ours, new */
 	struct answerer a;		/* a.group: our copy of the group */
 	struct marks marks;
 	pthread_t thread;
@@ -57,9 +58,15 @@ int fence_apply(struct fence *f, const struct compiled *c,
 void fence_on_inotify(struct fence *f);
 /* The guard exited: start another with our copy of the group. */
 void fence_on_guard(struct fence *f);
-/* Answers given, by both answerers, and records the ring refused. */
-void fence_counts(const struct fence *f, __u64 *allowed, __u64 *denied,
-		  __u64 *report_lost);
+/* What both answerers did, summed (status, metrics, loss reports). */
+struct fence_counts {
+	__u64 allowed, denied;
+	__u64 reports_lost;	/* records the ring refused, or never handed */
+	__u64 taken_over;	/* answered for the other, stopped or gone */
+	__u64 unjudged;		/* tracked requests refused without a rule */
+	__u64 fd_clash;		/* request fds on the other side's numbers */
+};
+void fence_counts(const struct fence *f, struct fence_counts *out);
 /*
  * Stop the answering thread and close our copy; with @remove, stop the
  * guard too, and the group and its marks go. A zeroed fence is a no-op.

@@ -237,7 +237,7 @@ int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
 	       void *warn_arg)
 {
 	__u32 gen = m->applied ? !m->active_gen : 0, old = m->active_gen, zero = 0;
-	struct mw_config cfg = { .active_gen = gen };
+	struct mw_config cfg = { .active_gen = gen }, cur;
 	struct compiled c;
 	int ret;
 
@@ -259,6 +259,8 @@ int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
 			 strerror(-ret));
 		goto undo;
 	}
+	if (!bpf_map_lookup_elem(m->fd.config, &zero, &cur))
+		cfg.switches = cur.switches + 1;
 	if (bpf_map_update_elem(m->fd.config, &zero, &cfg, BPF_ANY)) {
 		ret = -errno;
 		snprintf(err, errlen, "switching to policy generation %u: %s",

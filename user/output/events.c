@@ -216,7 +216,11 @@ static void add_rule(struct events *e, json_object *o, __u32 rule_id,
 	pname = e->profile_name ? e->profile_name(e->arg, profile) : NULL;
 	if (!pname)
 		pname = "?";
-	if (rule_id == MW_RULE_FILELESS) {
+	if (rule_id == MW_RULE_UNJUDGED) {
+		/* The fanotify fence could not tell which rule: fail closed. */
+		snprintf(buf, sizeof(buf), "profiles.%s.%s.unjudged", pname,
+			 section);
+	} else if (rule_id == MW_RULE_FILELESS) {
 		snprintf(buf, sizeof(buf), "profiles.%s.%s.fileless", pname,
 			 section);
 	} else if (rule_id == MW_RULE_DEFAULT) {

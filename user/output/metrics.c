@@ -139,6 +139,14 @@ static void head(FILE *f, const char *name, const char *type,
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric of one unlabelled integer sample. */
+static void one(FILE *f, const char *name, const char *type,
+		const char *help, unsigned long long v)
+{
+	head(f, name, type, help);
+	fprintf(f, "%s %llu\n", name, v);
+}
+
 int metrics_render(struct metrics *m, char **buf, size_t *len)
 {
 	struct metrics_gauges g = {};
@@ -166,29 +174,25 @@ int metrics_render(struct metrics *m, char **buf, size_t *len)
 		label(f, m->lost[i].reason);
 		fprintf(f, "\"} %llu\n", (unsigned long long)m->lost[i].n);
 	}
-	head(f, "mcpwarden_tracked_processes", "gauge",
-	     "Processes in the tracked-process map.");
-	fprintf(f, "mcpwarden_tracked_processes %llu\n",
-		(unsigned long long)g.tracked);
-	head(f, "mcpwarden_tracked_map_max_entries", "gauge",
-	     "Capacity of the tracked-process map.");
-	fprintf(f, "mcpwarden_tracked_map_max_entries %llu\n",
-		(unsigned long long)g.tracked_max);
+	one(f, "mcpwarden_tracked_processes", "gauge",
+	    "Processes in the tracked-process map.",
+	    g.tracked);
+	one(f, "mcpwarden_tracked_map_max_entries", "gauge",
+	    "Capacity of the tracked-process map.",
+	    g.tracked_max);
 	head(f, "mcpwarden_tracked_map_fill_ratio", "gauge",
 	     "Tracked-process map entries divided by its capacity.");
 	fprintf(f, "mcpwarden_tracked_map_fill_ratio %.6f\n",
 		g.tracked_max ? (double)g.tracked / g.tracked_max : 0.0);
-	head(f, "mcpwarden_policy_generation", "gauge",
-	     "Map generation of the policy in force.");
-	fprintf(f, "mcpwarden_policy_generation %u\n", g.generation);
-	head(f, "mcpwarden_policy_loads_total", "counter",
-	     "Policies put in force (the start-up one included).");
-	fprintf(f, "mcpwarden_policy_loads_total %llu\n",
-		(unsigned long long)m->policy_loads);
-	head(f, "mcpwarden_policy_errors_total", "counter",
-	     "Reloads refused (policy_error events).");
-	fprintf(f, "mcpwarden_policy_errors_total %llu\n",
-		(unsigned long long)m->policy_errors);
+	one(f, "mcpwarden_policy_generation", "gauge",
+	    "Map generation of the policy in force.",
+	    g.generation);
+	one(f, "mcpwarden_policy_loads_total", "counter",
+	    "Policies put in force (the start-up one included).",
+	    m->policy_loads);
+	one(f, "mcpwarden_policy_errors_total", "counter",
+	    "Reloads refused (policy_error events).",
+	    m->policy_errors);
 	if (g.fanotify) {
 		head(f, "mcpwarden_fanotify_answers_total", "counter",
 		     "Permission requests answered by the fanotify exec fence.");
@@ -196,6 +200,12 @@ int metrics_render(struct metrics *m, char **buf, size_t *len)
 			(unsigned long long)g.fanotify_allowed);
 		fprintf(f, "mcpwarden_fanotify_answers_total{answer=\"deny\"} %llu\n",
 			(unsigned long long)g.fanotify_denied);
+		one(f, "mcpwarden_fanotify_taken_over_total", "counter",
+		    "Requests one answerer answered for the other, stopped or gone.",
+		    g.fanotify_taken_over);
+		one(f, "mcpwarden_fanotify_unjudged_total", "counter",
+		    "Requests of tracked processes refused because no rule could be found for them.",
+		    g.fanotify_unjudged);
 	}
 	head(f, "mcpwarden_sink_queue_bytes", "gauge",
 	     "Bytes waiting in an output's queue.");

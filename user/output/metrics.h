@@ -24,6 +24,7 @@ struct metrics_gauges {
 	__u32 generation;
 	bool fanotify;			/* the fanotify fence is in use */
 	__u64 fanotify_allowed, fanotify_denied;
+	__u64 fanotify_taken_over, fanotify_unjudged;
 	bool attached;			/* every BPF link is in place */
 	size_t sinks;
 	const char *sink_name[8];
