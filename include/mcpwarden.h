@@ -170,12 +170,18 @@ struct mw_gen {
 
 /*
  * mw_meta[0]: who installed the pinned state. The next agent adopts it if
- * abi matches; with the same object it adopts the programs (their links)
- * too, else it attaches its own in their place.
+ * abi matches; with the same object, attached (state) to the same cgroup,
+ * it adopts the programs (their links) too, else it attaches its own in
+ * their place. abi 0: a load that stopped before attaching anything.
  */
+enum mw_meta_state {
+	MW_META_ATTACHING	= 0,	/* links being replaced: a mix */
+	MW_META_ATTACHED	= 1,	/* every link is of @object */
+};
+
 struct mw_meta {
 	__u32 abi;		/* MW_ABI_VERSION */
-	__u32 pad;
+	__u32 state;		/* enum mw_meta_state */
 	__u64 cgroup_id;	/* where the socket programs are attached */
 	__u8 object[32];	/* sha256 of the BPF object */
 };

@@ -125,9 +125,26 @@ static int read_meta(const struct loader *l, struct mw_meta *meta)
 	return ret;
 }
 
+/* A pinned cgroup link that still attaches to cgroup @id. */
+static bool link_on_cgroup(const char *path, __u64 id)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	     info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == id;
+	close(fd);
+	return ok;
+}
+
 /*
- * May the links pinned be used as they are? Only the same object attached
- * to the same cgroup, with a pinned link for every program we would load.
+ * May the links pinned be used as they are? Only the same object, wholly
+ * attached, to the same cgroup (a removed cgroup detaches its links), with
+ * a pinned link for every program we would load.
  */
 static bool links_adoptable(struct loader *l, const struct loader_opts *o,
 			    const struct mw_meta *meta)
@@ -137,16 +154,38 @@ static bool links_adoptable(struct loader *l, const struct loader_opts *o,
 	size_t i, n;
 
 	if (memcmp(meta->object, l->object, sizeof(l->object)) ||
-	    meta->cgroup_id != o->cgroup_id)
+	    meta->state != MW_META_ATTACHED || meta->cgroup_id != o->cgroup_id)
 		return false;
 	n = prog_defs(l, defs);
 	for (i = 0; i < n; i++) {
 		link_path(l, defs[i].prog, path, sizeof(path));
 		if (prog_wanted(defs[i].kind, o) != !access(path, F_OK))
 			return false;
+		if (prog_wanted(defs[i].kind, o) && is_cgroup(defs[i].kind) &&
+		    !link_on_cgroup(path, o->cgroup_id))
+			return false;
 	}
 	pin_path(l, FENCE_PROG_PIN, path, sizeof(path));
 	return !o->fence || !access(path, F_OK);
+}
+
+/*
+ * Maps pinned with no record of an attach (a load that stopped before it,
+ * or an uninstall that stopped half-way): nothing to adopt, and maybe of
+ * another layout. Unpinned, so the load makes new ones; the links stay and
+ * keep enforcing until ours replace them.
+ */
+static void maps_unpin(struct loader *l)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; pinned_maps[i]; i++) {
+		pin_path(l, pinned_maps[i], path, sizeof(path));
+		unlink(path);
+	}
+	pin_path(l, "mw_events", path, sizeof(path));
+	unlink(path);
 }
 
 /* Between open and load: which programs this kernel and backend get. */
@@ -207,16 +246,13 @@ static int what_is_pinned(struct loader *l, const struct loader_opts *o)
 	int ret;
 
 	ret = read_meta(l, &meta);
-	if (ret == -ENOENT)
-		return 0;
-	if (ret) {
+	if (ret && ret != -ENOENT) {
 		log_msg("pinned state under \"%s\": reading mw_meta: %s",
 			l->pin_dir, strerror(-ret));
 		return ret;
 	}
-	/* Created by a load that never got to attach: nothing was in force. */
-	if (meta.abi == 0) {
-		l->adopted = ADOPT_MAPS;
+	if (ret == -ENOENT || meta.abi == 0) {
+		maps_unpin(l);
 		return 0;
 	}
 	if (meta.abi != MW_ABI_VERSION) {
@@ -288,8 +324,10 @@ static int attach_one(struct loader *l, const struct prog_def *d, int cgroup_fd,
 {
 	struct bpf_link *old = access(path, F_OK) ? NULL : bpf_link__open(path);
 	struct bpf_link *link;
-	bool same_cgroup = l->adopted && is_cgroup(d->kind) &&
-			   l->pinned_cgroup_id == l->cgroup_id;
+	/* Updated in place only where it still attaches to our cgroup. */
+	bool same_cgroup = old && is_cgroup(d->kind) &&
+			   link_on_cgroup(path, l->cgroup_id);
+	char tmp[PATH_MAX];
 	int err;
 
 	if (old && same_cgroup && !bpf_link__update_program(old, d->prog)) {
@@ -301,19 +339,35 @@ static int attach_one(struct loader *l, const struct prog_def *d, int cgroup_fd,
 	       bpf_program__attach(d->prog);
 	if (!link) {
 		err = -errno;
+		bpf_link__destroy(old);	/* its pin keeps it attached */
+		return err;
+	}
+	/*
+	 * The new pin replaces the old in one rename: never neither. (A
+	 * name in bpffs may not hold a dot.)
+	 */
+	err = snprintf(tmp, sizeof(tmp), "%s_new", path) >= (int)sizeof(tmp) ?
+	      -ENAMETOOLONG : 0;
+	if (!err) {
+		unlink(tmp);
+		err = bpf_link__pin(link, tmp);
+	}
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		bpf_link__destroy(link);
 		bpf_link__destroy(old);
 		return err;
 	}
-	unlink(path);
-	err = bpf_link__pin(link, path);
 	bpf_link__destroy(old);		/* unpinned: the old program goes */
 	*out = link;
-	return err;
+	return 0;
 }
 
-static int write_meta(struct loader *l)
+static int write_meta(struct loader *l, enum mw_meta_state state)
 {
-	struct mw_meta meta = { .abi = MW_ABI_VERSION,
+	struct mw_meta meta = { .abi = MW_ABI_VERSION, .state = state,
 				.cgroup_id = l->cgroup_id };
 	__u32 zero = 0;
 
@@ -330,6 +384,9 @@ int loader_attach(struct loader *l, int cgroup_fd)
 	const char *name;
 	int err;
 
+	/* A crash from here on leaves a mix: the next agent adopts no link. */
+	if (l->adopted != ADOPT_ALL && (err = write_meta(l, MW_META_ATTACHING)))
+		return err;
 	for (i = 0; i < n; i++) {
 		name = bpf_program__name(defs[i].prog);
 		link_path(l, defs[i].prog, path, sizeof(path));
@@ -355,7 +412,7 @@ int loader_attach(struct loader *l, int cgroup_fd)
 			return err;
 		}
 	}
-	return l->adopted == ADOPT_ALL ? 0 : write_meta(l);
+	return l->adopted == ADOPT_ALL ? 0 : write_meta(l, MW_META_ATTACHED);
 }
 
 void loader_map_fds(const struct loader *l, struct mw_map_fds *out)
@@ -437,7 +494,7 @@ int loader_remove(const char *pin_dir)
 	for (int pass = 0; pass < 2; pass++) {
 		rewinddir(d);
 		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.' ||
+			if (de->d_name[0] == '.' || !strcmp(de->d_name, "mw_meta") ||
 			    !strncmp(de->d_name, "link_", 5) != !pass)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
@@ -446,6 +503,10 @@ int loader_remove(const char *pin_dir)
 		}
 	}
 	closedir(d);
+	/* Last: while maps are left, they are known to be ours. */
+	snprintf(path, sizeof(path), "%s/mw_meta", pin_dir);
+	if (unlink(path) && errno != ENOENT && !ret)
+		ret = -errno;
 	if (rmdir(pin_dir) && errno != ENOENT && !ret)
 		ret = -errno;
 	return ret;
