@@ -64,10 +64,57 @@ struct mark_list {
 	struct fence_mark *v;
 	size_t n;
 	int err;
+	size_t missed;		/* wanted paths that could not be opened */
+	char **missed_path;	/* [missed] */
+	bool missed_any;	/* one for a reason other than ENOENT */
 	size_t subdirs;
 	__u64 mask;		/* for walk_dir */
 	bool truncated;
 };
+
+static void list_missed(struct mark_list *l, const char *path, int err)
+{
+	char **v = realloc(l->missed_path, (l->missed + 1) * sizeof(*v));
+
+	/* Not gone, or not remembered: any mark may be the one it names. */
+	if (err != ENOENT || !v || !(path = strdup(path)))
+		l->missed_any = true;
+	if (v) {
+		l->missed_path = v;
+		if (path)
+			v[l->missed++] = (char *)path;
+	}
+}
+
+/*
+ * An old mark to keep though @l does not name its inode: @l missed the
+ * path it was placed for (renamed, or a full fd table), or missed a path
+ * for a reason that may pass (EMFILE, EACCES, ENOMEM) and the mark has no
+ * path (inherited). Better a mark too many than a hole.
+ */
+static bool mark_kept(const struct mark_list *l, const struct fence_mark *mk)
+{
+	size_t i;
+
+	if (!mk->path)
+		return l->missed_any;
+	for (i = 0; i < l->missed; i++)
+		if (!strcmp(l->missed_path[i], mk->path))
+			return true;
+	return false;
+}
+
+static void list_free_missed(struct mark_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->missed; i++)
+		free(l->missed_path[i]);
+	free(l->missed_path);
+	l->missed_path = NULL;
+	l->missed = 0;
+	l->missed_any = false;
+}
 
 /* Add @path with @mask; an inode named twice gets both masks. */
 static void list_add(struct mark_list *l, const char *path, __u64 mask,
@@ -79,9 +126,10 @@ static void list_add(struct mark_list *l, const char *path, __u64 mask,
 
 	fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st)) {
+		list_missed(l, path, errno);	/* gone since compiled, EMFILE */
 		if (fd >= 0)
 			close(fd);
-		return;		/* gone since the rules were compiled */
+		return;
 	}
 	v = mark_find(l->v, l->n, st.st_dev, st.st_ino, mount);
 	if (v) {
@@ -98,7 +146,7 @@ static void list_add(struct mark_list *l, const char *path, __u64 mask,
 	l->v = v;
 	l->v[l->n++] = (struct fence_mark){ .fd = fd, .st_dev = st.st_dev,
 		.ino = st.st_ino, .mask = mask, .mount = mount, .wd = -1,
-		.path = S_ISDIR(st.st_mode) ? strdup(path) : NULL };
+		.path = strdup(path) };
 }
 
 static struct mark_list *walk_list;
@@ -211,6 +259,18 @@ static size_t marks_add(struct marks *ms, struct mark_list *l, int *first_err)
 	return failed;
 }
 
+/* Move @mk into @l as it is; -ENOMEM leaves it where it was. */
+static int list_keep(struct mark_list *l, const struct fence_mark *mk)
+{
+	struct fence_mark *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	l->v[l->n++] = *mk;
+	return 0;
+}
+
 int marks_apply(struct marks *ms, const struct compiled *c,
 		void (*warn)(const char *msg, void *arg), void *warn_arg)
 {
@@ -229,6 +289,7 @@ int marks_apply(struct marks *ms, const struct compiled *c,
 		for (i = 0; i < l.n; i++)
 			mark_free(ms, &l.v[i]);
 		free(l.v);
+		list_free_missed(&l);
 		return l.err;
 	}
 	failed = marks_add(ms, &l, &first_err);
@@ -239,12 +300,20 @@ int marks_apply(struct marks *ms, const struct compiled *c,
 	}
 	/* Then the old ones that @c no longer names go. */
 	for (i = 0; i < ms->n; i++) {
-		if (!mark_find(l.v, l.n, ms->v[i].st_dev, ms->v[i].ino,
-			       ms->v[i].mount))
+		if (mark_find(l.v, l.n, ms->v[i].st_dev, ms->v[i].ino,
+			      ms->v[i].mount)) {
+			mark_free(ms, &ms->v[i]);
+		} else if (mark_kept(&l, &ms->v[i])) {
+			/* Into l.v, watch and all; else marked, untracked. */
+			if (list_keep(&l, &ms->v[i]))
+				mark_free(ms, &ms->v[i]);
+		} else {
 			mark_set(ms, &ms->v[i], FAN_MARK_REMOVE,
 				 ms->v[i].mask);
-		mark_free(ms, &ms->v[i]);
+			mark_free(ms, &ms->v[i]);
+		}
 	}
+	list_free_missed(&l);
 	free(ms->v);
 	ms->v = l.v;
 	ms->n = l.n;
@@ -295,6 +364,7 @@ void marks_on_inotify(struct marks *ms)
 		ms->v[ms->n++] = l.v[i];
 	}
 	free(l.v);
+	list_free_missed(&l);
 }
 
 void marks_free(struct marks *ms)
@@ -308,25 +378,85 @@ void marks_free(struct marks *ms)
 	ms->n = 0;
 }
 
-/* An O_PATH fd on the mount of @dev (a mount point from mountinfo). */
-static int mount_fd_of(__u32 kdev)
+/*
+ * The mount table of the namespace policy paths are in: with --host-root
+ * /proc/N/root, /proc/N/mountinfo, whose paths are the host's (*@host);
+ * else ours, whose paths we open as they are (a --host-root of another
+ * form is a mount in our table already).
+ */
+static FILE *mountinfo_open(bool *host)
 {
+	char path[PATH_MAX];
+	size_t n = host_root ? strlen(host_root) : 0;
+
+	*host = n > 5 && !strcmp(host_root + n - 5, "/root") &&
+		snprintf(path, sizeof(path), "%.*s/mountinfo", (int)(n - 5),
+			 host_root) < (int)sizeof(path);
+	return fopen(*host ? path : "/proc/self/mountinfo", "re");
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++, d++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*d = (s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0');
+			s += 3;
+		} else {
+			*d = *s;
+		}
+	}
+	*d = '\0';
+}
+
+/*
+ * An O_PATH fd on the root of the mount of id @mnt_id, or of the first
+ * mount of device @kdev when @mnt_id is negative; -1 if none.
+ */
+static int mount_open(int mnt_id, __u32 kdev)
+{
+	char line[4096], dir[PATH_MAX], hp[PATH_MAX];
 	unsigned int maj, mnr;
-	char line[4096], dir[PATH_MAX];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int fd = -1;
+	bool host;
+	FILE *f = mountinfo_open(&host);
+	int fd = -1, id;
 
 	if (!f)
 		return -1;
 	while (fd < 0 && fgets(line, sizeof(line), f)) {
 		/* "36 35 98:0 /mnt1 /mnt2 ..." */
-		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &mnr, dir) != 3)
+		if (sscanf(line, "%d %*u %u:%u %*s %4095s", &id, &maj, &mnr,
+			   dir) != 4)
 			continue;
-		if (mw_kdev(maj, mnr) == kdev)
-			fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (mnt_id >= 0 ? id != mnt_id : mw_kdev(maj, mnr) != kdev)
+			continue;
+		unescape(dir);
+		fd = open(host ? host_path(dir, hp) : dir,
+			  O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
 	fclose(f);
 	return fd;
+}
+
+/* Remember the mark on the inode or mount root of @fd (ours now). */
+static void inherit_fd(struct marks *ms, int fd, __u64 mask, bool mount)
+{
+	struct fence_mark *v;
+	struct stat st;
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) ||
+	    !(v = realloc(ms->v, (ms->n + 1) * sizeof(*v)))) {
+		close(fd);
+		return;
+	}
+	ms->v = v;
+	ms->v[ms->n++] = (struct fence_mark){ .fd = fd, .st_dev = st.st_dev,
+		.ino = st.st_ino, .mask = mask, .mount = mount, .wd = -1 };
 }
 
 static int hexval(char c)
@@ -336,22 +466,21 @@ static int hexval(char c)
 }
 
 /* One "fanotify ino:... sdev:... mask:... fhandle-bytes:... f_handle:..." */
-static void inherit_line(struct marks *ms, const char *line)
+static void inherit_inode(struct marks *ms, const char *line)
 {
 	union {
 		struct file_handle fh;
 		char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
 	} h;
 	unsigned char *fb = (unsigned char *)h.buf + sizeof(struct file_handle);
-	unsigned int ino_hex, type, nbytes, i;
+	unsigned int type, nbytes, i;
 	unsigned long long sdev, mask;
-	struct fence_mark *v;
+	unsigned long ino;
 	const char *hex;
-	struct stat st;
 	int mfd, fd;
 
-	if (sscanf(line, "fanotify ino:%x sdev:%llx mflags:%*x mask:%llx ignored_mask:%*x fhandle-bytes:%x fhandle-type:%x",
-		   &ino_hex, &sdev, &mask, &nbytes, &type) != 5 ||
+	if (sscanf(line, "fanotify ino:%lx sdev:%llx mflags:%*x mask:%llx ignored_mask:%*x fhandle-bytes:%x fhandle-type:%x",
+		   &ino, &sdev, &mask, &nbytes, &type) != 5 ||
 	    nbytes > MAX_HANDLE_SZ || !(hex = strstr(line, "f_handle:")))
 		return;
 	hex += strlen("f_handle:");
@@ -364,24 +493,24 @@ static void inherit_line(struct marks *ms, const char *line)
 	}
 	h.fh.handle_bytes = nbytes;
 	h.fh.handle_type = type;
-	mfd = mount_fd_of(sdev);
+	mfd = mount_open(-1, sdev);
 	if (mfd < 0)
 		return;
 	fd = open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC);
 	close(mfd);
-	if (fd < 0 || fstat(fd, &st)) {
-		if (fd >= 0)
-			close(fd);
+	inherit_fd(ms, fd, mask, false);
+}
+
+/* One "fanotify mnt_id:... mflags:... mask:... ignored_mask:..." */
+static void inherit_mount(struct marks *ms, const char *line)
+{
+	unsigned long long mask;
+	unsigned int id;
+
+	if (sscanf(line, "fanotify mnt_id:%x mflags:%*x mask:%llx", &id,
+		   &mask) != 2 || id > INT32_MAX)
 		return;
-	}
-	v = realloc(ms->v, (ms->n + 1) * sizeof(*v));
-	if (!v) {
-		close(fd);
-		return;
-	}
-	ms->v = v;
-	ms->v[ms->n++] = (struct fence_mark){ .fd = fd, .st_dev = st.st_dev,
-		.ino = st.st_ino, .mask = mask, .wd = -1 };
+	inherit_fd(ms, mount_open(id, 0), mask, true);
 }
 
 int marks_inherit(struct marks *ms)
@@ -395,7 +524,9 @@ int marks_inherit(struct marks *ms)
 		return -errno;
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, "fanotify ino:", 13))
-			inherit_line(ms, line);
+			inherit_inode(ms, line);
+		else if (!strncmp(line, "fanotify mnt_id:", 16))
+			inherit_mount(ms, line);
 	fclose(f);
 	return 0;
 }
