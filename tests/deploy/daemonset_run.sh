@@ -214,8 +214,10 @@ A_PINDIR=$(argval pin-dir)
 A_METRICS=$(argval metrics)
 A_POLICY=$(argval policy)
 A_HOSTROOT=$(argval host-root)
+A_STATEDIR=$(argval state-dir)
 [ -n "$A_SOCKET" ] || A_SOCKET=/run/mcpwarden/control.sock
 [ -n "$A_PINDIR" ] || A_PINDIR=/sys/fs/bpf/mcpwarden
+[ -n "$A_STATEDIR" ] || A_STATEDIR=/run/mcpwarden-state
 [ -n "$A_CGROUP" ] || { fail "the args have no --cgroup: the agent would attach to the pod's own cgroup v2 root"; result; }
 # --output FILE / unix: / tcp: would need their own checks; stdout is the default.
 grep -q -- '--output' <<<"${POD_ARGS[*]}" && { fail "the args set --output: this check reads the events on stdout"; result; }
@@ -239,12 +241,14 @@ fi
 # 2. What each mount point is bound from. Paths of the node's own agent are
 # replaced by directories of this test; everything else is the host's path.
 mkdir "$CG" "$BPFD"
-mkdir -p "$CG/kubepods/pod-mcpwarden" "$CG/system.slice/mcp-test.service" "$T/run"
+mkdir -p "$CG/kubepods/pod-mcpwarden" "$CG/system.slice/mcp-test.service" "$T/run" "$T/state"
 chmod 755 "$T/run"
+chmod 700 "$T/state"
 POD_CG=$CG/kubepods/pod-mcpwarden
 WL_CG=$CG/system.slice/mcp-test.service
 HOST_SOCKET=
 CG_BOUND=0
+STATE_BOUND=0
 : >"$T/binds"
 for ((i = 0; i < POD_MOUNTS; i++)); do
 	copy POD_MOUNT_$i m
@@ -265,6 +269,9 @@ for ((i = 0; i < POD_MOUNTS; i++)); do
 		elif under "$A_SOCKET" "$mp"; then
 			src=$T/run
 			HOST_SOCKET=$T/run${A_SOCKET#"$mp"}
+		elif under "$A_STATEDIR" "$mp"; then
+			src=$T/state
+			STATE_BOUND=1
 		elif [ ! -e "$src" ]; then	# DirectoryOrCreate and the like
 			src=$T/hostpath-$name
 			mkdir -p "$src"
@@ -278,6 +285,7 @@ for ((i = 0; i < POD_MOUNTS; i++)); do
 	echo "  bind $src -> $mp$([ "$ro" = 1 ] && echo ' (read-only)')"
 done
 [ "$CG_BOUND" = 1 ] || { fail "no volume mounts the --cgroup $A_CGROUP of the args: refusing to attach to this host's cgroup"; result; }
+[ "$STATE_BOUND" = 1 ] || { fail "no volume keeps --state-dir $A_STATEDIR on the host: the next pod's agent cannot find the guard"; result; }
 [ -n "$HOST_SOCKET" ] || { fail "no volume shares --socket $A_SOCKET with the host: \`mcpwarden exec\` on the node cannot reach the agent"; result; }
 under "$A_PINDIR" /sys/fs/bpf || { fail "--pin-dir $A_PINDIR is not under a bpffs volume"; result; }
 HOST_PINDIR=$BPFD${A_PINDIR#/sys/fs/bpf}
@@ -510,9 +518,16 @@ kill -TERM "$AP"; wait "$AP"; AP=
 [ -e "$POD_CG/cgroup.kill" ] && echo 1 >"$POD_CG/cgroup.kill"
 # Node removal: the uninstall DaemonSet's command, on the node.
 gone() { [ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-if "$BIN" uninstall --pin-dir "$HOST_PINDIR" --state-dir "$T/run" &&
+# With the capabilities the uninstall DaemonSet's container has, no more.
+UN_CAPS=$(python3 -c '
+import yaml
+d = yaml.safe_load(open("deploy/kubernetes/uninstall/uninstall.yaml"))
+c = d["spec"]["template"]["spec"]["initContainers"][0]["securityContext"]["capabilities"]
+print(",".join("+" + x.lower() for x in c["add"]))')
+if setpriv --bounding-set "-all,$UN_CAPS" --inh-caps -all -- \
+	"$BIN" uninstall --pin-dir "$HOST_PINDIR" --state-dir "$T/state" &&
 	[ ! -e "$HOST_PINDIR" ] && gone "$GUARD"; then
-	ok "mcpwarden uninstall: the pins are gone and the guard has exited"
+	ok "mcpwarden uninstall with the uninstall pod's capabilities ($UN_CAPS): the pins are gone and the guard has exited"
 else
 	fail "mcpwarden uninstall left $(ls "$HOST_PINDIR" 2>&1 | head -n 3 | tr '\n' ' '), guard ${GUARD:-none}"
 fi

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/../.."
 . tests/deploy/lib.sh
 U=deploy/systemd/mcpwarden.service
 DROPIN=deploy/systemd/mcpwarden.service.d/custom-policy.conf
+[ -f "$DROPIN" ] || { echo "fail $DROPIN is missing"; echo "0 passed, 1 failed"; exit 1; }
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
 
@@ -61,5 +62,20 @@ if [ "$unit_caps" = "$ds_caps" ]; then
 	ok "$U: CapabilityBoundingSet is the DaemonSet's capability set ($unit_caps)"
 else
 	fail "$U" "CapabilityBoundingSet ($unit_caps) differs from the DaemonSet's ($ds_caps)"
+fi
+
+# A stop or a restart leaves the guard running (KillMode=process): the
+# directories its socket and the state file live in must stay too.
+BIN=${MCPWARDEN:-build/mcpwarden}
+defaults=$("$BIN" --help 2>&1 | sed -n 's/^Defaults: //p')
+sock_dir=$(sed -n 's|.*--socket /run/\([^/]*\)/.*|\1|p' <<<"$defaults")
+state_dir=$(sed -n 's|.*--state-dir /run/\([^ ,.]*\).*|\1|p' <<<"$defaults")
+rtd=" $(sed -n 's/^RuntimeDirectory=//p' "$U") "
+if [ -n "$sock_dir" ] && [ -n "$state_dir" ] && [[ $rtd == *" $sock_dir "* ]] &&
+	[[ $rtd == *" $state_dir "* ]] && grep -qx 'RuntimeDirectoryPreserve=yes' "$U" &&
+	grep -qx 'KillMode=process' "$U"; then
+	ok "$U: RuntimeDirectory=$rtd(the defaults' $sock_dir and $state_dir), preserved across stop and restart"
+else
+	fail "$U" "RuntimeDirectory=$rtd/Preserve does not keep /run/$sock_dir and /run/$state_dir (defaults: $defaults)"
 fi
 finish

@@ -251,6 +251,21 @@ def uninstall_pins(pin, state):
         raise Fail(f"uninstall left {pin}: {p.stderr.strip()}")
 
 
+def helper(name, libs=()):
+    """build/tests/NAME from tests/integration/helpers/NAME.c, rebuilt when
+    the source is newer."""
+    out = os.path.join(ROOT, "build", "tests", name)
+    src = os.path.join(ROOT, "tests", "integration", "helpers", name + ".c")
+    if not os.access(out, os.X_OK) or os.path.getmtime(out) < os.path.getmtime(src):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        p = subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
+                            out, src] + list(libs), capture_output=True,
+                           text=True)
+        if p.returncode:
+            raise Fail(f"building {name}: {p.stderr}")
+    return out
+
+
 def has_arg(e, m):
     return any(m in a for a in e.get("process", {}).get("args", []))
 

@@ -72,7 +72,7 @@ def reload():
         pol = open_policy(deny=["loopback"])
         with open(a.policy, "w") as f:
             json.dump(pol, f)
-        e = a.wait(lambda e: e["type"] == "policy_load", what="reload on change")
+        a.wait(lambda e: e["type"] == "policy_load", what="reload on change")
         p = track_sleeper(env)
         srv = env.script("mcp-server-lo",
                          f"#!/bin/sh\nexec {PY} {WORKLOAD} connect 127.0.0.1 9 tcp\n")

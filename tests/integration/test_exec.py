@@ -7,7 +7,6 @@ not to have run by its output, never by an errno guess."""
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 
 from lib import PY, WORKLOAD, Env, case, check, marker, open_policy

@@ -10,21 +10,14 @@ import subprocess
 import tempfile
 import uuid
 
-from lib import (PY, ROOT, WORKLOAD, Agent, Env, Fail, case, check,
+from lib import (PY, ROOT, WORKLOAD, Agent, Env, case, check, helper,
                  marker, open_policy)
 
 OPENERS = os.path.join(ROOT, "build", "tests", "openers")
 
 
 def build_openers():
-    if not os.access(OPENERS, os.X_OK):
-        os.makedirs(os.path.dirname(OPENERS), exist_ok=True)
-        p = subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
-                            OPENERS, os.path.join(ROOT, "tests", "integration",
-                                                  "helpers", "openers.c"),
-                            "-luring"], capture_output=True, text=True)
-        if p.returncode:
-            raise Fail(f"building openers: {p.stderr}")
+    helper("openers", ["-luring"])
 
 
 class FileEnv(Env):

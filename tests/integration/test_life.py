@@ -16,23 +16,14 @@ import time
 from datetime import datetime
 
 from lib import (BIN, PY, ROOT, WORKLOAD, Agent, Cgroup, Env, Fail, Netns,
-                 case, check, marker)
+                 case, check, helper, marker)
 
 LOOPS = os.path.join(ROOT, "build", "tests", "loops")
 METADATA = "169.254.169.254"
 
 
 def build_loops():
-    if not os.access(LOOPS, os.X_OK) or (
-            os.path.getmtime(LOOPS) < os.path.getmtime(LOOPS_SRC)):
-        os.makedirs(os.path.dirname(LOOPS), exist_ok=True)
-        p = subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
-                            LOOPS, LOOPS_SRC], capture_output=True, text=True)
-        if p.returncode:
-            raise Fail(f"building loops: {p.stderr}")
-
-
-LOOPS_SRC = os.path.join(ROOT, "tests", "integration", "helpers", "loops.c")
+    helper("loops")
 
 
 def event_time(e):

@@ -4,7 +4,6 @@ against the built-in policy (metadata, private, loopback denied; DNS to the
 nameservers of resolv.conf allowed). Tracked processes are denied with EPERM
 and an event; untracked ones in the same namespace are not touched."""
 import os
-import subprocess
 import tempfile
 
 from lib import (BIN, CLEANUPS, PY, WORKLOAD, Env, Fail, Netns, case, check,

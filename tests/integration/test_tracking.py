@@ -3,7 +3,6 @@
 inheritance, threads, exit, pid reuse; checked from the JSON stream."""
 import os
 import subprocess
-import time
 
 from lib import (BIN, PY, WORKLOAD, Cgroup, Env, case, check, has_arg,
                  marker, open_policy)

@@ -6,6 +6,7 @@
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/statefile.h"
+#include "kernel/answer.h"
 #include "lib/hostpath.h"
 #include "lib/log.h"
 #include "output/metrics.h"
@@ -64,6 +65,11 @@ int cmd_run(int argc, char **argv)
 	__u64 v;
 	int c, bad = 0;
 
+	/* Before anything is opened: see ANSWER_FD_SPLIT. */
+	if ((c = answer_reserve_fds())) {
+		fprintf(stderr, "mcpwarden: reserving fds: %s\n", strerror(-c));
+		return 1;
+	}
 	while ((c = next_opt("run", argc, argv, ":p:o:s:c:b:P:r:R:vh", longs,
 			     &bad)) != -1) {
 		switch (c) {

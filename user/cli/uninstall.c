@@ -5,6 +5,7 @@
  * running agent keeps its own fds, and its stop leaves nothing pinned.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@ int cmd_uninstall(int argc, char **argv)
 		{}
 	};
 	const char *pin_dir = PIN_DIR_DEFAULT, *state_dir = STATE_DIR_DEFAULT;
+	char path[PATH_MAX];
 	int c, bad = 0, ret;
 
 	while ((c = next_opt("uninstall", argc, argv, ":", longs, &bad)) != -1) {
@@ -48,8 +50,13 @@ int cmd_uninstall(int argc, char **argv)
 	if (ret)
 		fprintf(stderr, "mcpwarden uninstall: stopping the guard of \"%s\": %s\n",
 			state_dir, strerror(-ret));
+	/* A guard killed (it was stopped) leaves its socket behind. */
+	if (!ret && snprintf(path, sizeof(path), "%s/%s", state_dir,
+			     GUARD_SOCKET) < (int)sizeof(path))
+		unlink(path);
 	ret = loader_remove(pin_dir);
 	state_remove(state_dir);
+	rmdir(state_dir);	/* if empty: nothing of ours is left in it */
 	if (ret) {
 		fprintf(stderr, "mcpwarden uninstall: removing \"%s\": %s\n",
 			pin_dir, strerror(-ret));

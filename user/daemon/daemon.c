@@ -199,7 +199,6 @@ static int load_bpf(struct daemon *d)
 	};
 	char err[POLICY_ERR_MAX];
 	struct mw_map_fds fds;
-	struct stat st;
 	int ret;
 
 	d->ev.cache = proc_cache_new();
@@ -208,9 +207,7 @@ static int load_bpf(struct daemon *d)
 	d->ev.profile_name = name_profile;
 	d->ev.rule_name = name_rule;
 	d->ev.arg = d;
-	ret = mkdir(d->o->state_dir, 0755) && errno != EEXIST ? -errno : 0;
-	if (!ret && (stat(d->o->state_dir, &st) || !S_ISDIR(st.st_mode)))
-		ret = -ENOTDIR;
+	ret = state_dir_prepare(d->o->state_dir);
 	if (ret) {
 		log_msg("--state-dir \"%s\": %s", d->o->state_dir,
 			strerror(-ret));

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <json-c/json.h>
 #include "daemon/statefile.h"
@@ -24,6 +25,26 @@ static __u64 get_u64(json_object *o, const char *key)
 	    !json_object_is_type(v, json_type_int))
 		return 0;
 	return (__u64)json_object_get_int64(v);
+}
+
+int state_dir_prepare(const char *dir)
+{
+	struct stat st;
+	int fd, ret = 0;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
+	if (fstat(fd, &st))
+		ret = -errno;
+	else if (st.st_uid != geteuid())
+		ret = -EPERM;
+	else if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700))
+		ret = -errno;
+	close(fd);
+	return ret;
 }
 
 int state_load(const char *dir, struct rule_ids *rules, struct state_seen *seen)

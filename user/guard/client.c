@@ -13,8 +13,11 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <stdbool.h>
+#include <sys/fanotify.h>
 #include <json-c/json.h>
 #include "guard/guard.h"
+#include "guard/peer.h"
 
 #define GUARD_WAIT_MS	5000
 
@@ -40,7 +43,9 @@ static int guard_socket(const char *state_dir)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	/* Send too: a stopped guard's full backlog makes connect() wait. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		ret = -errno;
 		close(fd);
@@ -49,7 +54,49 @@ static int guard_socket(const char *state_dir)
 	return fd;
 }
 
-/* The guard's first message on @fd: a line of JSON and its two fds. */
+/* A fanotify group of the permission class, by its fdinfo. */
+static bool content_group(int fd)
+{
+	char path[64], line[128];
+	unsigned int flags;
+	bool ok = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!ok && fgets(line, sizeof(line), f))
+		if (sscanf(line, "fanotify flags:%x", &flags) == 1)
+			ok = (flags & (FAN_CLASS_CONTENT | FAN_CLASS_PRE_CONTENT)) ==
+			     FAN_CLASS_CONTENT;
+	fclose(f);
+	return ok;
+}
+
+/* The fds of a control message, closed: what a bad hello carried. */
+static void close_rights(struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+	size_t i, n;
+	int fd;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			close(fd);
+		}
+	}
+}
+
+/*
+ * The guard's first message on @fd: a line of JSON and its two fds, from
+ * an administrator (the guard we started, not whoever bound the path),
+ * whose hello names the pid the kernel gives for the peer.
+ */
 static int guard_hello(int fd, struct guard_conn *out)
 {
 	char line[256], cbuf[CMSG_SPACE(2 * sizeof(int))] = {};
@@ -58,16 +105,26 @@ static int guard_hello(int fd, struct guard_conn *out)
 			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm;
 	json_object *o, *v;
-	int fds[2];
+	pid_t peer;
+	int fds[2], pidfd;
 	ssize_t n;
 
 	memset(out, 0, sizeof(*out));
 	out->group = out->shm = -1;
+	pidfd = peer_admin(fd, &peer);
+	if (pidfd < 0)
+		return pidfd;
+	close(pidfd);
 	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -errno;
 	cm = CMSG_FIRSTHDR(&mh);
-	if (n <= 0 || !cm || cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(fds)))
-		return n < 0 ? -errno : -EPROTO;
+	if (!n || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) || !cm ||
+	    cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(fds)) || CMSG_NXTHDR(&mh, cm)) {
+		close_rights(&mh);
+		return -EPROTO;
+	}
 	memcpy(fds, CMSG_DATA(cm), sizeof(fds));
 	out->group = fds[0];
 	out->shm = fds[1];
@@ -79,7 +136,7 @@ static int guard_hello(int fd, struct guard_conn *out)
 		snprintf(out->object, sizeof(out->object), "%s",
 			 json_object_get_string(v));
 	json_object_put(o);
-	if (out->pid <= 0) {
+	if (out->pid != peer || !content_group(out->group)) {
 		guard_conn_close(out);
 		return -EPROTO;
 	}
@@ -187,33 +244,43 @@ pid_t guard_spawn(const char *pin_dir, const char *state_dir,
 	return pid;
 }
 
+/* Wait up to GUARD_WAIT_MS for the process of @pidfd to exit. */
+static bool exits(int pidfd)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&pfd, 1, GUARD_WAIT_MS) == 1;
+}
+
+/*
+ * "exit" on its socket; a guard that does not go (stopped, frozen) is
+ * killed. Its pid comes from the socket, not from its hello: a stopped
+ * guard sends none.
+ */
 int guard_stop(const char *state_dir)
 {
-	struct guard_conn c;
-	struct pollfd pfd;
-	int fd, pidfd, ret;
+	pid_t pid;
+	int fd, pidfd, ret = 0;
 
 	fd = guard_socket(state_dir);
 	if (fd < 0)
 		return fd == -ENOENT || fd == -ECONNREFUSED ? 0 : fd;
-	ret = guard_hello(fd, &c);
-	if (ret) {
+	pidfd = peer_admin(fd, &pid);
+	if (pidfd < 0) {
 		close(fd);
-		return ret;
+		return pidfd;
 	}
-	guard_conn_close(&c);
-	pidfd = syscall(SYS_pidfd_open, c.pid, 0);
 	if (send(fd, "exit\n", 5, MSG_NOSIGNAL) != 5)
 		ret = -errno;
-	close(fd);
-	if (!ret && pidfd >= 0) {
-		pfd = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-		if (poll(&pfd, 1, GUARD_WAIT_MS) != 1)
+	if (ret || !exits(pidfd)) {
+		ret = syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) ?
+		      -errno : 0;
+		if (!ret && !exits(pidfd))
 			ret = -ETIMEDOUT;
 	}
-	if (pidfd >= 0)
-		close(pidfd);
+	close(fd);
+	close(pidfd);
 	/* Ours to reap if we started it. */
-	waitpid(c.pid, NULL, WNOHANG);
+	waitpid(pid, NULL, WNOHANG);
 	return ret;
 }

@@ -247,7 +247,8 @@ static void oom_protect(void)
 
 	if (fd >= 0) {
 		if (write(fd, "-1000", 5) != 5)
-			log_msg("guard: oom_score_adj: %s", strerror(errno));
+			log_msg("guard: oom_score_adj -1000: %s (CAP_SYS_RESOURCE?): the OOM killer may pick the guard",
+				strerror(errno));
 		close(fd);
 	}
 }

@@ -414,8 +414,6 @@ static void judge(struct answerer *a, const struct request *r,
 		rec->action = MW_ACTION_DENY;
 		rec->rule_id = MW_RULE_UNJUDGED;
 		rec->kind = c.exec ? MW_FAN_EXEC : MW_FAN_OPEN;
-		__atomic_add_fetch(&a->shm->unjudged[a->side], 1,
-				   __ATOMIC_RELAXED);
 	}
 	if (rec->action == MW_ACTION_DENY && mode == MW_MODE_MONITOR)
 		rec->action = MW_ACTION_AUDIT;
@@ -452,7 +450,7 @@ static void report(struct answerer *a, struct verdict *v,
  * record owed and never handed over (we died in between) the next
  * answerer of this side counts as lost.
  */
-static void respond(struct answerer *a, int fd, struct verdict *v,
+static bool respond(struct answerer *a, int fd, struct verdict *v,
 		    enum answer_side counted)
 {
 	struct fanotify_response resp = { .fd = fd, .response = v->response };
@@ -461,22 +459,26 @@ static void respond(struct answerer *a, int fd, struct verdict *v,
 		__atomic_add_fetch(&a->shm->report_due[counted], 1,
 				   __ATOMIC_RELEASE);
 	if (write(a->group, &resp, sizeof(resp)) != sizeof(resp)) {
-		/* ENOENT: answered meanwhile (never by us: the slot says) */
+		/* ENOENT: the other side answered it (see ANSWER_CLAIMED) */
 		if (v->report)
 			__atomic_add_fetch(&a->shm->report_done[counted], 1,
 					   __ATOMIC_RELEASE);
-		return;
+		return false;
 	}
 	__atomic_add_fetch(v->response == FAN_DENY ? &a->shm->denied[counted] :
 			   &a->shm->allowed[counted], 1, __ATOMIC_RELAXED);
+	if (v->rec.rule_id == MW_RULE_UNJUDGED)
+		__atomic_add_fetch(&a->shm->unjudged[a->side], 1,
+				   __ATOMIC_RELAXED);
 	if (v->report)
 		report(a, v, counted);
+	return true;
 }
 
-/* Give up slot @s if it still holds @word: true if we may answer it. */
-static bool slot_release(struct answer_slot *s, __u64 word)
+/* Slot @s from @word to @to if it still holds @word. */
+static bool slot_swap(struct answer_slot *s, __u64 word, __u64 to)
 {
-	return __atomic_compare_exchange_n(&s->word, &word, 0, false,
+	return __atomic_compare_exchange_n(&s->word, &word, to, false,
 					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
@@ -486,30 +488,97 @@ static bool fd_ours(const struct answerer *a, int fd)
 	       fd >= ANSWER_FD_SPLIT;
 }
 
-/* One read of the group: up to ANSWER_BATCH requests, all answered. */
+static int word_fd(__u64 word)
+{
+	return (int)(word & ANSWER_FD_MASK) - 1;
+}
+
+/* The side whose ANSWER_TAKING bit @word has, or -1. */
+static int word_taker(__u64 word)
+{
+	return word & ANSWER_TAKING(SIDE_GUARD) ? SIDE_GUARD :
+	       word & ANSWER_TAKING(SIDE_AGENT) ? SIDE_AGENT : -1;
+}
+
+static bool side_alive(const struct answer_shared *shm, enum answer_side side);
+
+/* Slot @k is taken from us: keep @fd (its number) until the taker wrote. */
+static void park(struct answerer *a, int k, int fd, __u64 word, __u32 response)
+{
+	a->park[k] = (struct answer_park){ .fd = fd, .word = word,
+					   .response = response };
+}
+
+/*
+ * Parked slots whose taker has written (the slot is free, or holds
+ * another word) give their fds back. A taker that died before writing
+ * leaves the slot to us again: our response, late, and the slot freed.
+ */
+static void unpark(struct answerer *a)
+{
+	struct answer_slot *slots = a->shm->slot[a->side];
+	struct fanotify_response resp;
+	struct answer_park *p;
+	__u64 word;
+	int k, taker;
+
+	for (k = 0; k < ANSWER_BATCH; k++) {
+		p = &a->park[k];
+		if (p->fd < 0)
+			continue;
+		word = __atomic_load_n(&slots[k].word, __ATOMIC_ACQUIRE);
+		taker = word_taker(word);
+		if ((word & ~ANSWER_STATE_BITS) == p->word && taker >= 0) {
+			if (side_alive(a->shm, taker))
+				continue;	/* writing, or stopped: wait */
+			resp = (struct fanotify_response){
+				.fd = word_fd(p->word), .response = p->response };
+			if (!slot_swap(&slots[k], word,
+				       p->word | ANSWER_TAKING(a->side)))
+				continue;
+			if (write(a->group, &resp, sizeof(resp)) == sizeof(resp))
+				__atomic_add_fetch(&a->shm->taken_over[a->side],
+						   1, __ATOMIC_RELAXED);
+			__atomic_store_n(&slots[k].word, 0, __ATOMIC_RELEASE);
+		}
+		close(p->fd);
+		p->fd = -1;
+	}
+}
+
+/* One read of the group into our free slots: each request answered. */
 static int answer_batch(struct answerer *a)
 {
 	char buf[ANSWER_BATCH * sizeof(struct fanotify_event_metadata)]
 		__attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	const struct fanotify_event_metadata *md;
 	struct answer_slot *slots = a->shm->slot[a->side];
-	__u64 words[ANSWER_BATCH];
+	__u64 words[ANSWER_BATCH], claimed;
 	struct request r = { .walk = true };
+	int n = 0, i, k, nfree = 0, free_k[ANSWER_BATCH];
 	struct verdict v;
 	char fdpath[32];
-	int n = 0, k;
 	ssize_t len, left;
 
-	len = read(a->group, buf, sizeof(buf));
+	unpark(a);
+	for (k = 0; k < ANSWER_BATCH; k++)
+		if (a->park[k].fd < 0 &&
+		    !__atomic_load_n(&slots[k].word, __ATOMIC_ACQUIRE))
+			free_k[nfree++] = k;
+	if (!nfree)
+		return 0;	/* all taken, their takers writing */
+	/* Metadata only (no info records): exactly nfree requests fit. */
+	len = read(a->group, buf, nfree * sizeof(*md));
 	if (len < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	r.read_ns = time_boot_ns();
 	/* First say what we hold: if we stop now, the other answers it. */
-	k = 0;
+	i = 0;
 	left = len;	/* FAN_EVENT_NEXT() counts it down */
-	for (md = (void *)buf; FAN_EVENT_OK(md, left) && k < ANSWER_BATCH;
-	     md = FAN_EVENT_NEXT(md, left), k++) {
-		words[k] = 0;
+	for (md = (void *)buf; FAN_EVENT_OK(md, left) && i < nfree;
+	     md = FAN_EVENT_NEXT(md, left), i++) {
+		k = free_k[i];
+		words[i] = 0;
 		if (md->fd < 0)
 			continue;	/* FAN_Q_OVERFLOW: cannot happen, unlimited */
 		if (!fd_ours(a, md->fd))
@@ -520,16 +589,17 @@ static int answer_batch(struct answerer *a)
 		slots[k].read_ns = r.read_ns;
 		if (stat_id(md->fd, "", &slots[k].dev, &slots[k].ino))
 			slots[k].dev = 0, slots[k].ino = 0;
-		words[k] = (__u64)__atomic_add_fetch(&a->shm->seq, 1,
+		words[i] = (__u64)__atomic_add_fetch(&a->shm->seq, 1,
 						     __ATOMIC_RELAXED) << 32 |
 			   (__u32)(md->fd + 1);
-		__atomic_store_n(&slots[k].word, words[k], __ATOMIC_RELEASE);
+		__atomic_store_n(&slots[k].word, words[i], __ATOMIC_RELEASE);
 	}
-	k = 0;
+	i = 0;
 	left = len;
-	for (md = (void *)buf; FAN_EVENT_OK(md, left) && k < ANSWER_BATCH;
-	     md = FAN_EVENT_NEXT(md, left), k++) {
-		if (!words[k])
+	for (md = (void *)buf; FAN_EVENT_OK(md, left) && i < nfree;
+	     md = FAN_EVENT_NEXT(md, left), i++) {
+		k = free_k[i];
+		if (!words[i])
 			continue;
 		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", md->fd);
 		r.pid = md->pid;
@@ -538,10 +608,17 @@ static int answer_batch(struct answerer *a)
 		r.ino = slots[k].ino;
 		r.fdpath = fdpath;
 		judge(a, &r, &v);
-		if (slot_release(&slots[k], words[k]))
-			respond(a, md->fd, &v, a->side);
-		close(md->fd);
 		n++;
+		/* Claimed, not freed, until the response is written. */
+		claimed = words[i] | ANSWER_CLAIMED;
+		if (slot_swap(&slots[k], words[i], claimed)) {
+			respond(a, md->fd, &v, a->side);
+			if (slot_swap(&slots[k], claimed, 0)) {
+				close(md->fd);
+				continue;
+			}
+		}
+		park(a, k, md->fd, words[i], v.response);	/* taken */
 	}
 	return n;
 }
@@ -573,6 +650,24 @@ static bool side_alive(const struct answer_shared *shm, enum answer_side side)
 }
 
 /*
+ * The request in slot @k of @side, judged without a walk (see answer.h);
+ * the path, for the record, from the reader's fd if @reachable.
+ */
+static void judge_slot(struct answerer *a, enum answer_side side, int k,
+		       bool reachable, struct verdict *v)
+{
+	const struct answer_slot *s = &a->shm->slot[side][k];
+	char fdpath[48];
+	struct request r = { .pid = s->pid, .mask = s->mask, .dev = s->dev,
+			     .ino = s->ino, .read_ns = s->read_ns,
+			     .fdpath = reachable ? fdpath : NULL };
+
+	snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/%d", a->shm->pid[side],
+		 word_fd(__atomic_load_n(&s->word, __ATOMIC_ACQUIRE)));
+	judge(a, &r, v);
+}
+
+/*
  * Answer the requests of @side's slots: all of them if @side is gone,
  * else those held longer than ANSWER_STALL_MS. Judged without a walk (see
  * answer.h); the path, for the record, from its fd if it can be reached.
@@ -580,32 +675,61 @@ static bool side_alive(const struct answer_shared *shm, enum answer_side side)
 static void take_over(struct answerer *a, enum answer_side side, bool gone)
 {
 	struct answer_slot *slots = a->shm->slot[side];
-	__u64 now = time_boot_ns(), word;
-	struct request r = { .walk = false };
+	__u64 now = time_boot_ns(), word, mine;
 	struct verdict v;
-	char fdpath[48];
-	int k, fd, pid = a->shm->pid[side];
+	int k, taker;
 
 	for (k = 0; k < ANSWER_BATCH; k++) {
 		word = __atomic_load_n(&slots[k].word, __ATOMIC_ACQUIRE);
-		if (!word || (!gone &&
-			      now - slots[k].read_ns < ANSWER_STALL_MS * 1000000ULL))
+		taker = word_taker(word);
+		if (!word || (taker >= 0 && side_alive(a->shm, taker)) ||
+		    (!gone && taker < 0 &&
+		     now - slots[k].read_ns < ANSWER_STALL_MS * 1000000ULL))
 			continue;
-		fd = (int)(word & 0xffffffff) - 1;
-		snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/%d", pid, fd);
-		r.pid = slots[k].pid;
-		r.mask = slots[k].mask;
-		r.dev = slots[k].dev;
-		r.ino = slots[k].ino;
-		r.read_ns = slots[k].read_ns;
-		r.fdpath = gone ? NULL : fdpath;
-		judge(a, &r, &v);
-		if (!slot_release(&slots[k], word))
+		judge_slot(a, side, k, !gone, &v);
+		/*
+		 * Claimed by its reader or not, held too long or its reader
+		 * gone: ours, marked so until we have written (see
+		 * ANSWER_CLAIMED). A reader that writes too finds nothing.
+		 */
+		mine = (word & ~ANSWER_STATE_BITS) | ANSWER_TAKING(a->side);
+		if (!slot_swap(&slots[k], word, mine))
 			continue;	/* it woke up and answered */
 		/* The group matches a response by fd number: any reader may. */
-		respond(a, fd, &v, side);
-		__atomic_add_fetch(&a->shm->taken_over[a->side], 1,
-				   __ATOMIC_RELAXED);
+		if (respond(a, word_fd(word), &v, side))
+			__atomic_add_fetch(&a->shm->taken_over[a->side], 1,
+					   __ATOMIC_RELAXED);
+		slot_swap(&slots[k], mine, 0);
+	}
+}
+
+/*
+ * Slots of our side another answerer is writing for (a dead
+ * predecessor's): their numbers are ours to hold until it has written,
+ * so that no request we read gets one. A placeholder on each free number;
+ * one in use here already cannot go to a request anyway.
+ */
+static void hold_taken(struct answerer *a)
+{
+	struct answer_slot *slots = a->shm->slot[a->side];
+	struct verdict v;
+	__u64 word;
+	int k, fd, null;
+
+	for (k = 0; k < ANSWER_BATCH; k++) {
+		word = __atomic_load_n(&slots[k].word, __ATOMIC_ACQUIRE);
+		if (word_taker(word) < 0)
+			continue;
+		fd = word_fd(word);
+		null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0 && null != fd && fcntl(fd, F_GETFD) < 0 &&
+		    errno == EBADF) {
+			fd = dup3(null, fd, O_CLOEXEC);
+			close(null);
+			null = fd;
+		}
+		judge_slot(a, a->side, k, false, &v);
+		park(a, k, null, word & ~ANSWER_STATE_BITS, v.response);
 	}
 }
 
@@ -637,6 +761,7 @@ void answer_watchdog(struct answerer *a)
 	enum answer_side other = !a->side;
 	bool gone;
 
+	unpark(a);
 	if (!slots_busy(a->shm, other))
 		return;
 	gone = !side_alive(a->shm, other);
@@ -648,12 +773,16 @@ void answer_watchdog(struct answerer *a)
 int answer_attach(struct answerer *a, enum answer_side side)
 {
 	__u64 start = 0;
+	int k;
 
 	a->side = side;
 	if (side_alive(a->shm, side) && a->shm->pid[side] != getpid())
 		return -EBUSY;
+	for (k = 0; k < ANSWER_BATCH; k++)
+		a->park[k].fd = -1;
 	/* A dead predecessor's requests: answered before we read ours. */
 	take_over(a, side, true);
+	hold_taken(a);
 	settle_reports(a->shm, side);
 	proc_start_time(NULL, getpid(), &start);
 	a->shm->start[side] = start;

@@ -35,9 +35,25 @@
 
 enum answer_side { SIDE_GUARD = 0, SIDE_AGENT = 1 };
 
-/* A request an answerer holds: fd number and pid, 0 fd word when free. */
+/*
+ * A request an answerer holds: fd number and pid, 0 word when free. The
+ * word says who may write its response:
+ *   seq << 32 | fd + 1            its reader, judging
+ *   ... | ANSWER_CLAIMED          its reader, writing the response
+ *   ... | ANSWER_TAKING(side)     another answerer (the other side, or a
+ *                                 successor of a dead reader), writing
+ * The writer frees the slot after its write. A reader that finds its slot
+ * taken keeps the request's fd open (so that its number goes to no other
+ * request) until the taker has written: the kernel matches a response by
+ * number, and a late response must find nothing, never a newer request.
+ */
+#define ANSWER_CLAIMED		(1ULL << 31)
+#define ANSWER_TAKING(side)	(1ULL << (29 + (side)))	/* bits 29, 30 */
+#define ANSWER_STATE_BITS	(ANSWER_CLAIMED | ANSWER_TAKING(0) | ANSWER_TAKING(1))
+#define ANSWER_FD_MASK		(ANSWER_TAKING(0) - 1)
+
 struct answer_slot {
-	__u64 word;		/* seq << 32 | (fd + 1); 0: free */
+	__u64 word;		/* see ANSWER_CLAIMED; 0: free */
 	__u32 pid;
 	__u32 mask;		/* FAN_OPEN_PERM, FAN_OPEN_EXEC_PERM */
 	__u64 read_ns;		/* CLOCK_BOOTTIME when it was read */
@@ -71,11 +87,19 @@ struct answer_fds {
 	int report;		/* handle_fence_report */
 };
 
+/* A slot of ours another answerer took: its request's fd, kept open. */
+struct answer_park {
+	int fd;			/* -1: the slot is not parked */
+	__u32 response;		/* ours, in case the taker dies unwritten */
+	__u64 word;		/* as we published it */
+};
+
 struct answerer {
 	int group;		/* the fanotify group */
 	struct answer_fds fds;
 	struct answer_shared *shm;
 	enum answer_side side;
+	struct answer_park park[ANSWER_BATCH];	/* by slot */
 };
 
 /*

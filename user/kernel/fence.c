@@ -25,6 +25,8 @@ static void *answer_thread(void *arg)
 		{ .fd = f->wake[0], .events = POLLIN },
 	};
 
+	/* Named, for ps -L and the tests that find it (ptrace). */
+	pthread_setname_np(pthread_self(), "mw-answer");
 	for (;;) {
 		if (poll(pfd, 2, ANSWER_POLL_MS) < 0 && errno != EINTR)
 			break;

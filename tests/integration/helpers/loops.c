@@ -7,6 +7,8 @@
  *   loops exec PATH N      vfork + execve(PATH) N times, the same counts
  *                          (a child that ran counts as ok, a refused exec
  *                          or a child killed before it ran as denied)
+ *   loops open-until STOP PATH
+ *                          open(PATH) until STOP exists; the same counts
  *   loops probe STOP HOST PORT FILE BIN
  *                          until STOP exists: connect, open, exec; prints
  *                          "progress N" every 20 rounds and at the end
@@ -77,12 +79,14 @@ static int try_connect(const char *host, int port)
 	return ret;
 }
 
-static int count(int (*fn)(const char *), const char *path, long n)
+/* @n attempts, or (n < 0) until @stop exists, looked for every 64. */
+static int count(int (*fn)(const char *), const char *path, long n,
+		 const char *stop)
 {
 	long ok = 0, denied = 0, other = 0, i;
 	int r;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; n < 0 ? (i % 64 || access(stop, F_OK)) : i < n; i++) {
 		r = fn(path);
 		if (r == 0)
 			ok++;
@@ -115,11 +119,13 @@ static int probe(char **argv)
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "open"))
-		return count(try_open, argv[2], atol(argv[3]));
+		return count(try_open, argv[2], atol(argv[3]), NULL);
 	if (argc == 4 && !strcmp(argv[1], "exec"))
-		return count(try_exec, argv[2], atol(argv[3]));
+		return count(try_exec, argv[2], atol(argv[3]), NULL);
+	if (argc == 4 && !strcmp(argv[1], "open-until"))
+		return count(try_open, argv[3], -1, argv[2]);
 	if (argc == 7 && !strcmp(argv[1], "probe"))
 		return probe(argv + 2);
-	fprintf(stderr, "usage: loops open|exec PATH N | loops probe STOP HOST PORT FILE BIN\n");
+	fprintf(stderr, "usage: loops open|exec PATH N | loops open-until STOP PATH | loops probe STOP HOST PORT FILE BIN\n");
 	return 2;
 }
