@@ -74,6 +74,18 @@ def gone(pid, timeout=20):
         os.close(fd)
 
 
+def verdicts_right(env, reader, n):
+    """@n untracked cats of the secret read it, @n tracked ones (@reader)
+    are refused: alternately, so that request fds come and go."""
+    for _ in range(n):
+        p = subprocess.run(["cat", env.secret], capture_output=True,
+                           text=True, timeout=20)
+        check(env.m in p.stdout, f"untracked cat: {p.stderr}")
+        _, rc, out, err = env.run([reader])
+        check(env.m not in out and "not permitted" in err,
+              f"tracked cat: {rc} {out!r} {err!r}")
+
+
 @case("guard/answerer_killed_holding_a_request_fails_closed")
 def killed_holding():
     """The agent's answering thread is held (ptrace) at its response to a
@@ -117,13 +129,7 @@ def killed_holding():
         check(st["fanotify"]["guard_pid"] == guard, "the same guard")
         check(st["fanotify"]["taken_over"] > taken,
               f"no takeover counted: {st['fanotify']}")
-        for _ in range(20):
-            p = subprocess.run(["cat", env.secret], capture_output=True,
-                               text=True, timeout=20)
-            check(env.m in p.stdout, f"untracked cat: {p.stderr}")
-            _, rc, out, err = env.run([reader])
-            check(env.m not in out and "not permitted" in err,
-                  f"tracked cat under the new agent: {rc} {out!r} {err!r}")
+        verdicts_right(env, reader, 20)
         st = env.status()["fanotify"]
         check(st["fd_clash"] == 0, f"fd clashes: {st}")
 
@@ -181,13 +187,7 @@ def taken_while_writing():
         hold.stdin.write("go\n")
         hold.stdin.flush()
         check(hold.wait(timeout=20) == 0, "hold did not let go")
-        for _ in range(50):
-            p = subprocess.run(["cat", env.secret], capture_output=True,
-                               text=True, timeout=20)
-            check(env.m in p.stdout, f"untracked cat: {p.stderr}")
-            _, rc, out, err = env.run([reader])
-            check(env.m not in out and "not permitted" in err,
-                  f"tracked cat: {rc} {out!r} {err!r}")
+        verdicts_right(env, reader, 50)
         st = env.status()["fanotify"]
         check(st["fd_clash"] == 0 and st["unjudged"] == 0, f"{st}")
 
