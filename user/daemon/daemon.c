@@ -337,10 +337,7 @@ int daemon_run(const struct run_opts *o)
 	 * From the first instruction: a stop during start-up is handled by
 	 * the loop, with the cleanup, instead of killing us mid-way.
 	 */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
+	loop_signals(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	/* The node's resolver, also from a pod (--host-root). */
 	d->resolv_conf = o->resolv_conf ? o->resolv_conf :

@@ -8,6 +8,7 @@
 #define MW_DAEMON_STATE_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <linux/types.h>
 #include "daemon/control.h"
@@ -65,6 +66,8 @@ void daemon_save_state(struct daemon *d);
 int ep_add(struct daemon *d, int fd, struct ep_src *src, int kind);
 
 /* loop.c */
+/* The signals the loop reads from its signalfd (stop, reload). */
+void loop_signals(sigset_t *mask);
 int loop_setup(struct daemon *d);
 void loop_run(struct daemon *d);
 /* Kernel counters and sink drops that rose become events_lost. */
