@@ -765,9 +765,12 @@ void answer_watchdog(struct answerer *a)
 	if (!slots_busy(a->shm, other))
 		return;
 	gone = !side_alive(a->shm, other);
+	/*
+	 * Its unsent records are settled by its successor (answer_attach),
+	 * not here: a successor attaching meanwhile has records in flight
+	 * that would pass for lost.
+	 */
 	take_over(a, other, gone);
-	if (gone)
-		settle_reports(a->shm, other);
 }
 
 int answer_attach(struct answerer *a, enum answer_side side)
