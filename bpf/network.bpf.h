@@ -107,6 +107,13 @@ int handle_sendmsg6(struct bpf_sock_addr *ctx)
 }
 
 /* Raw and packet sockets bypass every address hook: refuse them. */
+static __always_inline bool mw_ping_socket(const struct bpf_sock *sk)
+{
+	return sk->type == SOCK_DGRAM &&
+	       ((sk->family == AF_INET && sk->protocol == IPPROTO_ICMP) ||
+		(sk->family == AF_INET6 && sk->protocol == IPPROTO_ICMPV6));
+}
+
 SEC("cgroup/sock_create")
 int handle_sock_create(struct bpf_sock *sk)
 {
@@ -116,8 +123,14 @@ int handle_sock_create(struct bpf_sock *sk)
 	__u64 start;
 	__u8 action;
 
+	/*
+	 * Raw and packet sockets bypass the connect hooks; so do ping
+	 * sockets (SOCK_DGRAM + ICMP, unprivileged where ping_group_range
+	 * allows): cgroup/sendmsg runs for UDP only, so an echo sent with
+	 * sendto() reaches any address. They count as raw sockets here.
+	 */
 	if (sk->type != SOCK_RAW && sk->type != SOCK_PACKET &&
-	    sk->family != AF_PACKET)
+	    sk->family != AF_PACKET && !mw_ping_socket(sk))
 		return 1;
 	t = mw_current_tracked(&start);
 	if (!t)

@@ -101,6 +101,8 @@ enum mw_addr_form {
 	MW_FORM_NAT64		= 2,	/* 64:ff9b::a.b.c.d */
 	MW_FORM_6TO4		= 3,	/* 2002:aabb:ccdd::/48 */
 	MW_FORM_UNSPEC		= 4,	/* 0.0.0.0 or ::, judged as loopback */
+	MW_FORM_COMPAT		= 5,	/* ::a.b.c.d, IPv4-compatible (RFC 4291) */
+	MW_FORM_SIIT		= 6,	/* ::ffff:0:a.b.c.d (RFC 2765) */
 };
 
 enum mw_match_kind {

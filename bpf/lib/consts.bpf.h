@@ -19,6 +19,8 @@
 #define SOCK_RAW	3
 #define SOCK_PACKET	10
 
+#define IPPROTO_ICMPV6	58	/* a define of in6.h; IPPROTO_ICMP is an enum */
+
 #define PROT_EXEC	0x4
 
 /* Keep the verifier's bounds on @v: clang must not reuse an older copy. */

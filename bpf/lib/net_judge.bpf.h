@@ -103,9 +103,10 @@ static __always_inline __u8 mw_net_lookup_addr(__u32 gen, __u32 profile,
 }
 
 /*
- * Judge @addr (16 bytes, IPv6 or mapped IPv4). IPv4 hidden in NAT64 and 6to4
- * is judged as IPv4 too, and the stricter verdict wins; 0.0.0.0 and :: are
- * judged as the loopback they reach.
+ * Judge @addr (16 bytes, IPv6 or mapped IPv4). IPv4 hidden in NAT64, 6to4,
+ * IPv4-compatible (::a.b.c.d, but not ::1) and SIIT (::ffff:0:a.b.c.d)
+ * forms is judged as IPv4 too, and the stricter verdict wins; 0.0.0.0 and
+ * :: are judged as the loopback they reach.
  */
 static __always_inline void mw_net_judge(struct mw_verdict *vd, __u32 gen,
 					 __u32 profile, const __u8 *addr,
@@ -129,6 +130,15 @@ static __always_inline void mw_net_judge(struct mw_verdict *vd, __u32 gen,
 	} else if (mw_zero(addr, 12) && ip4 == 0) {
 		vd->form = MW_FORM_UNSPEC;	/* :: */
 		vd->checked[15] = 1;
+	} else if (mw_zero(addr, 12) && ip4 != bpf_htonl(1)) {
+		mw_addr_v4(alt, ip4);		/* ::a.b.c.d */
+		alt_form = MW_FORM_COMPAT;
+		has_alt = 1;
+	} else if (mw_zero(addr, 8) && addr[8] == 0xff && addr[9] == 0xff &&
+		   addr[10] == 0 && addr[11] == 0) {
+		mw_addr_v4(alt, ip4);		/* ::ffff:0:a.b.c.d */
+		alt_form = MW_FORM_SIIT;
+		has_alt = 1;
 	} else if (addr[0] == 0x00 && addr[1] == 0x64 && addr[2] == 0xff &&
 		   addr[3] == 0x9b && mw_zero(addr + 4, 8)) {
 		mw_addr_v4(alt, ip4);

@@ -7,11 +7,12 @@ import os
 import tempfile
 
 from lib import (BIN, CLEANUPS, PY, WORKLOAD, Env, Fail, Netns, case, check,
-                 open_policy)
+                 open_policy, run)
 
 ADDRS = ["169.254.169.254", "169.254.170.2", "10.20.0.5", "10.1.2.3",
          "100.100.100.200", "168.63.129.16", "fd00:ec2::254",
          "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1", "fd00:53::53",
+         "::169.254.169.254", "::ffff:0:a9fe:a9fe",
          "64:ff9b::808:808", "8.8.8.8"]
 
 
@@ -134,6 +135,46 @@ def nat64():
 def six_to_four():
     e = deny(Fixture.get(), "2002:a9fe:a9fe::1", 80)
     check(e["network"].get("form") == "6to4", f"{e['network']}")
+
+
+@case("network/ipv4_compatible")
+def ipv4_compatible():
+    """::a.b.c.d (RFC 4291's deprecated IPv4-compatible form) carries the
+    IPv4 address: judged as it."""
+    e = deny(Fixture.get(), "::169.254.169.254", 80)
+    check(e["network"].get("form") == "ipv4-compatible" and
+          e["network"].get("checked") == "169.254.169.254", f"{e['network']}")
+    deny(Fixture.get(), "::169.254.169.254", 80, send=True)
+
+
+@case("network/siit")
+def siit():
+    """::ffff:0:a.b.c.d (SIIT, RFC 2765) carries the IPv4 address too."""
+    e = deny(Fixture.get(), "::ffff:0:a9fe:a9fe", 80)
+    check(e["network"].get("form") == "siit" and
+          e["network"].get("checked") == "169.254.169.254", f"{e['network']}")
+
+
+@case("network/ping_socket")
+def ping_socket():
+    """A ping socket (SOCK_DGRAM + ICMP, what unprivileged ping uses) sends
+    an echo with any payload to any address, and cgroup/sendmsg never sees
+    it: it counts as a raw socket. Untracked, the same echo to the metadata
+    address gets its reply."""
+    f = Fixture.get()
+    run(["ip", "netns", "exec", f.ns.name, "sysctl", "-qw",
+         "net.ipv4.ping_group_range=0 2147483647"])
+    for six, addr in ((False, "169.254.169.254"), (True, "fd00:ec2::254")):
+        args = ["ping", addr] + (["v6"] if six else [])
+        pid, out = f.tracked(*args)
+        check(out == "errno EPERM", f"tracked {args}: {out!r}")
+        e = f.env.agent.wait(lambda e: e["type"] == "network_socket" and
+                             e["process"]["pid"] == pid, what="ping socket event")
+        check(e["action"] == "deny" and e["network"]["socket_type"] == "dgram" and
+              e["network"]["protocol"] == (58 if six else 1) and
+              e["rule"].endswith(".network.raw_sockets"), f"{e}")
+        _, out = f.untracked(*args)
+        check(out == "ok", f"untracked {args}: {out!r}")
 
 
 @case("network/metadata_ipv6")

@@ -159,6 +159,24 @@ def main(argv):
         else:
             r = libc.syscall(nr, 16, os.getppid(), 0, 0)  # PTRACE_ATTACH
         result(0 if r >= 0 else ctypes.get_errno())
+    elif cmd == "ping":                 # ping ADDR [v6]: an echo, ping socket
+        six = len(argv) > 3
+        fam, proto, typ = ((socket.AF_INET6, socket.IPPROTO_ICMPV6, 128) if six
+                           else (socket.AF_INET, socket.IPPROTO_ICMP, 8))
+        try:
+            s = socket.socket(fam, socket.SOCK_DGRAM, proto)
+        except OSError as e:
+            result(e.errno)
+            return
+        try:
+            s.settimeout(5)
+            s.sendto(bytes([typ, 0, 0, 0, 0, 0, 0, 1]) + b"mcpwarden", (argv[2], 0))
+            s.recv(64)                  # the reply: it got there
+            result(0)
+        except OSError as e:
+            result(e.errno if e.errno is not None else 110)
+        finally:
+            s.close()
     elif cmd == "raw":                  # raw: a raw ICMP socket
         try:
             socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()

@@ -374,6 +374,10 @@ static const char *form_str(__u8 form)
 		return "6to4";
 	case MW_FORM_UNSPEC:
 		return "unspecified";
+	case MW_FORM_COMPAT:
+		return "ipv4-compatible";
+	case MW_FORM_SIIT:
+		return "siit";
 	default:
 		return "native";
 	}
