@@ -22,5 +22,6 @@
 #include "files.bpf.h"
 #include "unix.bpf.h"
 #include "escape.bpf.h"
+#include "self.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

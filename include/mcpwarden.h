@@ -45,6 +45,17 @@ enum mw_event_type {
 	MW_EVENT_UNIX		= 6,
 	MW_EVENT_ESCAPE		= 7,
 	MW_EVENT_FANOTIFY	= 8,	/* a verdict of the fanotify fence */
+	MW_EVENT_SIGNAL		= 9,	/* a signal to the agent or its guard */
+};
+
+/*
+ * mw_guarded[i]: the tgid of the agent (MW_GUARDED_AGENT) and of its
+ * fanotify guard, 0 if none. No tracked process may signal them.
+ */
+enum mw_guarded_idx {
+	MW_GUARDED_AGENT	= 0,
+	MW_GUARDED_GUARD	= 1,
+	MW_GUARDED_MAX		= 2,
 };
 
 /*
@@ -376,6 +387,24 @@ struct mw_event_escape {
 	__u32 rule_id;
 	__u8 action;
 	__u8 pad[7];
+};
+
+/*
+ * A tracked process signalled the agent or its guard: refused by
+ * lsm/task_kill (MW_ACTION_DENY), or, without BPF-LSM, seen by
+ * raw_tp/signal_generate after the fact and the sender killed
+ * (MW_ACTION_KILL).
+ */
+struct mw_event_signal {
+	struct mw_event_hdr hdr;
+	struct mw_process proc;
+	struct mw_server server;
+	__u32 target;		/* tgid of the agent or the guard */
+	__u32 sig;
+	__u8 who;		/* enum mw_guarded_idx */
+	__u8 action;
+	__u8 hook;		/* 0 lsm/task_kill, 1 raw_tp/signal_generate */
+	__u8 pad[5];
 };
 
 /*

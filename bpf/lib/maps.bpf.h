@@ -111,6 +111,13 @@ struct {
 } mw_unix_paths SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MW_GUARDED_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} mw_guarded SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, MW_CNT_MAX);
 	__type(key, __u32);

@@ -417,3 +417,35 @@ def mount_mark_dropped():
         elif a:
             uninstall_pins(a.pin, a.state)
         cg.remove()
+
+
+@case("guard/tracked_signal_to_agent_or_guard_kills_the_sender")
+def signal_self_defense():
+    """A tracked process that signals the agent (SIGHUP) or the guard
+    (SIGTERM) is killed before its next instruction and reported
+    (raw_tp/signal_generate: without BPF-LSM the signal cannot be refused;
+    it arrives, and neither of these two harms: the agent reloads, the
+    guard ignores SIGTERM). kill -0 (no signal) is left alone; untracked
+    senders are not touched."""
+    with LifeEnv() as env:
+        agent = env.agent.proc.pid
+        guard = env.status()["fanotify"]["guard_pid"]
+        for who, pid, sig in (("agent", agent, "HUP"), ("guard", guard, "TERM")):
+            script = f"kill -0 {pid} && echo alive; kill -{sig} {pid}; echo survived"
+            p, rc, out, err = env.tracked(["/bin/sh", "-c", script])
+            check("alive" in out and "survived" not in out,
+                  f"tracked kill -{sig} {who}: rc {rc} {out!r} {err!r}")
+            e = env.agent.wait(lambda e: e["type"] == "process_signal" and
+                               e["signal"]["target_pid"] == pid,
+                               what=f"process_signal to the {who}")
+            check(e["action"] == "kill" and e["signal"]["target"] == who and
+                  e["signal"]["name"] == f"SIG{sig}" and
+                  e["signal"]["hook"] == "raw_tp/signal_generate" and
+                  e["rule"] == "self_defense", f"{e}")
+            u = subprocess.run(["/bin/sh", "-c", script], capture_output=True,
+                               text=True, timeout=20)
+            check("survived" in u.stdout, f"untracked kill -{sig} {who}: {u.stdout!r}")
+        st = env.status()
+        check(st["pid"] == agent and st["fanotify"]["guard_pid"] == guard,
+              f"agent {st['pid']}, guard {st['fanotify']['guard_pid']}")
+

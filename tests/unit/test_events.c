@@ -202,6 +202,37 @@ UNIT_TEST(exit_record)
 	proc_cache_free(e.cache);
 }
 
+UNIT_TEST(signal_record)
+{
+	struct events e = ev_ctx();
+	struct mw_event_signal x = {};
+	json_object *o;
+	int err;
+
+	fill_common(&x.proc, &x.server);
+	x.hdr.type = MW_EVENT_SIGNAL;
+	x.hdr.size = sizeof(x);
+	x.target = 4242;
+	x.sig = 15;
+	x.who = MW_GUARDED_GUARD;
+	x.action = MW_ACTION_KILL;
+	x.hook = 1;
+	o = event_from_record(&e, &x, sizeof(x), &err);
+	CHECK(o && err == 0);
+	CHECK_STR(get(o, "type"), "process_signal");
+	CHECK_STR(get(o, "action"), "kill");
+	CHECK_STR(get(o, "signal.name"), "SIGTERM");
+	CHECK_STR(get(o, "signal.number"), "15");
+	CHECK_STR(get(o, "signal.target_pid"), "4242");
+	CHECK_STR(get(o, "signal.target"), "guard");
+	CHECK_STR(get(o, "signal.hook"), "raw_tp/signal_generate");
+	CHECK_STR(get(o, "rule"), "self_defense");
+	json_object_put(o);
+	/* Short: refused, not read past its end. */
+	CHECK(event_from_record(&e, &x, sizeof(x) - 8, &err) == NULL);
+	proc_cache_free(e.cache);
+}
+
 UNIT_TEST(utf8)
 {
 	static const struct { const char *in; size_t len; const char *out; } t[] = {

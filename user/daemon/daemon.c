@@ -278,6 +278,8 @@ static int start_enforcing(struct daemon *d)
 	ret = loader_attach(&d->bpf, d->cgroup_fd);
 	if (ret)
 		return ret;
+	loader_guard(&d->bpf, MW_GUARDED_AGENT, getpid());
+	loader_guard(&d->bpf, MW_GUARDED_GUARD, d->fence.guard_pid);
 	scanned = scan_proc(&d->maps, NULL, d->cgroup_root);
 	if (scanned > 0)	/* children forked while we scanned */
 		scanned += scan_proc(&d->maps, NULL, d->cgroup_root);
@@ -305,6 +307,8 @@ static void teardown(struct daemon *d)
 
 	fence_close(&d->fence, d->o->cleanup_on_exit);
 	control_close(&d->ctl);
+	/* Our pid may go to anyone now; the guard's stays guarded. */
+	loader_guard(&d->bpf, MW_GUARDED_AGENT, 0);
 	loader_close(&d->bpf);
 	if (d->o->cleanup_on_exit) {
 		ret = loader_remove(d->o->pin_dir);

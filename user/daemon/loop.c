@@ -183,6 +183,7 @@ static void dispatch(struct daemon *d, struct ep_src *src, __u32 events)
 		break;
 	case EP_GUARD:
 		fence_on_guard(&d->fence);
+		loader_guard(&d->bpf, MW_GUARDED_GUARD, d->fence.guard_pid);
 		break;
 	case EP_FENCE_INOTIFY:
 		fence_on_inotify(&d->fence);

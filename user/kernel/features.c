@@ -212,6 +212,9 @@ json_object *features_backend_json(const struct features *f,
 	     "seccomp filter installed by the wrapper",
 	     lsm ? "setns is refused by the wrapper's seccomp filter only" :
 	     "auto-detected servers (no wrapper) are not covered without BPF-LSM");
+	hook(o, "self_defense", lsm ? "lsm/task_kill (signals to the agent and its guard refused)" :
+	     "raw_tp/signal_generate (the sender of a signal to the agent or its guard is killed)",
+	     lsm ? NULL : "the signal itself is delivered: a stop leaves the fence in force, a stopped answerer is answered for, a killed guard is replaced");
 	json_object_object_add(o, "requested",
 			       json_object_new_string(req == BACKEND_LSM ? "lsm" :
 						      req == BACKEND_FALLBACK ? "fallback" :

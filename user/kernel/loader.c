@@ -24,11 +24,14 @@ static const char *const pinned_maps[] = {
 	"mw_tracked", "mw_cgroups", "mw_detect", "mw_config", "mw_gens",
 	"mw_meta", "mw_profile_names", "mw_profiles", "mw_net_rules",
 	"mw_exec_rules", "mw_file_rules", "mw_unix_rules", "mw_unix_paths",
-	"mw_counters", "mw_events", NULL,
+	"mw_counters", "mw_events", "mw_guarded", NULL,
 };
 
-/* How a program attaches and when it is loaded. */
-enum prog_kind { P_TRACING, P_CGROUP, P_LSM, P_CGROUP_UNIX };
+/*
+ * How a program attaches and when it is loaded: P_FALLBACK is a tracing
+ * program for kernels without BPF-LSM, where an LSM hook does its job.
+ */
+enum prog_kind { P_TRACING, P_CGROUP, P_LSM, P_CGROUP_UNIX, P_FALLBACK };
 
 struct prog_def {
 	struct bpf_program *prog;
@@ -62,6 +65,8 @@ static size_t prog_defs(const struct loader *l, struct prog_def *defs)
 		{ sk->progs.handle_read_file, P_LSM },
 		{ sk->progs.handle_key_alloc, P_LSM },
 		{ sk->progs.handle_userns_create, P_LSM },
+		{ sk->progs.handle_task_kill, P_LSM },
+		{ sk->progs.handle_signal_generate, P_FALLBACK },
 	};
 	size_t n = sizeof(v) / sizeof(v[0]);
 
@@ -74,6 +79,7 @@ static size_t prog_defs(const struct loader *l, struct prog_def *defs)
 static bool prog_wanted(enum prog_kind kind, const struct loader_opts *o)
 {
 	return kind == P_LSM ? o->lsm :
+	       kind == P_FALLBACK ? !o->lsm :
 	       kind == P_CGROUP_UNIX ? o->connect_unix : true;
 }
 
@@ -435,6 +441,15 @@ void loader_map_fds(const struct loader *l, struct mw_map_fds *out)
 		.unix_inodes = bpf_map__fd(sk->maps.mw_unix_rules),
 		.unix_paths = bpf_map__fd(sk->maps.mw_unix_paths),
 	};
+}
+
+void loader_guard(const struct loader *l, enum mw_guarded_idx who, pid_t tgid)
+{
+	__u32 key = who, v = tgid > 0 ? (__u32)tgid : 0;
+
+	if (l->skel)
+		bpf_map_update_elem(bpf_map__fd(l->skel->maps.mw_guarded), &key,
+				    &v, BPF_ANY);
 }
 
 int loader_ringbuf_fd(const struct loader *l)

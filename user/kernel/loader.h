@@ -55,6 +55,8 @@ int loader_open(struct loader *l, const struct loader_opts *o);
  * the pinned links instead. Records what is installed (mw_meta).
  */
 int loader_attach(struct loader *l, int cgroup_fd);
+/* No tracked process may signal @tgid (0: nobody) as @who (mw_guarded). */
+void loader_guard(const struct loader *l, enum mw_guarded_idx who, pid_t tgid);
 void loader_map_fds(const struct loader *l, struct mw_map_fds *out);
 int loader_ringbuf_fd(const struct loader *l);
 /* Are all loaded programs attached? */

@@ -515,6 +515,28 @@ static json_object *syscall_json(struct events *e,
 	return o;
 }
 
+/* A tracked process signalled the agent or its guard (bpf/self.bpf.h). */
+static json_object *signal_json(struct events *e,
+				const struct mw_event_signal *ev)
+{
+	json_object *o = common(e, "process_signal", &ev->hdr, &ev->proc,
+				&ev->server);
+	json_object *x = json_object_new_object();
+	const char *abbrev = sigabbrev_np(ev->sig);
+	char name[32];
+
+	add_str(o, "action", event_action_str(ev->action));
+	add_int(x, "number", ev->sig);
+	snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "?");
+	add_str(x, "name", name);
+	add_int(x, "target_pid", ev->target);
+	add_str(x, "target", ev->who == MW_GUARDED_AGENT ? "agent" : "guard");
+	add_str(x, "hook", ev->hook ? "raw_tp/signal_generate" : "lsm/task_kill");
+	json_object_object_add(o, "signal", x);
+	add_str(o, "rule", "self_defense");
+	return o;
+}
+
 json_object *event_from_record(struct events *e, const void *data,
 			       size_t size, int *err)
 {
@@ -553,6 +575,10 @@ json_object *event_from_record(struct events *e, const void *data,
 	case MW_EVENT_ESCAPE:
 		if (size >= sizeof(struct mw_event_escape))
 			o = syscall_json(e, data);
+		break;
+	case MW_EVENT_SIGNAL:
+		if (size >= sizeof(struct mw_event_signal))
+			o = signal_json(e, data);
 		break;
 	default:
 		break;
