@@ -48,6 +48,38 @@ int BPF_PROG(handle_bpf, int cmd)
 	return mw_escape_check(MW_ESC_BPF);
 }
 
+/*
+ * Unpinning: a pin removed or moved in a bpffs (rm /sys/fs/bpf/...) is a
+ * link or map that goes when its last fd does; the agent's pins are what
+ * keeps the fence across its restarts. The bpf class, as the bpf() call.
+ */
+#define BPF_FS_MAGIC	0xcafe4a11
+
+static __always_inline bool mw_on_bpffs(const struct inode *dir)
+{
+	return dir->i_sb->s_magic == BPF_FS_MAGIC;
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(handle_inode_unlink, struct inode *dir, struct dentry *dentry)
+{
+	return mw_on_bpffs(dir) ? mw_escape_check(MW_ESC_BPF) : 0;
+}
+
+SEC("lsm/inode_rmdir")
+int BPF_PROG(handle_inode_rmdir, struct inode *dir, struct dentry *dentry)
+{
+	return mw_on_bpffs(dir) ? mw_escape_check(MW_ESC_BPF) : 0;
+}
+
+SEC("lsm/inode_rename")
+int BPF_PROG(handle_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
+	     struct inode *new_dir, struct dentry *new_dentry)
+{
+	return mw_on_bpffs(old_dir) || mw_on_bpffs(new_dir) ?
+	       mw_escape_check(MW_ESC_BPF) : 0;
+}
+
 SEC("lsm/perf_event_open")
 int BPF_PROG(handle_perf_event_open, struct perf_event_attr *attr, int type)
 {

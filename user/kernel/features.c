@@ -208,7 +208,7 @@ json_object *features_backend_json(const struct features *f,
 		     "fanotify FAN_OPEN_PERM on protected files and directory trees" : NULL,
 		     "confinement (files.allow): the wrapper's Landlock rule set only; auto-detected servers are not confined without BPF-LSM");
 	hook(o, "syscalls", lsm ?
-	     "lsm/ptrace_access_check, bpf, perf_event_open, sb_mount, sb_umount, kernel_load_data, kernel_read_file, key_alloc, userns_create; seccomp from the wrapper" :
+	     "lsm/ptrace_access_check, bpf, perf_event_open, sb_mount, sb_umount, kernel_load_data, kernel_read_file, key_alloc, userns_create, inode_unlink/rmdir/rename on bpffs; seccomp from the wrapper" :
 	     "seccomp filter installed by the wrapper",
 	     lsm ? "setns is refused by the wrapper's seccomp filter only" :
 	     "auto-detected servers (no wrapper) are not covered without BPF-LSM");

@@ -66,6 +66,9 @@ static size_t prog_defs(const struct loader *l, struct prog_def *defs)
 		{ sk->progs.handle_key_alloc, P_LSM },
 		{ sk->progs.handle_userns_create, P_LSM },
 		{ sk->progs.handle_task_kill, P_LSM },
+		{ sk->progs.handle_inode_unlink, P_LSM },
+		{ sk->progs.handle_inode_rmdir, P_LSM },
+		{ sk->progs.handle_inode_rename, P_LSM },
 		{ sk->progs.handle_signal_generate, P_FALLBACK },
 	};
 	size_t n = sizeof(v) / sizeof(v[0]);

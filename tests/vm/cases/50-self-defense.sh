@@ -17,3 +17,23 @@ case_self_defense_signal_refused() {
 	# Untracked, the same signal goes through: the agent stops.
 	agent_stop || fail "agent did not stop cleanly"
 }
+
+# Unpinning: the pins are what keeps the fence across the agent's
+# restarts; a tracked process may not remove or move them (the bpf class,
+# as the built-in policy's syscalls.deny names it). Untracked, root may.
+case_self_defense_unpin_refused() {
+	agent_start p --backend lsm || fail "agent did not start"
+	pin=/sys/fs/bpf/p/link_connect4
+	[ -e "$pin" ] || fail "no $pin"
+	run_tracked p /bin/sys unlink "$pin"
+	grep -q '^errno 1 ' /tmp/p.cmd.out || fail "tracked unlink of $pin: $(cat /tmp/p.cmd.out)"
+	run_tracked p /bin/sys rename "$pin" /sys/fs/bpf/p/moved
+	grep -q '^errno 1 ' /tmp/p.cmd.out || fail "tracked rename of $pin: $(cat /tmp/p.cmd.out)"
+	[ -e "$pin" ] || fail "$pin is gone"
+	ev=$(wait_for_event "$AGENT_OUT" 10 '"type":"process_syscall"' '"class":"bpf"' '"action":"deny"') ||
+		fail "no process_syscall deny of class bpf"
+	echo "# $ev"
+	/bin/sys rename "$pin" /sys/fs/bpf/p/moved >/tmp/p.u.out || fail "untracked rename: $(cat /tmp/p.u.out)"
+	/bin/sys rename /sys/fs/bpf/p/moved "$pin" >/tmp/p.u.out || fail "untracked rename back: $(cat /tmp/p.u.out)"
+	agent_stop || fail "agent did not stop cleanly"
+}

@@ -8,6 +8,8 @@
  *   unshare          unshare(CLONE_NEWUSER)
  *   bpf              bpf(BPF_MAP_CREATE) of a one-entry array
  *   perf_event_open  a software task-clock counter on itself
+ *   unlink PATH      unlink(PATH) (a pin: unpinning)
+ *   rename OLD NEW   rename(OLD, NEW)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -110,8 +112,12 @@ int main(int argc, char **argv)
 		ret = do_bpf();
 	else if (!strcmp(n, "perf_event_open"))
 		ret = do_perf();
+	else if (!strcmp(n, "unlink") && argc > 2)
+		ret = unlink(argv[2]);
+	else if (!strcmp(n, "rename") && argc > 3)
+		ret = rename(argv[2], argv[3]);
 	else {
-		fprintf(stderr, "usage: sys ptrace|mount DIR|unshare|bpf|perf_event_open\n");
+		fprintf(stderr, "usage: sys ptrace|mount DIR|unshare|bpf|perf_event_open|unlink PATH|rename OLD NEW\n");
 		return 2;
 	}
 	if (ret) {
