@@ -264,3 +264,56 @@ def host_root():
             check(m in out, "untracked")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+DEEP = """
+import os, sys
+root, n, name, make = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "make"
+fd = os.open(root, os.O_PATH | os.O_DIRECTORY)
+for _ in range(n):
+    if make:
+        os.mkdir(name, dir_fd=fd)
+    nfd = os.open(name, os.O_PATH | os.O_DIRECTORY, dir_fd=fd)
+    os.close(fd)
+    fd = nfd
+try:
+    if make:
+        f = os.open("secret", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(f, b"deep-%d" % n)
+    else:
+        f = os.open("secret", os.O_RDONLY, dir_fd=fd)
+        print(os.read(f, 64).decode())
+except OSError as e:
+    print("errno", e.errno)
+"""
+
+
+@case("files/deep_and_long_paths_fail_closed")
+def deep_and_long():
+    """200 levels below a protected directory, and 30 names of 250 bytes
+    (7.5 KB: no path string reaches the file, and /proc/self/fd/N cannot
+    be read back): a tracked open is refused, never allowed for want of a
+    walk; untracked reads it. Opened relative to the parent's fd."""
+    d = tempfile.mkdtemp(prefix="mwdeep-")
+    prot = os.path.join(d, "prot")
+    os.mkdir(prot)
+    long = "l" * 250
+    try:
+        for n, name in ((200, "d"), (30, long)):
+            subprocess.run([PY, "-c", DEEP, prot, str(n), name, "make"],
+                           check=True, timeout=60)
+        pol = {"version": 1, "profiles": {"default": {
+            "select": {"detect": ["mcp-server-*"]},
+            "files": {"deny": [prot]}}}}
+        with Env(pol) as env:
+            for n, name in ((200, "d"), (30, long)):
+                argv = [PY, "-c", DEEP, prot, str(n), name, "read"]
+                _, rc, out, err = env.tracked(argv)
+                check(out.strip() in ("errno 1", "errno 13"),
+                      f"tracked, {n} levels of {len(name)}-byte names: {out!r} {err[-300:]!r}")
+                p = subprocess.run(argv, capture_output=True, text=True,
+                                   timeout=60)
+                check(p.stdout.strip() == f"deep-{n}",
+                      f"untracked, {n} levels: {p.stdout!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

@@ -9,7 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,23 +67,21 @@ struct mark_list {
 	size_t missed;		/* wanted paths that could not be opened */
 	char **missed_path;	/* [missed] */
 	bool missed_any;	/* one for a reason other than ENOENT */
-	size_t subdirs;
-	__u64 mask;		/* for walk_dir */
 	bool truncated;
 };
 
 static void list_missed(struct mark_list *l, const char *path, int err)
 {
 	char **v = realloc(l->missed_path, (l->missed + 1) * sizeof(*v));
+	char *copy = v ? strdup(path) : NULL;
 
 	/* Not gone, or not remembered: any mark may be the one it names. */
-	if (err != ENOENT || !v || !(path = strdup(path)))
+	if (err != ENOENT || !copy)
 		l->missed_any = true;
-	if (v) {
+	if (v)
 		l->missed_path = v;
-		if (path)
-			v[l->missed++] = (char *)path;
-	}
+	if (copy)
+		v[l->missed++] = copy;
 }
 
 /*
@@ -116,53 +114,104 @@ static void list_free_missed(struct mark_list *l)
 	l->missed_any = false;
 }
 
-/* Add @path with @mask; an inode named twice gets both masks. */
-static void list_add(struct mark_list *l, const char *path, __u64 mask,
-		     bool mount)
+/*
+ * Add the inode of O_PATH fd @fd (ours now) with @mask; an inode named
+ * twice gets both masks. @path: what it was opened as, NULL if no string
+ * names it (deeper than PATH_MAX). Returns its index, or -1.
+ */
+static ssize_t list_add_fd(struct mark_list *l, int fd, const char *path,
+			   __u64 mask, bool mount)
 {
 	struct fence_mark *v;
 	struct stat st;
-	int fd;
 
-	fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st)) {
-		list_missed(l, path, errno);	/* gone since compiled, EMFILE */
-		if (fd >= 0)
-			close(fd);
-		return;
+	if (fstat(fd, &st)) {
+		list_missed(l, path ? path : "", errno);
+		close(fd);
+		return -1;
 	}
 	v = mark_find(l->v, l->n, st.st_dev, st.st_ino, mount);
 	if (v) {
 		v->mask |= mask;
 		close(fd);
-		return;
+		return v - l->v;
 	}
 	v = realloc(l->v, (l->n + 1) * sizeof(*v));
 	if (!v) {
 		close(fd);
 		l->err = -ENOMEM;
-		return;
+		return -1;
 	}
 	l->v = v;
 	l->v[l->n++] = (struct fence_mark){ .fd = fd, .st_dev = st.st_dev,
 		.ino = st.st_ino, .mask = mask, .mount = mount, .wd = -1,
-		.path = strdup(path) };
+		.path = path ? strdup(path) : NULL };
+	return l->n - 1;
 }
 
-static struct mark_list *walk_list;
-
-static int walk_dir(const char *path, const struct stat *st, int type,
-		    struct FTW *ftw)
+static ssize_t list_add(struct mark_list *l, const char *path, __u64 mask,
+			bool mount)
 {
-	(void)st;
-	if (type != FTW_D || ftw->level == 0)
-		return 0;
-	if (walk_list->subdirs++ >= SUBDIRS_MAX) {
-		walk_list->truncated = true;
-		return 1;
+	int fd = open(path, O_PATH | O_CLOEXEC);
+
+	if (fd < 0) {
+		list_missed(l, path, errno);	/* gone since compiled, EMFILE */
+		return -1;
 	}
-	list_add(walk_list, path, walk_list->mask, false);
-	return 0;
+	return list_add_fd(l, fd, path, mask, mount);
+}
+
+/*
+ * The subdirectories of l->v[@top], breadth first through fds (no path
+ * string, so no PATH_MAX: a tree deeper or longer than a path can name is
+ * marked too), not crossing into other mounts, at most SUBDIRS_MAX.
+ */
+static void list_subdirs(struct mark_list *l, size_t top, __u64 mask)
+{
+	char name[PATH_MAX];
+	struct dirent *de;
+	size_t i, subdirs = 0;
+	__u64 dev = l->v[top].st_dev;
+	ssize_t k;
+	int dfd, fd;
+	DIR *d;
+
+	for (i = top; i < l->n && !l->truncated; i++) {
+		dfd = openat(l->v[i].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		d = dfd >= 0 ? fdopendir(dfd) : NULL;
+		if (!d) {
+			if (dfd >= 0)
+				close(dfd);
+			continue;
+		}
+		while ((de = readdir(d))) {
+			if ((de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
+			    !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			fd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY |
+				    O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				continue;	/* not a directory, or gone */
+			if (subdirs++ >= SUBDIRS_MAX) {
+				close(fd);
+				l->truncated = true;
+				break;
+			}
+			/* The path for display, while one fits. */
+			if (!l->v[i].path ||
+			    snprintf(name, sizeof(name), "%s/%s", l->v[i].path,
+				     de->d_name) >= (int)sizeof(name))
+				name[0] = '\0';
+			k = list_add_fd(l, fd, name[0] ? name : NULL, mask, false);
+			/* Another mount (FTW_MOUNT's rule): not crossed. */
+			if (k == (ssize_t)l->n - 1 && l->v[k].st_dev != dev) {
+				close(l->v[k].fd);
+				free(l->v[k].path);
+				l->n--;
+			}
+		}
+		closedir(d);
+	}
 }
 
 /* A directory rule: the directory and, unless a mount mark, its tree. */
@@ -172,14 +221,13 @@ static void list_tree(struct mark_list *l, const struct inode_sel *e,
 	char hp[PATH_MAX];
 	const char *path = host_path(e->path, hp);
 
-	list_add(l, path, mask, mount);
-	if (mount)
+	size_t before = l->n;
+	ssize_t top = list_add(l, path, mask, mount);
+
+	/* A new entry (not an inode named before) is the top of its tree. */
+	if (top < 0 || mount || (size_t)top < before)
 		return;
-	l->subdirs = 0;
-	l->mask = mask;
-	walk_list = l;
-	nftw(path, walk_dir, 16, FTW_PHYS | FTW_MOUNT);
-	walk_list = NULL;
+	list_subdirs(l, top, mask);
 }
 
 /* The marks @c asks for: what its exec and file rules deny or audit. */
@@ -220,6 +268,16 @@ static void marks_wanted(const struct compiled *c, struct mark_list *l)
 	}
 }
 
+/* An inotify watch for new subdirectories of @mk, through its fd. */
+static int watch_dir(struct marks *ms, const struct fence_mark *mk)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", mk->fd);
+	return inotify_add_watch(ms->inofd, path, IN_CREATE | IN_MOVED_TO |
+				 IN_ONLYDIR);
+}
+
 /*
  * Put the marks of @l in place, new ones first: at no moment is a denied
  * inode unmarked. Returns how many failed, the first error in *first_err.
@@ -251,11 +309,9 @@ static size_t marks_add(struct marks *ms, struct mark_list *l, int *first_err)
 	}
 	/* Watch marked directories for new subdirectories. */
 	for (i = 0; i < l->n && ms->inofd >= 0; i++)
-		if (l->v[i].path && l->v[i].wd < 0 && !l->v[i].mount &&
+		if (l->v[i].wd < 0 && !l->v[i].mount &&
 		    (l->v[i].mask & FAN_EVENT_ON_CHILD))
-			l->v[i].wd = inotify_add_watch(ms->inofd, l->v[i].path,
-						       IN_CREATE | IN_MOVED_TO |
-						       IN_ONLYDIR);
+			l->v[i].wd = watch_dir(ms, &l->v[i]);
 	return failed;
 }
 
@@ -327,7 +383,7 @@ void marks_on_inotify(struct marks *ms)
 	struct mark_list l = {};
 	char path[PATH_MAX];
 	struct fence_mark *v;
-	ssize_t n;
+	ssize_t n, k;
 	size_t i;
 	char *p;
 
@@ -341,9 +397,19 @@ void marks_on_inotify(struct marks *ms)
 					break;
 			if (i == ms->n)
 				continue;
-			snprintf(path, sizeof(path), "%s/%s", ms->v[i].path,
-				 ie->name);
-			list_add(&l, path, ms->v[i].mask, false);
+			/* Through its fd: the directory's path may be too long. */
+			snprintf(path, sizeof(path), "/proc/self/fd/%d/%s",
+				 ms->v[i].fd, ie->name);
+			k = list_add(&l, path, ms->v[i].mask, false);
+			/* Named for display from its parent's path, if any. */
+			if (k >= 0) {
+				free(l.v[k].path);
+				l.v[k].path = NULL;
+				if (ms->v[i].path &&
+				    asprintf(&l.v[k].path, "%s/%s", ms->v[i].path,
+					     ie->name) < 0)
+					l.v[k].path = NULL;
+			}
 		}
 	}
 	for (i = 0; i < l.n; i++) {
@@ -353,8 +419,7 @@ void marks_on_inotify(struct marks *ms)
 			mark_free(ms, &l.v[i]);
 			continue;
 		}
-		l.v[i].wd = inotify_add_watch(ms->inofd, l.v[i].path,
-					      IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+		l.v[i].wd = watch_dir(ms, &l.v[i]);
 		v = realloc(ms->v, (ms->n + 1) * sizeof(*v));
 		if (!v) {
 			mark_free(ms, &l.v[i]);
