@@ -373,6 +373,28 @@ class Env:
             self.cg.remove()
 
 
+class DirEnv(Env):
+    """An Env with a directory of fixtures, self.d, made by fixtures() before
+    the policy that names them and removed with the Env (also when the
+    agent fails to start)."""
+
+    def fixtures(self, prefix):
+        self.d = tempfile.mkdtemp(prefix=prefix)
+        os.chmod(self.d, 0o755)
+        return self.d
+
+    def __init__(self, policy=None, **kw):
+        try:
+            super().__init__(policy, **kw)
+        except Exception:
+            shutil.rmtree(self.d, ignore_errors=True)
+            raise
+
+    def close(self):
+        super().close()
+        shutil.rmtree(self.d, ignore_errors=True)
+
+
 def open_policy(extra_profiles=None, **network):
     """A policy that tracks with the default patterns and allows traffic."""
     net = {"default": "allow"}

@@ -7,17 +7,15 @@ not to have run by its output, never by an errno guess."""
 import os
 import shutil
 import signal
-import tempfile
 
-from lib import PY, WORKLOAD, Env, case, check, marker, open_policy
+from lib import PY, WORKLOAD, DirEnv, Env, case, check, marker, open_policy
 
 
-class ExecEnv(Env):
+class ExecEnv(DirEnv):
     """An agent whose policy denies fixture binaries the test creates."""
 
     def __init__(self, monitor=False, extra_profiles=None):
-        self.d = tempfile.mkdtemp(prefix="mwexec-")
-        os.chmod(self.d, 0o755)
+        self.fixtures("mwexec-")
         b = os.path.join(self.d, "bin")
         os.mkdir(b)
         self.denied = os.path.join(b, "denied")         # a copy of echo
@@ -35,15 +33,7 @@ class ExecEnv(Env):
             "deny": [self.denied, self.shell, self.denydir]}
         if monitor:
             pol["profiles"]["default"]["mode"] = "monitor"
-        try:
-            super().__init__(pol)
-        except Exception:
-            shutil.rmtree(self.d, ignore_errors=True)
-            raise
-
-    def close(self):
-        super().close()
-        shutil.rmtree(self.d, ignore_errors=True)
+        super().__init__(pol)
 
     def exec_event(self, pred, what):
         return self.agent.wait(lambda e: e["type"] in ("process_exec", "file_open")

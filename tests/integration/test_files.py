@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import uuid
 
-from lib import (PY, ROOT, WORKLOAD, Agent, Env, case, check, helper,
+from lib import (PY, ROOT, WORKLOAD, Agent, DirEnv, Env, case, check, helper,
                  marker, open_policy)
 
 OPENERS = os.path.join(ROOT, "build", "tests", "openers")
@@ -20,13 +20,12 @@ def build_openers():
     helper("openers", ["-luring"])
 
 
-class FileEnv(Env):
+class FileEnv(DirEnv):
     """A directory of fake secrets and an agent protecting them."""
 
     def __init__(self, files=None, mode=None, extra_profiles=None, **kw):
         build_openers()
-        self.d = tempfile.mkdtemp(prefix="mwfiles-")
-        os.chmod(self.d, 0o755)
+        self.fixtures("mwfiles-")
         self.secret = os.path.join(self.d, "secret.txt")
         self.sdir = os.path.join(self.d, "secretdir")
         self.key = os.path.join(self.sdir, "sub", "key")
@@ -41,15 +40,7 @@ class FileEnv(Env):
             "deny": [self.secret, self.sdir]}
         if mode:
             pol["profiles"]["default"]["mode"] = mode
-        try:
-            super().__init__(pol, **kw)
-        except Exception:
-            shutil.rmtree(self.d, ignore_errors=True)
-            raise
-
-    def close(self):
-        super().close()
-        shutil.rmtree(self.d, ignore_errors=True)
+        super().__init__(pol, **kw)
 
 
 def unread(env, argv, m, rule=None, **kw):

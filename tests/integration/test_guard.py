@@ -62,6 +62,18 @@ def expect_line(p, want):
         raise Fail(f"{p.args[0]}: {line!r}, wanted {want!r}: {p.stderr.read()}")
 
 
+def hold_answerer(env, *how):
+    """The hold helper (helpers/hold.c) on the agent's answering thread,
+    attached: it holds the thread at its next response."""
+    hold = subprocess.Popen([helper("hold"), str(env.agent.proc.pid),
+                             "mw-answer", *how], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    env.procs.append(hold)
+    expect_line(hold, "seized")
+    return hold
+
+
 def gone(pid, timeout=20):
     """Wait on a pidfd until @pid exits: True if it did within @timeout."""
     try:
@@ -93,17 +105,12 @@ def killed_holding():
     continue the guard: the open fails with EPERM (not allowed, not hung),
     the guard counts a takeover. A new agent then answers with no fd
     clash: untracked opens succeed, tracked ones are refused."""
-    hold_bin = helper("hold")
     with LifeEnv() as env:
         guard = env.status()["fanotify"]["guard_pid"]
         taken = env.status()["fanotify"]["taken_over"]
         reader = env.script("mcp-server-reader",
                             f"#!/bin/sh\nexec cat {env.secret}\n")
-        hold = subprocess.Popen([hold_bin, str(env.agent.proc.pid), "mw-answer"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-        env.procs.append(hold)
-        expect_line(hold, "seized")
+        hold = hold_answerer(env)
         os.kill(guard, signal.SIGSTOP)
         try:
             r = env.spawn([reader])
@@ -158,17 +165,11 @@ def taken_while_writing():
     afterwards every verdict is right, untracked and tracked alike. (That
     a taker's late write never meets a newer request of the same number is
     the parking in answer.c; this case runs it, it cannot time the race.)"""
-    hold_bin = helper("hold")
     with LifeEnv() as env:
         guard = env.status()["fanotify"]["guard_pid"]
         reader = env.script("mcp-server-reader",
                             f"#!/bin/sh\nexec cat {env.secret}\n")
-        hold = subprocess.Popen([hold_bin, str(env.agent.proc.pid), "mw-answer",
-                                 "exit"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-        env.procs.append(hold)
-        expect_line(hold, "seized")
+        hold = hold_answerer(env, "exit")
         os.kill(guard, signal.SIGSTOP)
         try:
             _, rc, out, err = env.run([reader])

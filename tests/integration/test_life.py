@@ -10,12 +10,11 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from datetime import datetime
 
-from lib import (BIN, PY, ROOT, WORKLOAD, Agent, Cgroup, Env, Fail, Netns,
+from lib import (BIN, PY, ROOT, WORKLOAD, Agent, Cgroup, DirEnv, Fail, Netns,
                  case, check, helper, marker)
 
 LOOPS = os.path.join(ROOT, "build", "tests", "loops")
@@ -34,14 +33,13 @@ def event_time(e):
             time.timezone + float("0." + frac))
 
 
-class LifeEnv(Env):
+class LifeEnv(DirEnv):
     """A secret, a denied binary, and a profile for each way of tracking:
     the wrapper and detection (default) and a selected cgroup (units)."""
 
     def __init__(self, **kw):
         build_loops()
-        self.d = tempfile.mkdtemp(prefix="mwlife-")
-        os.chmod(self.d, 0o755)
+        self.fixtures("mwlife-")
         self.secret = os.path.join(self.d, "secret")
         self.m = marker()
         with open(self.secret, "w") as f:
@@ -58,15 +56,7 @@ class LifeEnv(Env):
             return {"version": 1, "profiles": {
                 "default": dict(select={"detect": ["mcp-server-*"]}, **rules),
                 "units": dict(select={"cgroups": [env.sel.path]}, **rules)}}
-        try:
-            super().__init__(policy, **kw)
-        except Exception:
-            shutil.rmtree(self.d, ignore_errors=True)
-            raise
-
-    def close(self):
-        super().close()
-        shutil.rmtree(self.d, ignore_errors=True)
+        super().__init__(policy, **kw)
 
     def status(self, agent=None):
         return (agent or self.agent).barrier()
