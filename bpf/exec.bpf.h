@@ -201,8 +201,10 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 		if (!dc.profile)
 			return 0;
 		server.profile = dc.profile;
-		if (mw_track(tgid, start, &server))
+		if (mw_track(tgid, start, &server)) {
+			bpf_send_signal(SIGKILL);	/* not untracked: killed */
 			return 0;
+		}
 		t = bpf_map_lookup_elem(&mw_tracked, &tgid);
 		if (!t)
 			return 0;

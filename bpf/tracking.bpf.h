@@ -72,7 +72,13 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	t = bpf_map_lookup_elem(&mw_tracked, &ptgid);
 	if (t && mw_same_start(t->start_time, BPF_CORE_READ(parent, group_leader,
 							    start_boottime))) {
-		mw_track(ctgid, cstart, &t->server);
+		/*
+		 * No room (an allocation failure: the map is sized for every
+		 * process there can be): the server dies rather than having
+		 * an untracked child.
+		 */
+		if (mw_track(ctgid, cstart, &t->server))
+			bpf_send_signal(SIGKILL);
 		return 0;
 	}
 	profile = mw_cgroup_profile(child, mw_active_gen());

@@ -21,7 +21,9 @@
 #define MW_PROFILES_MAX		64	/* profile ids 1..63; 0 is "none" */
 #define MW_NET_PORTS		8	/* port rules sharing one prefix */
 #define MW_NET_FALLBACK		8	/* shorter prefixes tried after a port miss */
-#define MW_TRACKED_MAX		65536
+#define MW_TRACKED_MAX		65536	/* compiled in; the loader sizes it */
+#define MW_TRACKED_MIN		1024
+#define MW_TRACKED_LIMIT	(1u << 22)	/* PID_MAX_LIMIT on 64-bit */
 #define MW_CGROUPS_MAX		1024
 #define MW_NET_RULES_MAX	16384
 #define MW_EXEC_RULES_MAX	8192

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Process tracking: wrapper, auto-detection, cgroups, /proc scan,
 inheritance, threads, exit, pid reuse; checked from the JSON stream."""
+import json
 import os
 import subprocess
 
-from lib import (BIN, PY, WORKLOAD, Cgroup, Env, case, check, has_arg,
+from lib import (BIN, PY, WORKLOAD, Cgroup, Env, case, check, has_arg, helper,
                  marker, open_policy)
 
 
@@ -305,3 +306,51 @@ def cgroup_pattern():
         env.run(["/bin/sh", "-c", f"/bin/echo {m}-web"], cgroup=other)
         env.agent.barrier()
         check(not execs(env.agent, f"{m}-web"), "web-late is not selected")
+
+
+def kernel_process_limit():
+    """min(pid_max, threads-max): no more processes can live at once."""
+    vals = []
+    for name in ("pid_max", "threads-max"):
+        with open("/proc/sys/kernel/" + name) as f:
+            vals.append(int(f.read()))
+    return min(vals)
+
+
+@case("tracking/map_cannot_fill")
+def map_cannot_fill():
+    """Issue 12 item 5: the tracked map has room for every process the
+    kernel can have at once, allocated per entry, and an exit gives the
+    entry back. A server that forks thousands of live children gets every
+    one tracked and fenced, and the count returns to where it was."""
+    n = 3000
+    loops = helper("loops")
+    # Not the built-in policy: it refuses execs from /tmp (a CI clone).
+    with Env(open_policy(deny=["loopback"])) as env:
+        start = env.agent.find(lambda e: e["type"] == "agent_start")[0]
+        cap = start["agent"]["tracked_capacity"]
+        limit = kernel_process_limit()
+        check(cap >= limit, f"tracked_capacity {cap} < min(pid_max, threads-max) {limit}")
+        p = subprocess.run(["bpftool", "-j", "map", "show", "pinned",
+                            env.agent.pin + "/mw_tracked"],
+                           capture_output=True, text=True)
+        info = json.loads(p.stdout)
+        check(info["max_entries"] == cap and info["flags"] & 1,
+              f"mw_tracked: {info} (BPF_F_NO_PREALLOC and {cap} entries expected)")
+        base = env.agent.barrier()["tracked"]
+        srv = env.spawn([BIN, "exec", "--socket", env.agent.sock, "--",
+                         loops, "fork-hold", str(n), "127.0.0.1", "9"],
+                        stdin=subprocess.PIPE)
+        line = srv.stdout.readline()
+        check(line == f"forked {n} forkerr 0\n", f"server: {line!r}")
+        st = env.agent.barrier()
+        check(st["tracked"] == base + n + 1,
+              f"tracked {st['tracked']} with {n} children alive ({base + n + 1} expected)")
+        srv.stdin.write("go\n")
+        srv.stdin.flush()
+        out, err = srv.communicate(timeout=60)
+        check(out == f"connected 0 denied {n} other 0\n", f"children: {out!r} {err!r}")
+        st = env.agent.barrier()
+        check(st["tracked"] == base, f"tracked {st['tracked']} after the exits ({base} before)")
+        check(st["counters"]["tracked_map_full"] == 0,
+              f"tracked_map_full {st['counters']['tracked_map_full']}")

@@ -85,6 +85,7 @@ static void metrics_gauges(void *arg, struct metrics_gauges *g)
 
 static void emit_start(struct daemon *d, int scanned)
 {
+	__u32 want;
 	struct agent_start_info i = {
 		.kernel = d->feat.kernel,
 		.backend = features_backend_json(&d->feat, d->o->backend),
@@ -92,6 +93,7 @@ static void emit_start(struct daemon *d, int scanned)
 		.pin_dir = d->o->pin_dir,
 		.socket = d->o->socket_path,
 		.tracked = maps_tracked_count(&d->maps),
+		.tracked_capacity = loader_tracked_max(&d->bpf),
 		.found_by_scan = scanned < 0 ? 0 : scanned,
 		.adopted = d->bpf.adopted == ADOPT_ALL ? "all" :
 			   d->bpf.adopted == ADOPT_MAPS ? "maps" : "none",
@@ -99,6 +101,10 @@ static void emit_start(struct daemon *d, int scanned)
 		.policy = d->policy,
 	};
 
+	want = loader_tracked_short(&d->bpf);
+	if (want)
+		log_msg("the pinned tracked-process map holds %u processes, this kernel allows %u (pid_max, threads-max): 'mcpwarden uninstall' and a start make it fit",
+			i.tracked_capacity, want);
 	daemon_emit(d, agent_event_start(&d->ev, &i));
 	sinks_flush(&d->out.sinks);
 }

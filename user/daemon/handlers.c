@@ -113,7 +113,8 @@ static json_object *track_peer(struct daemon *d, const struct control_peer *peer
 	server->pid = peer->pid;
 	server->profile = id;
 	server->start_time = pi.start_time;
-	ret = maps_track(&d->maps, peer->pid, pi.start_time, server, 1);
+	ret = maps_track(&d->maps, NULL, peer->pid, pi.start_time,
+			 server, 1);
 	if (ret)
 		return err_response("tracking pid %d: %s", peer->pid,
 				    strerror(-ret));

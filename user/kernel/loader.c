@@ -218,35 +218,94 @@ static void prog_select(struct loader *l, const struct loader_opts *o)
 				  load && o->fence);
 }
 
-/* Pin the maps that hold what is in force; the ring keeps its size. */
+/*
+ * Room for every process the kernel can have at once: a live process has a
+ * pid and at least one task, so min(pid_max, threads-max) entries cannot
+ * fill (an exit removes its entry; maps_track() removes what it added for
+ * a process already gone). Allocated per entry, not up front.
+ */
+static __u32 tracked_capacity(void)
+{
+	__u64 pid_max = 0, threads_max = 0, n;
+	FILE *f;
+
+	f = fopen("/proc/sys/kernel/pid_max", "re");
+	if (f) {
+		if (fscanf(f, "%llu", &pid_max) != 1)
+			pid_max = 0;
+		fclose(f);
+	}
+	f = fopen("/proc/sys/kernel/threads-max", "re");
+	if (f) {
+		if (fscanf(f, "%llu", &threads_max) != 1)
+			threads_max = 0;
+		fclose(f);
+	}
+	if (!pid_max || !threads_max)
+		return MW_TRACKED_MAX;
+	n = pid_max < threads_max ? pid_max : threads_max;
+	return n < MW_TRACKED_MIN ? MW_TRACKED_MIN :
+	       n > MW_TRACKED_LIMIT ? MW_TRACKED_LIMIT : (__u32)n;
+}
+
+/* A pinned @name keeps its size and flags: it is reused, not remade. */
+static bool pinned_shape(struct loader *l, const char *name,
+			 struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+	char path[PATH_MAX];
+	int fd, err;
+
+	memset(info, 0, sizeof(*info));
+	pin_path(l, name, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	err = bpf_obj_get_info_by_fd(fd, info, &len);
+	close(fd);
+	return !err;
+}
+
+/* Pin the maps that hold what is in force; pinned ones keep their size. */
 static void maps_pin_paths(struct loader *l, const struct loader_opts *o)
 {
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
+	struct bpf_map *tracked = l->skel->maps.mw_tracked;
+	struct bpf_map_info info;
 	char path[PATH_MAX];
 	struct bpf_map *map;
 	size_t i;
-	int fd;
 
 	for (i = 0; pinned_maps[i]; i++) {
 		map = bpf_object__find_map_by_name(l->skel->obj, pinned_maps[i]);
 		pin_path(l, pinned_maps[i], path, sizeof(path));
 		bpf_map__set_pin_path(map, path);
 	}
+	if (pinned_shape(l, "mw_tracked", &info)) {
+		bpf_map__set_max_entries(tracked, info.max_entries);
+		bpf_map__set_map_flags(tracked, info.map_flags);
+	} else {
+		bpf_map__set_max_entries(tracked, tracked_capacity());
+		bpf_map__set_map_flags(tracked, BPF_F_NO_PREALLOC);
+	}
 	if (o->ringbuf_size)
 		bpf_map__set_max_entries(l->skel->maps.mw_events, o->ringbuf_size);
-	pin_path(l, "mw_events", path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd < 0)
+	if (!pinned_shape(l, "mw_events", &info))
 		return;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		if (o->ringbuf_size && o->ringbuf_size != info.max_entries)
-			log_msg("--ring-buffer %u: the pinned ring buffer has %u bytes and keeps them (the events in it stay); uninstall to resize, ignoring",
-				o->ringbuf_size, info.max_entries);
-		bpf_map__set_max_entries(l->skel->maps.mw_events,
-					 info.max_entries);
-	}
-	close(fd);
+	if (o->ringbuf_size && o->ringbuf_size != info.max_entries)
+		log_msg("--ring-buffer %u: the pinned ring buffer has %u bytes and keeps them (the events in it stay); uninstall to resize, ignoring",
+			o->ringbuf_size, info.max_entries);
+	bpf_map__set_max_entries(l->skel->maps.mw_events, info.max_entries);
+}
+
+/*
+ * pid_max or threads-max raised since the tracked map was made (or it is
+ * an earlier build's): enough processes could fill it. 0 if it has room.
+ */
+__u32 loader_tracked_short(const struct loader *l)
+{
+	__u32 want = tracked_capacity(), have = loader_tracked_max(l);
+
+	return have && have < want ? want : 0;
 }
 
 static int what_is_pinned(struct loader *l, const struct loader_opts *o)

@@ -62,6 +62,7 @@ int loader_ringbuf_fd(const struct loader *l);
 /* Are all loaded programs attached? */
 bool loader_attached(const struct loader *l);
 __u32 loader_tracked_max(const struct loader *l);
+__u32 loader_tracked_short(const struct loader *l);
 /* Close our fds: what is pinned stays in force. A zeroed loader: no-op. */
 void loader_close(struct loader *l);
 /* sha256 of the BPF object this binary carries. */

@@ -5,13 +5,17 @@
  * tracked-process map.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/maps.h"
+#include "lib/proc.h"
 #include "mw_abi.h"
+#include "mw_ident.h"
 
 void maps_read_lock(struct mw_maps *m)
 {
@@ -292,15 +296,28 @@ const struct compiled *maps_active(const struct mw_maps *m)
 	return m->applied ? &m->gen[m->active_gen] : NULL;
 }
 
-int maps_track(struct mw_maps *m, __u32 pid, __u64 start,
-	       const struct mw_server *server, int replace)
+/*
+ * The process may have exited before the entry went in: the kernel's exit
+ * hook has run, and nothing would remove it. An entry of a process that
+ * is gone is taken out again (if it is still ours), so the map never holds
+ * more than the processes that are alive (its capacity, see the loader).
+ */
+int maps_track(struct mw_maps *m, const char *proc_root, __u32 pid,
+	       __u64 start, const struct mw_server *server, int replace)
 {
-	struct mw_tracked t = { .start_time = start, .server = *server };
+	struct mw_tracked t = { .start_time = start, .server = *server }, now;
+	__u64 alive;
 
 	if (bpf_map_update_elem(m->fd.tracked, &pid, &t,
 				replace ? BPF_ANY : BPF_NOEXIST))
 		return -errno;
-	return 0;
+	if (!proc_start_time(proc_root, pid, &alive) &&
+	    mw_same_start(alive, start))
+		return 0;
+	if (!bpf_map_lookup_elem(m->fd.tracked, &pid, &now) &&
+	    now.start_time == start && now.server.pid == server->pid)
+		bpf_map_delete_elem(m->fd.tracked, &pid);
+	return -ESRCH;
 }
 
 int maps_tracked_get(struct mw_maps *m, __u32 pid, struct mw_tracked *out)

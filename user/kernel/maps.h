@@ -46,8 +46,8 @@ const struct compiled *maps_active(const struct mw_maps *m);
 void maps_read_lock(struct mw_maps *m);
 void maps_read_unlock(struct mw_maps *m);
 
-int maps_track(struct mw_maps *m, __u32 pid, __u64 start,
-	       const struct mw_server *server, int replace);
+int maps_track(struct mw_maps *m, const char *proc_root, __u32 pid,
+	       __u64 start, const struct mw_server *server, int replace);
 int maps_tracked_get(struct mw_maps *m, __u32 pid, struct mw_tracked *out);
 int maps_untrack(struct mw_maps *m, __u32 pid);
 size_t maps_tracked_count(struct mw_maps *m);

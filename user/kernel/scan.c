@@ -209,7 +209,8 @@ int scan_proc(struct mw_maps *m, const char *proc_root,
 	for (i = 0; i < n; i++) {
 		if (ps[i].tracked != 2)
 			continue;
-		if (!maps_track(m, ps[i].pid, ps[i].start, &ps[i].server, 0)) {
+		if (!maps_track(m, proc_root, ps[i].pid, ps[i].start,
+				&ps[i].server, 0)) {
 			added++;
 			log_debug("scan: tracking pid %u (server %u)", ps[i].pid,
 				  ps[i].server.pid);

@@ -32,6 +32,8 @@ json_object *agent_event_start(const struct events *e,
 	json_object_object_add(a, "socket", json_object_new_string(i->socket));
 	json_object_object_add(a, "tracked_at_start",
 			       json_object_new_int64(i->tracked));
+	json_object_object_add(a, "tracked_capacity",
+			       json_object_new_int64(i->tracked_capacity));
 	json_object_object_add(a, "found_by_scan",
 			       json_object_new_int(i->found_by_scan));
 	json_object_object_add(a, "adopted", json_object_new_string(i->adopted));

@@ -13,6 +13,7 @@ struct agent_start_info {
 	json_object *backend;		/* consumed */
 	const char *cgroup, *pin_dir, *socket;
 	__u64 tracked;			/* entries in the tracked map */
+	__u32 tracked_capacity;		/* its max_entries */
 	int found_by_scan;
 	const char *adopted;		/* "none", "maps", "all" */
 	bool cleanup_on_exit;

@@ -13,6 +13,11 @@
  *                          until STOP exists: connect, open, exec; prints
  *                          "progress N" every 20 rounds and at the end
  *                          "rounds N connect A open B exec C" (successes)
+ *   loops fork-hold N HOST PORT
+ *                          fork N children that stay alive; print "forked F
+ *                          forkerr E", wait for a line on stdin, then each
+ *                          connects once and exits; prints "connected A
+ *                          denied D other O"
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -116,8 +121,54 @@ static int probe(char **argv)
 	return 0;
 }
 
+/* The child's connect, as its exit status: 0 connected, 1 EPERM, 2 else. */
+static int hold_then_connect(int rfd, const char *host, int port)
+{
+	char c;
+	int r;
+
+	while (read(rfd, &c, 1) < 0 && errno == EINTR)
+		;
+	r = try_connect(host, port);
+	return r == 0 ? 0 : r == -EPERM ? 1 : 2;
+}
+
+static int fork_hold(long n, const char *host, int port)
+{
+	long forked = 0, forkerr = 0, res[3] = { 0 }, i;
+	char line[16];
+	int p[2], st;
+	pid_t pid;
+
+	if (pipe(p))
+		return 1;
+	for (i = 0; i < n; i++) {
+		pid = fork();
+		if (pid == 0) {
+			close(p[1]);
+			_exit(hold_then_connect(p[0], host, port));
+		}
+		if (pid < 0)
+			forkerr++;
+		else
+			forked++;
+	}
+	close(p[0]);
+	printf("forked %ld forkerr %ld\n", forked, forkerr);
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return 1;
+	close(p[1]);		/* EOF: every child connects now */
+	while ((pid = wait(&st)) > 0)
+		res[WIFEXITED(st) && WEXITSTATUS(st) < 3 ? WEXITSTATUS(st) : 2]++;
+	printf("connected %ld denied %ld other %ld\n", res[0], res[1], res[2]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && !strcmp(argv[1], "fork-hold"))
+		return fork_hold(atol(argv[2]), argv[3], atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "open"))
 		return count(try_open, argv[2], atol(argv[3]), NULL);
 	if (argc == 4 && !strcmp(argv[1], "exec"))
@@ -126,6 +177,6 @@ int main(int argc, char **argv)
 		return count(try_open, argv[3], -1, argv[2]);
 	if (argc == 7 && !strcmp(argv[1], "probe"))
 		return probe(argv + 2);
-	fprintf(stderr, "usage: loops open|exec PATH N | loops open-until STOP PATH | loops probe STOP HOST PORT FILE BIN\n");
+	fprintf(stderr, "usage: loops open|exec PATH N | loops open-until STOP PATH | loops probe STOP HOST PORT FILE BIN | loops fork-hold N HOST PORT\n");
 	return 2;
 }
