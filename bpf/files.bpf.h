@@ -14,13 +14,39 @@
 #include "lib/path.bpf.h"
 
 /*
+ * The rule on @f's name in its directory (mw_file_names), or NULL: a file
+ * renamed over a protected one has that rule before any reload names its
+ * inode.
+ */
+static __always_inline struct mw_rule_value *mw_name_rule(struct file *f,
+							  __u32 gen,
+							  __u32 profile)
+{
+	struct mw_name_key key = { .gen = gen, .profile = profile };
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry), *parent;
+	__u32 len = BPF_CORE_READ(d, d_name.len);
+
+	parent = BPF_CORE_READ(d, d_parent);
+	if (parent == d || len >= MW_FNAME_MAX)
+		return NULL;
+	key.dev = BPF_CORE_READ(parent, d_sb, s_dev);
+	key.ino = BPF_CORE_READ(parent, d_inode, i_ino);
+	if (bpf_probe_read_kernel_str(key.name, sizeof(key.name),
+				      BPF_CORE_READ(d, d_name.name)) < 0)
+		return NULL;
+	return bpf_map_lookup_elem(&mw_file_names, &key);
+}
+
+/*
  * Every open of a tracked process whose profile has file rules: the nearest
- * rule on the file or a directory above it decides; with an allow-list,
- * what no allow rule covers is refused. EACCES, as a permission would.
+ * rule on the file (its inode, or its name in its directory) or a
+ * directory above it decides; with an allow-list, what no allow rule
+ * covers is refused. EACCES, as a permission would.
  */
 SEC("lsm/file_open")
 int BPF_PROG(handle_file_open, struct file *file, int ret)
 {
+	struct mw_rule_value *rule, *named;
 	struct mw_event_file *ev;
 	struct mw_path_buf *pb;
 	struct mw_profile *p;
@@ -37,8 +63,14 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 	pb = mw_path_walk(file, gen, t->server.profile, MW_CHECK_FILES);
 	if (!pb)
 		return 0;
-	if (pb->matched)
-		action = pb->match.action;
+	rule = pb->matched ? &pb->match : NULL;
+	if (!pb->matched_self) {
+		named = mw_name_rule(file, gen, t->server.profile);
+		if (named)
+			rule = named;
+	}
+	if (rule)
+		action = rule->action;
 	else
 		action = p->files_allowlist ? MW_ACTION_DENY : MW_ACTION_ALLOW;
 	if (action == MW_ACTION_ALLOW)
@@ -50,7 +82,7 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 		ev->path_len = plen;
 		ev->ino = BPF_CORE_READ(file, f_inode, i_ino);
 		ev->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-		ev->rule_id = pb->matched ? pb->match.rule_id : MW_RULE_DEFAULT;
+		ev->rule_id = rule ? rule->rule_id : MW_RULE_DEFAULT;
 		ev->action = action;
 		ev->pad = 0;
 		ev->pad2 = 0;

@@ -242,6 +242,21 @@ struct mw_inode_key {
 	__u64 ino;
 };
 
+/*
+ * mw_file_names: a file rule by the name it has in its directory, so that
+ * what an editor renames over a protected file is protected at once.
+ * Names of MW_FNAME_MAX bytes or more have no entry.
+ */
+#define MW_FNAME_MAX		64
+struct mw_name_key {
+	__u32 gen;
+	__u32 profile;
+	__u32 dev;		/* of the directory */
+	__u32 pad;
+	__u64 ino;
+	char name[MW_FNAME_MAX];	/* NUL-padded */
+};
+
 struct mw_rule_value {
 	__u8 action;		/* enum mw_action */
 	__u8 is_dir;		/* applies to everything beneath */

@@ -92,6 +92,15 @@ struct {
 	__type(value, struct mw_rule_value);
 } mw_file_rules SEC(".maps");
 
+/* File rules by (directory, name): mw_name_key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_FILE_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mw_name_key);
+	__type(value, struct mw_rule_value);
+} mw_file_names SEC(".maps");
+
 /* Unix socket rules: by inode (LSM) ... */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -164,6 +173,7 @@ struct mw_path_buf {
 	struct mw_inode_key key;	/* gen and profile set by the caller */
 	__u32 check;		/* MW_CHECK_*: which rule map */
 	__u32 matched;
+	__u32 matched_self;	/* on the file's own inode */
 	struct mw_rule_value match;	/* the nearest rule: most specific */
 	char buf[2 * MW_PATH_MAX];
 };

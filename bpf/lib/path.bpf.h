@@ -40,6 +40,7 @@ static long mw_path_step(__u32 i, void *unused)
 		if (v && (v->is_dir || i == 0)) {
 			pb->match = *v;
 			pb->matched = 1;
+			pb->matched_self = i == 0;
 		}
 	}
 	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
@@ -94,6 +95,7 @@ static __always_inline struct mw_path_buf *mw_path_walk(struct file *f,
 		return NULL;
 	pb->check = profile ? check : MW_CHECK_NONE;
 	pb->matched = 0;
+	pb->matched_self = 0;
 	pb->key.gen = gen;
 	pb->key.profile = profile;
 	pb->key.pad = 0;

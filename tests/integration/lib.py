@@ -193,11 +193,17 @@ class Agent:
                 raise Fail(f"output line is not JSON: {line[:200]!r}")
         self.pos += len(data[:end + 1].encode())
 
-    def wait(self, pred, timeout=10, what="event"):
+    def mark(self):
+        """A position in the stream: wait(after=mark()) sees only later
+        events."""
+        self.read()
+        return len(self.events)
+
+    def wait(self, pred, timeout=10, what="event", after=0):
         deadline = time.time() + timeout
         while True:
             self.read()
-            for e in self.events:
+            for e in self.events[after:]:
                 if pred(e):
                     return e
             if self.proc.poll() is not None:

@@ -4,14 +4,15 @@ fanotify FAN_OPEN_PERM marks on protected inodes and directory trees,
 cgroup/connect_unix, the wrapper's Landlock and seccomp. Fixtures live in
 temporary directories and a temporary user; real credentials are never
 touched. A protected file is proven unread by its content."""
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 import uuid
 
-from lib import (PY, ROOT, WORKLOAD, Agent, DirEnv, Env, case, check, helper,
-                 marker, open_policy)
+from lib import (BIN, PY, ROOT, WORKLOAD, Agent, DirEnv, Env, case, check,
+                 helper, marker, open_policy)
 
 OPENERS = os.path.join(ROOT, "build", "tests", "openers")
 
@@ -308,3 +309,109 @@ def deep_and_long():
                       f"untracked, {n} levels: {p.stdout!r}")
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def tracked_then_reload(env, argv):
+    """Run @argv tracked, then wait for the reload it triggers."""
+    mark = env.agent.mark()
+    pid, rc, out, err = env.tracked(argv)
+    check(rc == 0, f"tracked {argv}: {err}")
+    env.agent.wait(lambda e: e["type"] == "policy_load", after=mark,
+                   what=f"the reload after {argv}")
+
+
+@case("files/renamed_away")
+def renamed_away():
+    """Issue 12 item 1: a tracked server renames a protected directory and
+    a protected file away and waits for the reload the rename triggers:
+    the objects stay protected under their new names, and what is made at
+    the old paths is protected too."""
+    with FileEnv() as env:
+        moved_dir, moved_file = env.sdir + "-moved", env.secret + "-moved"
+        for src, dst in ((env.sdir, moved_dir), (env.secret, moved_file)):
+            tracked_then_reload(env, ["mv", src, dst])
+        unread(env, ["cat", os.path.join(moved_dir, "sub", "key")], env.m2,
+               rule="files.deny[1]")
+        unread(env, ["cat", moved_file], env.m1, rule="files.deny[0]")
+        # A new directory and file at the old paths: the rules' paths.
+        m3 = marker()
+        mark = env.agent.mark()
+        os.makedirs(os.path.join(env.sdir, "sub"))
+        env.agent.wait(lambda e: e["type"] == "policy_load", after=mark,
+                       what="the reload after mkdir")
+        with open(os.path.join(env.sdir, "sub", "key"), "w") as f:
+            f.write(m3 + "\n")
+        unread(env, ["cat", os.path.join(env.sdir, "sub", "key")], m3)
+        unread(env, ["cat", os.path.join(moved_dir, "sub", "key")], env.m2)
+        # Decoys: directories made at the path and renamed away, 40 times.
+        # The first objects keep the rule (the real one among them); the
+        # agent holds no more than 32 moved ones for the rule.
+        for k in range(40):
+            if k:
+                tracked_then_reload(env, ["mkdir", env.sdir])
+            tracked_then_reload(env, ["mv", env.sdir, f"{env.sdir}-decoy{k}"])
+        fd_dir = f"/proc/{env.agent.proc.pid}/fd"
+        held = {os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)}
+        decoys = [p for p in held if "-decoy" in os.path.basename(p)]
+        check(len(decoys) < 32, f"the agent holds {len(decoys)} decoy directories: {sorted(decoys)}")
+        unread(env, ["cat", os.path.join(moved_dir, "sub", "key")], env.m2)
+        os.makedirs(os.path.join(env.sdir, "sub"))
+        # Deleted: the moved object's hold goes at the next reload.
+        mark = env.agent.mark()
+        shutil.rmtree(moved_dir)
+        os.rename(env.sdir, env.sdir + "-2")
+        env.agent.wait(lambda e: e["type"] == "policy_load", after=mark,
+                       what="the reload after rmtree")
+        held = subprocess.run(["ls", "-l", f"/proc/{env.agent.proc.pid}/fd"],
+                              capture_output=True, text=True).stdout
+        check("-moved (deleted)" not in held, f"the agent holds a deleted tree: {held}")
+
+
+@case("files/renamed_away_while_no_agent")
+def renamed_away_while_no_agent():
+    """Issue 12 item 1 across a restart: the next agent keeps the objects
+    the last one protected (state.json holds them by file handle), both one
+    moved while that agent ran and one moved while no agent ran."""
+    with FileEnv() as env:
+        moved_file = env.secret + "-moved"
+        tracked_then_reload(env, ["mv", env.secret, moved_file])
+        old = env.agent
+        policy = json.load(open(old.policy))
+        old.stop(uninstall=False)
+        moved_dir = env.sdir + "-moved"
+        os.rename(env.sdir, moved_dir)       # no agent now; the guard answers
+        env.agent = Agent(policy=policy, cgroup=env.cg, pin=old.pin,
+                          state=old.state)
+        start = env.agent.find(lambda e: e["type"] == "agent_start")[0]
+        check(start["agent"]["adopted"] == "all", f"{start['agent']}")
+        unread(env, ["cat", moved_file], env.m1, rule="files.deny[0]")
+        unread(env, ["cat", os.path.join(moved_dir, "sub", "key")], env.m2,
+               rule="files.deny[1]")
+
+
+@case("files/replaced_by_rename")
+def replaced_by_rename():
+    """Issue 12 item 1: an untracked writer replaces the protected file by
+    rename 300 times, as editors and MCP clients rewrite their configs,
+    while a tracked loop opens it as fast as it can: not one open of any
+    version succeeds (its name in its directory is protected, not only
+    the inode a reload last saw)."""
+    loops = helper("loops")
+    with FileEnv() as env:
+        stop = os.path.join(env.tmp, "stop-opens")
+        loop = env.spawn([BIN, "exec", "--socket", env.agent.sock, "--",
+                          loops, "open-until", stop, env.secret])
+        env.agent.wait(lambda e: e["type"] == "file_open" and
+                       e["mcp_server"]["pid"] == loop.pid, what="the first deny")
+        tmp = env.secret + ".tmp"
+        for k in range(300):
+            with open(tmp, "w") as f:
+                f.write(f"{env.m1}-{k}\n")
+            os.rename(tmp, env.secret)
+        with open(stop, "w"):
+            pass
+        out, err = loop.communicate(timeout=60)
+        w = out.split()
+        check(len(w) == 6 and w[1] == "0" and int(w[3]) > 0 and w[5] == "0",
+              f"tracked open loop across 300 replacements: {out!r} {err!r}")
+        unread(env, ["cat", env.secret], env.m1 + "-299")

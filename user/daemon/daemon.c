@@ -5,8 +5,10 @@
  * daemon/ and in kernel/ and output/.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -20,11 +22,68 @@
 #include "lib/log.h"
 #include "output/agent_events.h"
 
-/* Not fatal: without it the next agent names old events' rules by number. */
+/* The objects the file rules are on, by handle, for the next agent. */
+static void held_collect(struct daemon *d, struct state_held_list *l)
+{
+	const struct compiled *c = maps_active(&d->maps);
+	char hex[2 * MAX_HANDLE_SZ + 1];
+	struct state_held *v;
+	const struct inode_sel *e;
+	const char *name;
+	unsigned int type;
+	size_t i;
+
+	for (i = 0; c && i < c->nfiles; i++) {
+		e = &c->files[i];
+		name = profile_ids_name(&d->maps.ids, e->profile);
+		if (e->fd < 0 || !name ||
+		    handle_of(e->fd, &type, hex, sizeof(hex)))
+			continue;	/* no handles on this file system */
+		v = realloc(l->v, (l->n + 1) * sizeof(*v));
+		if (!v)
+			return;
+		l->v = v;
+		v[l->n] = (struct state_held){
+			.profile = strdup(name), .path = strdup(e->path),
+			.action = e->action, .moved = e->moved,
+			.kdev = kdev(e->st_dev),
+			.type = type, .nbytes = strlen(hex) / 2,
+			.handle = strdup(hex),
+		};
+		if (v[l->n].profile && v[l->n].path && v[l->n].handle)
+			l->n++;
+		else
+			state_held_free(&(struct state_held_list){ v + l->n, 1 });
+	}
+}
+
+/* An earlier agent's objects, for the first policy apply (maps.h). */
+static void held_seed(struct daemon *d, const struct state_held_list *l)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; i < l->n; i++) {
+		fd = handle_open(l->v[i].kdev, l->v[i].type, l->v[i].handle,
+				 l->v[i].nbytes);
+		if (fd >= 0)
+			maps_seed_file(&d->maps, l->v[i].profile, l->v[i].path,
+				       l->v[i].action, l->v[i].moved, fd);
+	}
+}
+
+/*
+ * Not fatal: without it the next agent names old events' rules by number,
+ * and forgets where renamed protected objects went.
+ */
 void daemon_save_state(struct daemon *d)
 {
-	int ret = state_save(d->o->state_dir, &d->maps.rules, &d->seen);
+	struct state_held_list held = {};
+	int ret;
 
+	held_collect(d, &held);
+	ret = state_save(d->o->state_dir, &d->maps.rules, &d->seen, &held);
+	state_held_free(&held);
 	if (ret)
 		log_msg("writing %s/state.json: %s, ignoring", d->o->state_dir,
 			strerror(-ret));
@@ -230,10 +289,16 @@ static int load_bpf(struct daemon *d)
 		log_msg("creating maps: %s", strerror(-ret));
 		return ret;
 	}
-	if (d->bpf.adopted &&
-	    state_load(d->o->state_dir, &d->maps.rules, &d->seen) == -EINVAL)
-		log_msg("%s/state.json: not a state file of this version, ignoring (rules of events from before the restart are named by number)",
-			d->o->state_dir);
+	if (d->bpf.adopted) {
+		struct state_held_list held = {};
+
+		if (state_load(d->o->state_dir, &d->maps.rules, &d->seen,
+			       &held) == -EINVAL)
+			log_msg("%s/state.json: not a state file of this version, ignoring (rules of events from before the restart are named by number)",
+				d->o->state_dir);
+		held_seed(d, &held);
+		state_held_free(&held);
+	}
 	ret = loop_setup(d);
 	if (ret) {
 		log_msg("setting up the event loop: %s", strerror(-ret));
@@ -273,6 +338,7 @@ static int start_enforcing(struct daemon *d)
 				.profiles = d->maps.fd.profiles,
 				.exec = d->maps.fd.exec,
 				.files = d->maps.fd.files,
+				.names = d->maps.fd.names,
 				.report = d->bpf.fence_prog_fd,
 			},
 		});

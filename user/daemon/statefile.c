@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,7 +48,69 @@ int state_dir_prepare(const char *dir)
 	return ret;
 }
 
-int state_load(const char *dir, struct rule_ids *rules, struct state_seen *seen)
+void state_held_free(struct state_held_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].profile);
+		free(l->v[i].path);
+		free(l->v[i].handle);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Entries that are not whole are left out: the next reload names them. */
+static void held_load(json_object *a, struct state_held_list *l)
+{
+	size_t i, n = json_object_array_length(a);
+	struct state_held *v, h;
+	const char *pr, *pa, *hx;
+	json_object *e;
+
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(a, i);
+		pr = get_str(e, "profile");
+		pa = get_str(e, "path");
+		hx = get_str(e, "handle");
+		if (!pr || !pa || !hx || strlen(hx) % 2 ||
+		    strlen(hx) > 2 * MAX_HANDLE_SZ ||
+		    !(v = realloc(l->v, (l->n + 1) * sizeof(*v))))
+			continue;
+		l->v = v;
+		h = (struct state_held){
+			.profile = strdup(pr), .path = strdup(pa),
+			.handle = strdup(hx),
+			.action = (__u8)get_u64(e, "action"),
+			.moved = get_u64(e, "moved") != 0,
+			.kdev = (__u32)get_u64(e, "dev"),
+			.type = (unsigned int)get_u64(e, "handle_type"),
+			.nbytes = strlen(hx) / 2,
+		};
+		if (!h.profile || !h.path || !h.handle) {
+			free(h.profile);
+			free(h.path);
+			free(h.handle);
+			continue;
+		}
+		l->v[l->n++] = h;
+	}
+}
+
+int state_load(const char *dir, struct rule_ids *rules, struct state_seen *seen,
+	       struct state_held_list *held)
 {
 	char path[PATH_MAX];
 	json_object *o, *names, *s;
@@ -77,12 +140,42 @@ int state_load(const char *dir, struct rule_ids *rules, struct state_seen *seen)
 		seen->ringbuf_full = get_u64(s, "ring_buffer_full");
 		seen->tracked_full = get_u64(s, "tracked_map_full");
 	}
+	if (json_object_object_get_ex(o, "held", &s) &&
+	    json_object_is_type(s, json_type_array))
+		held_load(s, held);
 	json_object_put(o);
 	return ret;
 }
 
+static json_object *held_json(const struct state_held_list *l)
+{
+	json_object *a = json_object_new_array(), *e;
+	size_t i;
+
+	for (i = 0; l && i < l->n; i++) {
+		e = json_object_new_object();
+		json_object_object_add(e, "profile",
+				       json_object_new_string(l->v[i].profile));
+		json_object_object_add(e, "path",
+				       json_object_new_string(l->v[i].path));
+		json_object_object_add(e, "action",
+				       json_object_new_int(l->v[i].action));
+		json_object_object_add(e, "moved",
+				       json_object_new_int(l->v[i].moved));
+		json_object_object_add(e, "dev",
+				       json_object_new_int64(l->v[i].kdev));
+		json_object_object_add(e, "handle_type",
+				       json_object_new_int64(l->v[i].type));
+		json_object_object_add(e, "handle",
+				       json_object_new_string(l->v[i].handle));
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
 int state_save(const char *dir, const struct rule_ids *rules,
-	       const struct state_seen *seen)
+	       const struct state_seen *seen,
+	       const struct state_held_list *held)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	json_object *o = json_object_new_object();
@@ -98,6 +191,7 @@ int state_save(const char *dir, const struct rule_ids *rules,
 	json_object_object_add(s, "tracked_map_full",
 			       json_object_new_int64(seen->tracked_full));
 	json_object_object_add(o, "seen", s);
+	json_object_object_add(o, "held", held_json(held));
 	state_path(dir, STATE_FILE, path, sizeof(path));
 	state_path(dir, STATE_FILE ".tmp", tmp, sizeof(tmp));
 	if (json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PLAIN))

@@ -10,6 +10,7 @@
 #ifndef MW_STATEFILE_H
 #define MW_STATEFILE_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 #include "kernel/ids.h"
 
@@ -21,14 +22,40 @@ struct state_seen {
 };
 
 /*
+ * The objects the file rules were put on, by file handle: a rename while
+ * no agent ran (or before this one) does not take the next one's rules off
+ * them (kernel/maps.c, files_carry()).
+ */
+struct state_held {
+	char *profile, *path;
+	__u8 action;
+	bool moved;		/* away from the rule's path (kept, in order) */
+	__u32 kdev;
+	unsigned int type, nbytes;
+	char *handle;		/* hex */
+};
+
+struct state_held_list {
+	struct state_held *v;
+	size_t n;
+};
+
+void state_held_free(struct state_held_list *l);
+
+/*
  * Make @dir, or take the one there: a directory (not a link) of ours,
  * mode 0700 (tightened if looser).
  */
 int state_dir_prepare(const char *dir);
-/* Read @dir/state.json into @rules (empty) and @seen; -ENOENT if none. */
-int state_load(const char *dir, struct rule_ids *rules, struct state_seen *seen);
+/*
+ * Read @dir/state.json into @rules (empty), @seen and @held (empty);
+ * -ENOENT if none.
+ */
+int state_load(const char *dir, struct rule_ids *rules, struct state_seen *seen,
+	       struct state_held_list *held);
 int state_save(const char *dir, const struct rule_ids *rules,
-	       const struct state_seen *seen);
+	       const struct state_seen *seen,
+	       const struct state_held_list *held);
 void state_remove(const char *dir);
 
 #endif /* MW_STATEFILE_H */

@@ -97,16 +97,18 @@ int answer_fds_open(const char *pin_dir, struct answer_fds *fds)
 {
 	static const char *const names[] = {
 		"mw_tracked", "mw_config", "mw_profiles", "mw_exec_rules",
-		"mw_file_rules", "prog_fence_report",
+		"mw_file_rules", "mw_file_names", "prog_fence_report",
 	};
 	int *slot[] = { &fds->tracked, &fds->config, &fds->profiles,
-			&fds->exec, &fds->files, &fds->report };
+			&fds->exec, &fds->files, &fds->names, &fds->report };
 	char path[PATH_MAX];
 	size_t i;
 
-	for (i = 0; i < 6; i++)
+	_Static_assert(sizeof(names) / sizeof(names[0]) ==
+		       sizeof(slot) / sizeof(slot[0]), "answer_fds_open");
+	for (i = 0; i < sizeof(slot) / sizeof(slot[0]); i++)
 		*slot[i] = -1;
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < sizeof(slot) / sizeof(slot[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, names[i]);
 		*slot[i] = bpf_obj_get(path);
 		if (*slot[i] < 0) {
@@ -122,10 +124,10 @@ int answer_fds_open(const char *pin_dir, struct answer_fds *fds)
 void answer_fds_close(struct answer_fds *fds)
 {
 	int *slot[] = { &fds->tracked, &fds->config, &fds->profiles,
-			&fds->exec, &fds->files, &fds->report };
+			&fds->exec, &fds->files, &fds->names, &fds->report };
 	size_t i;
 
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < sizeof(slot) / sizeof(slot[0]); i++) {
 		if (*slot[i] >= 0)
 			close(*slot[i]);
 		*slot[i] = -1;
@@ -260,7 +262,30 @@ static void lookup(const struct judge_ctx *c, struct nearest *n, __u32 dev,
 }
 
 /*
- * The rules of the file itself, then of the nearest directories above it
+ * The file's name rule, in its directory @dev/@ino (verified by
+ * parent_fd()): a file renamed over a protected one, before a reload
+ * names its inode.
+ */
+static void lookup_name(const struct judge_ctx *c, struct nearest *n,
+			__u32 dev, __u64 ino)
+{
+	struct mw_name_key key = { .gen = c->gen, .profile = c->profile,
+				   .dev = dev, .ino = ino };
+	const char *base = strrchr(c->path, '/');
+	size_t len = base ? strlen(base + 1) : 0;
+
+	if (!n->want_files || !len || len >= MW_FNAME_MAX)
+		return;
+	memcpy(key.name, base + 1, len);
+	if (!bpf_map_lookup_elem(c->a->fds.names, &key, &n->files)) {
+		n->has_files = true;
+		n->want_files = false;
+	}
+}
+
+/*
+ * The rules of the file itself (its inode, then its name in its
+ * directory), then of the nearest directories above it
  * (exec rules: only for an exec): climbed by "..", the way the kernel's
  * own walk goes, to the root of the requester's mount namespace. False if
  * the walk was needed and could not be done: no verified parent, a lookup
@@ -286,6 +311,8 @@ static bool rules_of(const struct judge_ctx *c, struct nearest *n)
 	for (depth = 0; depth < ANSWER_DEPTH_MAX; depth++) {
 		if (stat_id(dfd, "", &dev, &ino))
 			break;
+		if (!depth)
+			lookup_name(c, n, dev, ino);
 		lookup(c, n, dev, ino, true);
 		if (!n->want_exec && !n->want_files)
 			break;

@@ -83,7 +83,7 @@ struct answer_shared {
 
 /* What an answerer judges with: fds of the pinned maps and program. */
 struct answer_fds {
-	int tracked, config, profiles, exec, files;
+	int tracked, config, profiles, exec, files, names;
 	int report;		/* handle_fence_report */
 };
 

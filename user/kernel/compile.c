@@ -6,6 +6,7 @@
  * Pure data out (struct compiled); kernel/maps.c writes it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <glob.h>
 #include <limits.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 #include "kernel/compile.h"
 #include "lib/hostpath.h"
 #include "lib/k8s.h"
@@ -36,7 +38,15 @@ struct mw_inode_key inode_key(__u32 gen, const struct inode_sel *e)
 
 void compiled_free(struct compiled *c)
 {
+	size_t i;
+
+	for (i = 0; i < c->nfiles; i++)
+		if (c->files[i].fd >= 0)
+			close(c->files[i].fd);
 	free(c->files);
+	for (i = 0; i < c->nnames; i++)
+		close(c->names[i].dir_fd);
+	free(c->names);
 	free(c->unix_inodes);
 	free(c->unix_keys);
 	free(c->unix_vals);
@@ -111,6 +121,7 @@ static int sel_add(struct inode_sel **v, size_t *n, const char *path,
 	e->profile = profile;
 	e->action = action;
 	e->rule_id = rule_id;
+	e->fd = -1;
 	return 0;
 }
 
@@ -166,6 +177,62 @@ static const char *const confine_base[] = {
 	"/dev", NULL,
 };
 
+/* One of those, or the root: every process opens entries of them. */
+static bool system_dir(const char *dir)
+{
+	size_t k;
+
+	for (k = 0; confine_base[k]; k++)
+		if (!strcmp(dir, confine_base[k]))
+			return true;
+	return !strcmp(dir, "/");
+}
+
+/*
+ * The name rule of @r (host path @hp): its directory must exist, its name
+ * fit MW_FNAME_MAX; a directory rule has none (what is beneath it is not
+ * found by name).
+ */
+static int name_add(struct compiled *out, const struct path_rule *r,
+		    const char *hp, __u32 id, __u32 rule_id)
+{
+	char dir[PATH_MAX];
+	const char *base = strrchr(hp, '/');
+	struct name_sel *v, *e;
+	struct stat st;
+	size_t len;
+	int fd;
+
+	if (!stat(hp, &st) && S_ISDIR(st.st_mode))
+		return 0;
+	if (!base || !(len = strlen(base + 1)) || len >= MW_FNAME_MAX ||
+	    !strcmp(base + 1, ".") || !strcmp(base + 1, ".."))
+		return 0;
+	snprintf(dir, sizeof(dir), "%.*s", base == hp ? 1 : (int)(base - hp),
+		 hp);
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;	/* the directory's creation reloads */
+	if (fstat(fd, &st) || !(v = realloc(out->names, (out->nnames + 1) *
+						       sizeof(*v)))) {
+		close(fd);
+		return -ENOMEM;
+	}
+	out->names = v;
+	e = &out->names[out->nnames++];
+	memset(e, 0, sizeof(*e));
+	e->path = r->path;
+	e->dir_dev = st.st_dev;
+	e->dir_ino = st.st_ino;
+	e->dir_fd = fd;
+	e->system_dir = system_dir(host_unpath(dir));
+	memcpy(e->name, base + 1, len);
+	e->profile = id;
+	e->action = r->action;
+	e->rule_id = rule_id;
+	return 0;
+}
+
 /*
  * File rules: paths that exist now (a missing secret is simply not there;
  * the agent watches for it to appear). Unix rules: by inode for BPF-LSM,
@@ -181,14 +248,29 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 
 	for (k = 0; k < pr->nfiles; k++) {
 		const struct path_rule *r = &pr->files[k];
-		char hp[PATH_MAX];
+		char hbuf[PATH_MAX];
+		const char *hp = host_path(r->path, hbuf);
+		int fd = open(hp, O_PATH | O_CLOEXEC);
 
-		if (stat(host_path(r->path, hp), &st))
+		ret = name_add(out, r, hp, id, rid[r->id]);
+		if (ret) {
+			if (fd >= 0)
+				close(fd);
+			return ret;
+		}
+		if (fd < 0)
 			continue;
+		if (fstat(fd, &st)) {
+			close(fd);
+			continue;
+		}
 		ret = sel_add(&out->files, &out->nfiles, r->path, &st, id,
 			      r->action, rid[r->id]);
-		if (ret)
+		if (ret) {
+			close(fd);
 			return ret;
+		}
+		out->files[out->nfiles - 1].fd = fd;
 	}
 	for (k = 0; pr->files_allowlist && confine_base[k]; k++) {
 		char hp[PATH_MAX];

@@ -29,6 +29,24 @@ struct inode_sel {
 	__u32 profile;
 	__u8 action;
 	__u32 rule_id;
+	int fd;			/* files: O_PATH on the object, which it holds
+				 * (a rename keeps it; see maps.c), else -1 */
+	bool moved;		/* its path names another object now, or none */
+};
+
+/*
+ * A file rule by its name in its directory (mw_file_names): for a path
+ * that is a file or not there yet, whose directory is.
+ */
+struct name_sel {
+	const char *path;	/* the rule's, borrowed from the policy */
+	__u64 dir_dev, dir_ino;	/* userspace dev_t */
+	int dir_fd;		/* O_PATH on the directory, for its mark */
+	bool system_dir;	/* /etc, /usr ...: no fanotify mark (cost) */
+	char name[MW_FNAME_MAX];
+	__u32 profile;
+	__u8 action;
+	__u32 rule_id;
 };
 
 struct compiled {
@@ -44,6 +62,8 @@ struct compiled {
 	size_t nexec;
 	struct inode_sel *files;	/* mw_file_rules, and the fanotify marks */
 	size_t nfiles;
+	struct name_sel *names;		/* mw_file_names, and the marks */
+	size_t nnames;
 	struct inode_sel *unix_inodes;	/* mw_unix_rules (BPF-LSM) */
 	size_t nunix_inodes;
 	struct mw_unix_key *unix_keys;	/* mw_unix_paths (cgroup/connect_unix) */

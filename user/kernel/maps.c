@@ -97,8 +97,74 @@ int maps_init(struct mw_maps *m, const struct mw_map_fds *fds)
 	return ret;
 }
 
+static void seeds_free(struct mw_maps *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nseed; i++) {
+		free(m->seed[i].profile);
+		free(m->seed[i].path);
+		close(m->seed[i].fd);
+	}
+	free(m->seed);
+	m->seed = NULL;
+	m->nseed = 0;
+}
+
+int maps_seed_file(struct mw_maps *m, const char *profile, const char *path,
+		   __u8 action, bool moved, int fd)
+{
+	struct maps_seed *v = realloc(m->seed, (m->nseed + 1) * sizeof(*v));
+	struct maps_seed e = { .profile = strdup(profile),
+			       .path = strdup(path), .action = action,
+			       .moved = moved, .fd = fd };
+
+	if (v)
+		m->seed = v;
+	if (!v || !e.profile || !e.path) {
+		free(e.profile);
+		free(e.path);
+		close(fd);
+		return -ENOMEM;
+	}
+	m->seed[m->nseed++] = e;
+	return 0;
+}
+
+/* The seeds as the selections of a generation before ours (fds borrowed). */
+static int seeds_compiled(const struct mw_maps *m, struct compiled *out)
+{
+	struct inode_sel *e;
+	struct stat st;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (!m->nseed)
+		return 0;
+	out->files = calloc(m->nseed, sizeof(*out->files));
+	if (!out->files)
+		return -ENOMEM;
+	for (i = 0; i < m->nseed; i++) {
+		if (fstat(m->seed[i].fd, &st))
+			continue;
+		e = &out->files[out->nfiles++];
+		e->path = m->seed[i].path;
+		e->st_dev = st.st_dev;
+		e->ino = st.st_ino;
+		e->is_dir = S_ISDIR(st.st_mode);
+		e->profile = profile_ids_get(&m->ids, m->seed[i].profile);
+		e->action = m->seed[i].action;
+		e->moved = m->seed[i].moved;
+		e->fd = m->seed[i].fd;
+		if (!e->profile)
+			out->nfiles--;
+	}
+	return 0;
+}
+
 void maps_free(struct mw_maps *m)
 {
+	seeds_free(m);
 	compiled_free(&m->gen[0]);
 	compiled_free(&m->gen[1]);
 	profile_ids_free(&m->ids);
@@ -149,7 +215,8 @@ static void gen_clear(struct mw_maps *m, __u32 gen)
 	__u32 idx, key;
 
 	_Static_assert(sizeof(struct mw_unix_key) >= sizeof(struct mw_net_key) &&
-		       sizeof(struct mw_unix_key) >= sizeof(struct mw_inode_key),
+		       sizeof(struct mw_unix_key) >= sizeof(struct mw_inode_key) &&
+		       sizeof(struct mw_unix_key) >= sizeof(struct mw_name_key),
 		       "map_clear_gen key buffer");
 	bpf_map_update_elem(m->fd.gens, &gen, &g, BPF_ANY);
 	map_clear_gen(m->fd.net, sizeof(struct mw_net_key),
@@ -160,6 +227,8 @@ static void gen_clear(struct mw_maps *m, __u32 gen)
 		      offsetof(struct mw_inode_key, gen), gen);
 	map_clear_gen(m->fd.files, sizeof(struct mw_inode_key),
 		      offsetof(struct mw_inode_key, gen), gen);
+	map_clear_gen(m->fd.names, sizeof(struct mw_name_key),
+		      offsetof(struct mw_name_key, gen), gen);
 	map_clear_gen(m->fd.unix_inodes, sizeof(struct mw_inode_key),
 		      offsetof(struct mw_inode_key, gen), gen);
 	map_clear_gen(m->fd.unix_paths, sizeof(struct mw_unix_key),
@@ -181,6 +250,24 @@ static int sels_fill(int fd, __u32 gen, const struct inode_sel *v, size_t n)
 			.rule_id = v[i].rule_id,
 		};
 
+		if (bpf_map_update_elem(fd, &k, &val, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int names_fill(int fd, __u32 gen, const struct name_sel *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct mw_name_key k = { .gen = gen, .profile = v[i].profile,
+					 .dev = kdev(v[i].dir_dev),
+					 .ino = v[i].dir_ino };
+		struct mw_rule_value val = { .action = v[i].action,
+					     .rule_id = v[i].rule_id };
+
+		memcpy(k.name, v[i].name, sizeof(k.name));
 		if (bpf_map_update_elem(fd, &k, &val, BPF_ANY))
 			return -errno;
 	}
@@ -222,6 +309,8 @@ static int gen_fill(struct mw_maps *m, __u32 gen, const struct compiled *c)
 	if (!ret)
 		ret = sels_fill(m->fd.files, gen, c->files, c->nfiles);
 	if (!ret)
+		ret = names_fill(m->fd.names, gen, c->names, c->nnames);
+	if (!ret)
 		ret = sels_fill(m->fd.unix_inodes, gen, c->unix_inodes,
 				c->nunix_inodes);
 	if (ret)
@@ -233,6 +322,104 @@ static int gen_fill(struct mw_maps *m, __u32 gen, const struct compiled *c)
 	/* Last: the counts that make the entries above visible. */
 	if (bpf_map_update_elem(m->fd.gens, &gen, &g, BPF_ANY))
 		return -errno;
+	return 0;
+}
+
+/* The rule of @p that put @s in force, if @p still has it. */
+static const struct path_rule *file_rule(const struct mw_maps *m,
+					 const struct policy *p,
+					 const struct inode_sel *s)
+{
+	const char *name = profile_ids_name(&m->ids, s->profile);
+	size_t i, k;
+
+	for (i = 0; name && i < p->nprofiles; i++) {
+		if (strcmp(p->profiles[i].name, name))
+			continue;
+		for (k = 0; k < p->profiles[i].nfiles; k++) {
+			const struct path_rule *r = &p->profiles[i].files[k];
+
+			if (r->action == s->action && !strcmp(r->path, s->path))
+				return r;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Objects moved away from one rule's path that keep its rule: the first
+ * ones (the rule's own object, then what appeared at its path later). A
+ * server that renames away directories it makes there gets no more.
+ */
+#define CARRY_MAX	32
+
+static size_t moved_count(const struct compiled *c, __u32 profile,
+			  const char *path)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->nfiles; i++)
+		n += c->files[i].moved && c->files[i].profile == profile &&
+		     c->files[i].path == path;
+	return n;
+}
+
+static bool file_named(const struct compiled *c, const struct inode_sel *s)
+{
+	size_t i;
+
+	for (i = 0; i < c->nfiles; i++)
+		if (c->files[i].profile == s->profile &&
+		    c->files[i].st_dev == s->st_dev && c->files[i].ino == s->ino)
+			return true;
+	return false;
+}
+
+/*
+ * A protected file or directory renamed away (mv ~/.ssh ~/.s) or replaced
+ * (an editor's rename over it) is still the object the rule was put on:
+ * its selection in @old, with the fd that holds it, stays in force in @c
+ * beside what the path names now, for as long as @p keeps the rule (the
+ * same profile, path and action) and the object has a name somewhere.
+ */
+static int files_carry(struct mw_maps *m, const struct policy *p,
+		       const struct compiled *old, struct compiled *c)
+{
+	const struct inode_sel *s;
+	const struct path_rule *r;
+	struct inode_sel *v, *e;
+	struct stat st;
+	size_t i, k;
+	int fd;
+
+	/* The moved ones first, oldest first: CARRY_MAX keeps the first. */
+	for (k = 0; old && k < 2 * old->nfiles; k++) {
+		i = k % old->nfiles;
+		s = &old->files[i];
+		if (s->moved != (k < old->nfiles))
+			continue;
+		if (s->fd < 0 || file_named(c, s) || !(r = file_rule(m, p, s)))
+			continue;
+		if (fstat(s->fd, &st) || !st.st_nlink)
+			continue;	/* deleted: nothing left to read */
+		if (moved_count(c, s->profile, r->path) >= CARRY_MAX)
+			continue;
+		fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		v = realloc(c->files, (c->nfiles + 1) * sizeof(*v));
+		if (!v) {
+			close(fd);
+			return -ENOMEM;
+		}
+		c->files = v;
+		e = &c->files[c->nfiles++];
+		*e = *s;
+		e->path = r->path;	/* @old's policy is freed after us */
+		e->rule_id = rule_ids_get(&m->rules, p->rule_names[r->id]);
+		e->fd = fd;
+		e->moved = true;
+	}
 	return 0;
 }
 
@@ -249,6 +436,22 @@ int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
 			     warn_arg, &c);
 	if (ret)
 		return ret;
+	/* An adopted generation has no compiled[] (applied, all empty). */
+	ret = files_carry(m, p, m->applied ? &m->gen[old] : NULL, &c);
+	if (!ret && m->nseed) {
+		struct compiled seeded;
+
+		ret = seeds_compiled(m, &seeded);
+		if (!ret)
+			ret = files_carry(m, p, &seeded, &c);
+		free(seeded.files);	/* the fds are the seeds' */
+	}
+	if (ret) {
+		snprintf(err, errlen, "keeping renamed protected files: %s",
+			 strerror(-ret));
+		compiled_free(&c);
+		return ret;
+	}
 	ret = names_store(m);
 	if (ret) {
 		snprintf(err, errlen, "recording the profile names: %s",
@@ -284,6 +487,7 @@ int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
 	m->active_gen = gen;
 	m->applied = 1;
 	pthread_rwlock_unlock(&m->lock);
+	seeds_free(m);
 	return 0;
 undo:
 	gen_clear(m, gen);

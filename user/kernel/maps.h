@@ -18,7 +18,15 @@
 
 struct mw_map_fds {
 	int tracked, cgroups, detect, config, gens, profiles, profile_names,
-	    net, sync, counters, exec, files, unix_inodes, unix_paths;
+	    net, sync, counters, exec, files, names, unix_inodes, unix_paths;
+};
+
+/* An object an earlier agent's file rule was put on (maps_seed_file()). */
+struct maps_seed {
+	char *profile, *path;
+	__u8 action;
+	bool moved;
+	int fd;
 };
 
 struct mw_maps {
@@ -31,6 +39,8 @@ struct mw_maps {
 	int applied;			/* a generation is in force */
 	struct compiled gen[2];		/* what each generation holds */
 	int sync_inner_fd;
+	struct maps_seed *seed;		/* for the first maps_apply() */
+	size_t nseed;
 };
 
 int maps_init(struct mw_maps *m, const struct mw_map_fds *fds);
@@ -43,6 +53,14 @@ int maps_apply(struct mw_maps *m, const struct policy *p, char *err,
 	       size_t errlen, void (*warn)(const char *msg, void *arg),
 	       void *warn_arg);
 const struct compiled *maps_active(const struct mw_maps *m);
+/*
+ * Before the first maps_apply(): @fd (O_PATH, ours now) is an object that
+ * profile @profile's file rule (@path, @action) was put on by an earlier
+ * agent. The first apply keeps it protected if the rule is still there,
+ * wherever the object is now (see files_carry()).
+ */
+int maps_seed_file(struct mw_maps *m, const char *profile, const char *path,
+		   __u8 action, bool moved, int fd);
 void maps_read_lock(struct mw_maps *m);
 void maps_read_unlock(struct mw_maps *m);
 

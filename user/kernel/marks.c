@@ -19,6 +19,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "kernel/marks.h"
+#include "kernel/mounts.h"
 #include "lib/hostpath.h"
 #include "mw_ident.h"
 
@@ -27,7 +28,20 @@
 #define PROTECT_FILE	(FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM)
 #define PROTECT_DIR	(FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM | \
 			 FAN_EVENT_ON_CHILD | FAN_ONDIR)
+/*
+ * The directory of a file rule's name (kernel/compile.h, name_sel): the
+ * opens of its entries, for a file renamed over the protected one. Not a
+ * tree: its new subdirectories are not marked.
+ */
+#define PROTECT_NAMES	(FAN_OPEN_PERM | FAN_EVENT_ON_CHILD)
 #define SUBDIRS_MAX	4096	/* per directory rule; deeper: see below */
+
+/* A mark whose new subdirectories get it too (a directory rule's tree). */
+static bool mark_is_tree(const struct fence_mark *mk)
+{
+	return !mk->mount && (mk->mask & FAN_EVENT_ON_CHILD) &&
+	       (mk->mask & (FAN_ONDIR | FAN_OPEN_EXEC_PERM));
+}
 
 static int mark_set(struct marks *ms, const struct fence_mark *mk,
 		    unsigned int op, __u64 mask)
@@ -162,6 +176,27 @@ static ssize_t list_add(struct mark_list *l, const char *path, __u64 mask,
 }
 
 /*
+ * A file rule's object through the fd its selection holds (so a rename
+ * keeps the mark on it); a moved one has no path that names it.
+ */
+static ssize_t list_add_sel(struct mark_list *l, const struct inode_sel *e,
+			    __u64 mask)
+{
+	char hp[PATH_MAX];
+	int fd;
+
+	if (e->fd < 0)
+		return list_add(l, host_path(e->path, hp), mask, false);
+	fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0) {
+		list_missed(l, e->path, errno);
+		return -1;
+	}
+	return list_add_fd(l, fd, e->moved ? NULL : host_path(e->path, hp),
+			   mask, false);
+}
+
+/*
  * The subdirectories of l->v[@top], breadth first through fds (no path
  * string, so no PATH_MAX: a tree deeper or longer than a path can name is
  * marked too), not crossing into other mounts, at most SUBDIRS_MAX.
@@ -216,16 +251,13 @@ static void list_subdirs(struct mark_list *l, size_t top, __u64 mask)
 
 /* A directory rule: the directory and, unless a mount mark, its tree. */
 static void list_tree(struct mark_list *l, const struct inode_sel *e,
-		      __u64 mask, bool mount)
+		      __u64 mask)
 {
-	char hp[PATH_MAX];
-	const char *path = host_path(e->path, hp);
-
 	size_t before = l->n;
-	ssize_t top = list_add(l, path, mask, mount);
+	ssize_t top = list_add_sel(l, e, mask);
 
 	/* A new entry (not an inode named before) is the top of its tree. */
-	if (top < 0 || mount || (size_t)top < before)
+	if (top < 0 || (size_t)top < before)
 		return;
 	list_subdirs(l, top, mask);
 }
@@ -262,9 +294,22 @@ static void marks_wanted(const struct compiled *c, struct mark_list *l)
 			continue;
 		/* Inode marks only: a mount mark would stop every open. */
 		if (e->is_dir)
-			list_tree(l, e, PROTECT_DIR, false);
+			list_tree(l, e, PROTECT_DIR);
 		else
-			list_add(l, host_path(e->path, hp), PROTECT_FILE, false);
+			list_add_sel(l, e, PROTECT_FILE);
+	}
+	for (i = 0; c && i < c->nnames; i++) {
+		const struct name_sel *e = &c->names[i];
+		int fd;
+
+		/* /etc, /usr ...: every exec opens their entries (policy.md). */
+		if (e->action == MW_ACTION_ALLOW || e->system_dir)
+			continue;
+		fd = fcntl(e->dir_fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			list_missed(l, e->path, errno);
+		else
+			list_add_fd(l, fd, NULL, PROTECT_NAMES, false);
 	}
 }
 
@@ -309,8 +354,7 @@ static size_t marks_add(struct marks *ms, struct mark_list *l, int *first_err)
 	}
 	/* Watch marked directories for new subdirectories. */
 	for (i = 0; i < l->n && ms->inofd >= 0; i++)
-		if (l->v[i].wd < 0 && !l->v[i].mount &&
-		    (l->v[i].mask & FAN_EVENT_ON_CHILD))
+		if (l->v[i].wd < 0 && mark_is_tree(&l->v[i]))
 			l->v[i].wd = watch_dir(ms, &l->v[i]);
 	return failed;
 }
@@ -443,69 +487,6 @@ void marks_free(struct marks *ms)
 	ms->n = 0;
 }
 
-/*
- * The mount table of the namespace policy paths are in: with --host-root
- * /proc/N/root, /proc/N/mountinfo, whose paths are the host's (*@host);
- * else ours, whose paths we open as they are (a --host-root of another
- * form is a mount in our table already).
- */
-static FILE *mountinfo_open(bool *host)
-{
-	char path[PATH_MAX];
-	size_t n = host_root ? strlen(host_root) : 0;
-
-	*host = n > 5 && !strcmp(host_root + n - 5, "/root") &&
-		snprintf(path, sizeof(path), "%.*s/mountinfo", (int)(n - 5),
-			 host_root) < (int)sizeof(path);
-	return fopen(*host ? path : "/proc/self/mountinfo", "re");
-}
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-	char *d = s;
-
-	for (; *s; s++, d++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*d = (s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0');
-			s += 3;
-		} else {
-			*d = *s;
-		}
-	}
-	*d = '\0';
-}
-
-/*
- * An O_PATH fd on the root of the mount of id @mnt_id, or of the first
- * mount of device @kdev when @mnt_id is negative; -1 if none.
- */
-static int mount_open(int mnt_id, __u32 kdev)
-{
-	char line[4096], dir[PATH_MAX], hp[PATH_MAX];
-	unsigned int maj, mnr;
-	bool host;
-	FILE *f = mountinfo_open(&host);
-	int fd = -1, id;
-
-	if (!f)
-		return -1;
-	while (fd < 0 && fgets(line, sizeof(line), f)) {
-		/* "36 35 98:0 /mnt1 /mnt2 ..." */
-		if (sscanf(line, "%d %*u %u:%u %*s %4095s", &id, &maj, &mnr,
-			   dir) != 4)
-			continue;
-		if (mnt_id >= 0 ? id != mnt_id : mw_kdev(maj, mnr) != kdev)
-			continue;
-		unescape(dir);
-		fd = open(host ? host_path(dir, hp) : dir,
-			  O_PATH | O_DIRECTORY | O_CLOEXEC);
-	}
-	fclose(f);
-	return fd;
-}
-
 /* Remember the mark on the inode or mount root of @fd (ours now). */
 static void inherit_fd(struct marks *ms, int fd, __u64 mask, bool mount)
 {
@@ -524,46 +505,20 @@ static void inherit_fd(struct marks *ms, int fd, __u64 mask, bool mount)
 		.ino = st.st_ino, .mask = mask, .mount = mount, .wd = -1 };
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' :
-	       c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* One "fanotify ino:... sdev:... mask:... fhandle-bytes:... f_handle:..." */
 static void inherit_inode(struct marks *ms, const char *line)
 {
-	union {
-		struct file_handle fh;
-		char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-	} h;
-	unsigned char *fb = (unsigned char *)h.buf + sizeof(struct file_handle);
-	unsigned int type, nbytes, i;
 	unsigned long long sdev, mask;
+	unsigned int type, nbytes;
 	unsigned long ino;
 	const char *hex;
-	int mfd, fd;
 
 	if (sscanf(line, "fanotify ino:%lx sdev:%llx mflags:%*x mask:%llx ignored_mask:%*x fhandle-bytes:%x fhandle-type:%x",
 		   &ino, &sdev, &mask, &nbytes, &type) != 5 ||
 	    nbytes > MAX_HANDLE_SZ || !(hex = strstr(line, "f_handle:")))
 		return;
 	hex += strlen("f_handle:");
-	for (i = 0; i < nbytes; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return;
-		fb[i] = hi << 4 | lo;
-	}
-	h.fh.handle_bytes = nbytes;
-	h.fh.handle_type = type;
-	mfd = mount_open(-1, sdev);
-	if (mfd < 0)
-		return;
-	fd = open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC);
-	close(mfd);
-	inherit_fd(ms, fd, mask, false);
+	inherit_fd(ms, handle_open(sdev, type, hex, nbytes), mask, false);
 }
 
 /* One "fanotify mnt_id:... mflags:... mask:... ignored_mask:..." */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <linux/types.h>
 
 bool fs_is(const char *path, long magic);
 /* Mount what the agent needs where it is missing: bpffs, securityfs. */
@@ -24,5 +25,20 @@ int cgroup2_mount(char *buf, size_t len);
  */
 int cgroup_attach_dir(const char *want, const char *root, char *path,
 		      size_t len, int *fd);
+
+/*
+ * An O_PATH fd on the root of the mount of id @mnt_id, or of the first
+ * mount of (kernel) device @kdev when @mnt_id is negative; -1 if none.
+ * Mounts of the namespace policy paths are in (lib/hostpath.h).
+ */
+int mount_open(int mnt_id, __u32 kdev);
+/*
+ * File handles, as fanotify's fdinfo and state.json spell them (hex):
+ * an O_PATH fd on the object of handle @hex (@nbytes bytes, of @type) on
+ * device @kdev, or -1; the handle of @fd into @hex, 0 or -errno.
+ */
+int handle_open(__u32 kdev, unsigned int type, const char *hex,
+		unsigned int nbytes);
+int handle_of(int fd, unsigned int *type, char *hex, size_t len);
 
 #endif /* MW_MOUNTS_H */

@@ -178,6 +178,63 @@ case_file_fence_path_links() {
 	agent_stop || fail "agent did not stop cleanly"
 }
 
+# ff_reloaded N: wait (10 s) until the agent has written more than N
+# policy_load lines.
+ff_reloaded() {
+	_rn=100
+	while [ "$(grep -c '"type":"policy_load"' "$AGENT_OUT")" -le "$1" ]; do
+		[ "$_rn" -le 0 ] && return 1
+		sleep 0.1
+		_rn=$((_rn - 1))
+	done
+}
+
+# Issue 12 item 1: a tracked server renames the protected directory and
+# file away and waits for the reload the renames trigger: both stay
+# protected where they went (lsm/file_open walks to the moved inodes).
+case_file_fence_renamed_away() {
+	ff_setup
+	ff_agent rn
+	for _src in "$FF_SDIR" "$FF_SECRET"; do
+		_n=$(grep -c '"type":"policy_load"' "$AGENT_OUT")
+		ff_run rn mv "$_src" "$_src-moved"
+		[ "$FF_RC" = 0 ] || fail "tracked mv $_src: $FF_OUT"
+		ff_reloaded "$_n" || fail "no policy_load after mv $_src"
+	done
+	ff_unread rn "$FF_M2" "$FF_SDIR_RULE" - cat "$FF_SDIR-moved/sub/key"
+	ff_unread rn "$FF_M1" "$FF_SECRET_RULE" - cat "$FF_SECRET-moved"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
+# Issue 12 item 1: this (untracked) shell replaces the protected file by
+# rename 100 times while a tracked loop opens it as fast as it can: not one
+# open succeeds (lsm/file_open finds the rule by its name in its
+# directory, mw_file_names, before any reload names the new inode).
+case_file_fence_replaced_by_rename() {
+	ff_setup
+	ff_agent rp
+	rm -f /tmp/rp.stop
+	$MW exec --socket /run/rp.sock -- /bin/vmopen until /tmp/rp.stop \
+		"$FF_SECRET" >/tmp/rp.loop 2>&1 &
+	_lp=$!
+	echo "$_lp" >>"$MW_CASE_PIDS"
+	ff_file_event "$_lp" deny "$FF_SECRET_RULE" "$FF_SECRET" ||
+		fail "no deny of the loop's first open"
+	_i=0
+	while [ "$_i" -lt 100 ]; do
+		echo "$FF_M1-$_i" >"$FF_SECRET.tmp" && mv "$FF_SECRET.tmp" "$FF_SECRET" ||
+			fail "replacing $FF_SECRET"
+		_i=$((_i + 1))
+	done
+	touch /tmp/rp.stop
+	wait "$_lp"
+	echo "# tracked loop: $(cat /tmp/rp.loop)"
+	grep -q '^ok 0 denied [1-9][0-9]* other 0$' /tmp/rp.loop ||
+		fail "the tracked loop opened a replaced version: $(cat /tmp/rp.loop)"
+	ff_untracked "$FF_M1-99" cat "$FF_SECRET"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
 # Routes through the kernel: /proc/self/root, the reopen of an O_PATH fd
 # through /proc/self/fd, openat2.
 case_file_fence_kernel_routes() {

@@ -7,6 +7,8 @@
  *            the reopen of a descriptor that was never opened for reading
  *   openat2  openat2(AT_FDCWD, PATH, {O_RDONLY, RESOLVE_NO_SYMLINKS})
  * On failure prints "vmopen: MODE PATH: errno N (text)" and exits 1.
+ * "vmopen until STOP PATH" opens PATH over and over until STOP exists and
+ * prints "ok A denied D other O".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,8 +35,25 @@ int main(int argc, char **argv)
 	int fd, pfd;
 	ssize_t n;
 
+	if (argc == 4 && !strcmp(argv[1], "until")) {
+		long ok = 0, denied = 0, other = 0, i;
+
+		for (i = 0; i % 64 || access(argv[2], F_OK); i++) {
+			fd = open(argv[3], O_RDONLY);
+			if (fd >= 0) {
+				ok++;
+				close(fd);
+			} else if (errno == EACCES || errno == EPERM) {
+				denied++;
+			} else {
+				other++;
+			}
+		}
+		printf("ok %ld denied %ld other %ld\n", ok, denied, other);
+		return 0;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: vmopen read|procfd|openat2 PATH\n");
+		fprintf(stderr, "usage: vmopen read|procfd|openat2 PATH | vmopen until STOP PATH\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "read")) {
