@@ -234,6 +234,37 @@ def syscalls():
         check(out.strip() == "ok", f"untracked unshare: {out!r}")
 
 
+@case("syscalls/ptrace_class_outside_the_tree")
+def ptrace_class():
+    """Issue 12 item 4: under syscalls.deny ["ptrace"], a wrapped server can
+    neither read another process's memory (/proc/PID/mem,
+    process_vm_readv) nor take its descriptors (pidfd_getfd), though both
+    run as root: the wrapper's Landlock domain (which ptrace scoping comes
+    with) and seccomp filter. Untracked, the same reads work."""
+    peek = helper("peek")
+    pol = open_policy()
+    pol["profiles"]["default"]["syscalls"] = {"deny": ["ptrace"]}
+    with Env(pol) as env:
+        m1 = marker()
+        secret = os.path.join(env.tmp, "held")
+        with open(secret, "w") as f:
+            f.write(m1 + "\n")
+        holder = env.spawn([peek, "hold", secret], stdin=subprocess.PIPE)
+        w = holder.stdout.readline().split()
+        check(len(w) == 8 and w[0] == "pid", f"holder: {w}")
+        pid, addr, n, fd = w[1], w[3], w[5], w[7]
+        for argv in ([peek, "mem", pid, addr, n], [peek, "vm", pid, addr, n],
+                     [peek, "getfd", pid, fd]):
+            _, rc, out, err = env.tracked(argv)
+            check(m1 not in out and rc == 1 and
+                  ("errno 1 " in out or "errno 13 " in out),
+                  f"tracked {argv[1]}: rc {rc} {out!r} {err!r}")
+            _, rc, out, err = env.run(argv)
+            check(m1 in out, f"untracked {argv[1]}: rc {rc} {out!r} {err!r}")
+        holder.stdin.close()
+        holder.wait(timeout=10)
+
+
 @case("files/host_root")
 def host_root():
     """--host-root: the policy names host paths, the agent resolves them

@@ -35,6 +35,14 @@ static const char *const system_ro[] = {
 };
 static const char *const system_rw[] = { "/proc", "/dev", NULL };
 
+/*
+ * The other calls of the ptrace class (docs/policy.md): reading or writing
+ * another process's memory, taking its descriptors.
+ */
+static const char *const ptrace_class[] = {
+	"process_vm_readv", "process_vm_writev", "pidfd_getfd", NULL,
+};
+
 /* Rights the rule set handles; a rule may grant no others (EINVAL). */
 static __u64 handled;
 
@@ -99,6 +107,15 @@ static int landlock_apply(json_object *exec_allow, json_object *files_allow,
 		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_EXECUTE;
 	if (files_allow)
 		attr.handled_access_fs |= FS_READ | FS_WRITE;
+	/*
+	 * Neither: a domain for its own sake. Landlock lets no process in a
+	 * domain ptrace one outside it, which covers /proc/PID/mem,
+	 * process_vm_*() and pidfd_getfd() of every process not the server's
+	 * (ptrace_may_access()). Handling the making of block devices, with
+	 * no rule, costs a server nothing.
+	 */
+	if (!attr.handled_access_fs)
+		attr.handled_access_fs = LANDLOCK_ACCESS_FS_MAKE_BLOCK;
 	handled = attr.handled_access_fs;
 	rs = syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
 	if (rs < 0) {
@@ -135,7 +152,17 @@ out:
  * clone() with a namespace flag, and clone3() (whose flags seccomp cannot
  * read) gets ENOSYS, so that libc falls back to clone().
  */
-static int seccomp_apply(json_object *deny, char *err, size_t errlen)
+static int deny_call(scmp_filter_ctx ctx, const char *name)
+{
+	int nr = name ? seccomp_syscall_resolve_name(name) : __NR_SCMP_ERROR;
+
+	if (nr == __NR_SCMP_ERROR)
+		return 0;	/* not on this architecture */
+	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+}
+
+static int seccomp_apply(json_object *deny, bool ptrace, char *err,
+			 size_t errlen)
 {
 	static const unsigned long ns_flags[] = {
 		CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
@@ -145,7 +172,7 @@ static int seccomp_apply(json_object *deny, char *err, size_t errlen)
 	bool ns = false;
 	scmp_filter_ctx ctx;
 	const char *name;
-	int nr, ret = 0;
+	int ret = 0;
 
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
@@ -154,12 +181,11 @@ static int seccomp_apply(json_object *deny, char *err, size_t errlen)
 	}
 	for (i = 0; i < n && !ret; i++) {
 		name = json_object_get_string(json_object_array_get_idx(deny, i));
-		nr = name ? seccomp_syscall_resolve_name(name) : __NR_SCMP_ERROR;
-		if (nr == __NR_SCMP_ERROR)
-			continue;	/* not on this architecture */
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
-		ns |= !strcmp(name, "unshare") || !strcmp(name, "setns");
+		ret = deny_call(ctx, name);
+		ns |= name && (!strcmp(name, "unshare") || !strcmp(name, "setns"));
 	}
+	for (i = 0; ptrace && !ret && ptrace_class[i]; i++)
+		ret = deny_call(ctx, ptrace_class[i]);
 	for (i = 0; ns && !ret && i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone),
 				       1, SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i],
@@ -175,18 +201,38 @@ static int seccomp_apply(json_object *deny, char *err, size_t errlen)
 	return ret;
 }
 
+static bool listed(json_object *list, const char *name)
+{
+	size_t i, n = list ? json_object_array_length(list) : 0;
+	const char *s;
+
+	for (i = 0; i < n; i++) {
+		s = json_object_get_string(json_object_array_get_idx(list, i));
+		if (s && !strcmp(s, name))
+			return true;
+	}
+	return false;
+}
+
 int confine_apply(json_object *resp, char *err, size_t errlen)
 {
 	json_object *exec_allow = get_array(resp, "exec_allow");
 	json_object *files_allow = get_array(resp, "files_allow");
 	json_object *deny = get_array(resp, "syscalls_deny");
+	bool ptrace = listed(deny, "ptrace");
 	int ret = 0;
 
-	if (exec_allow || files_allow)
+	if (exec_allow || files_allow) {
 		ret = landlock_apply(exec_allow, files_allow, err, errlen);
+	} else if (ptrace && landlock_apply(NULL, NULL, err, errlen)) {
+		/* No Landlock here: the filter below still refuses the calls. */
+		fprintf(stderr, "mcpwarden exec: %s: /proc/PID/mem of other processes stays open to the server\n",
+			err);
+		err[0] = '\0';
+	}
 	if (deny && json_object_array_length(deny)) {
 		char serr[256];
-		int sret = seccomp_apply(deny, serr, sizeof(serr));
+		int sret = seccomp_apply(deny, ptrace, serr, sizeof(serr));
 
 		if (sret && !ret) {
 			snprintf(err, errlen, "%s", serr);
