@@ -18,12 +18,12 @@
  * renamed over a protected one has that rule before any reload names its
  * inode.
  */
-static __always_inline struct mw_rule_value *mw_name_rule(struct file *f,
+static __always_inline struct mw_rule_value *mw_name_rule(struct dentry *d,
 							  __u32 gen,
 							  __u32 profile)
 {
 	struct mw_name_key key = { .gen = gen, .profile = profile };
-	struct dentry *d = BPF_CORE_READ(f, f_path.dentry), *parent;
+	struct dentry *parent;
 	__u32 len = BPF_CORE_READ(d, d_name.len);
 
 	parent = BPF_CORE_READ(d, d_parent);
@@ -65,7 +65,8 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 		return 0;
 	rule = pb->matched ? &pb->match : NULL;
 	if (!pb->matched_self) {
-		named = mw_name_rule(file, gen, t->server.profile);
+		named = mw_name_rule(BPF_CORE_READ(file, f_path.dentry), gen,
+				     t->server.profile);
 		if (named)
 			rule = named;
 	}
@@ -84,7 +85,7 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 		ev->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
 		ev->rule_id = rule ? rule->rule_id : MW_RULE_DEFAULT;
 		ev->action = action;
-		ev->pad = 0;
+		ev->op = MW_FILE_OP_OPEN;
 		ev->pad2 = 0;
 		mw_fill_current(&ev->proc, start);
 		ev->server = t->server;
@@ -93,6 +94,170 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 	}
 	mw_count_verdict(action);
 	return action == MW_ACTION_AUDIT ? 0 : -EACCES;
+}
+
+/* ---- Renames, links, removals (BPF-LSM) ---------------------------- */
+
+struct mw_dwalk {
+	__u64 dentry;		/* struct dentry *, climbing */
+	__u32 gen, profile;
+	__u32 matched, self;
+	struct mw_rule_value v;
+};
+
+static long mw_dwalk_step(__u32 i, struct mw_dwalk *c)
+{
+	struct dentry *d = (struct dentry *)c->dentry, *parent;
+	struct mw_inode_key key = { .gen = c->gen, .profile = c->profile };
+	struct mw_rule_value *v;
+
+	key.dev = BPF_CORE_READ(d, d_sb, s_dev);
+	key.ino = BPF_CORE_READ(d, d_inode, i_ino);	/* 0: a negative dentry */
+	v = key.ino ? bpf_map_lookup_elem(&mw_file_rules, &key) : NULL;
+	if (v && (v->is_dir || i == 0)) {
+		c->v = *v;
+		c->matched = 1;
+		c->self = i == 0;
+		return 1;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (parent == d)
+		return 1;	/* the root of its file system */
+	c->dentry = (__u64)parent;
+	return 0;
+}
+
+/*
+ * The action of the nearest file rule on @d (its inode, its name in its
+ * directory, a directory above it in its file system), or 0. The walk does
+ * not climb out of @d's mount (an inode hook has no vfsmount): a rule on a
+ * directory above the mount root is not seen here.
+ */
+static __always_inline __u8 mw_dentry_rule(struct dentry *d, __u32 gen,
+					   __u32 profile, __u32 *rule_id)
+{
+	struct mw_dwalk c = { .dentry = (__u64)d, .gen = gen,
+			      .profile = profile };
+	struct mw_rule_value *named;
+
+	bpf_loop(MW_PATH_DEPTH, mw_dwalk_step, &c, 0);
+	if (!c.self) {
+		named = mw_name_rule(d, gen, profile);
+		if (named) {
+			*rule_id = named->rule_id;
+			return named->action;
+		}
+	}
+	if (!c.matched)
+		return 0;
+	*rule_id = c.v.rule_id;
+	return c.v.action;
+}
+
+/*
+ * A tracked process renaming, linking or removing what a deny or audit
+ * rule covers (@a: the object, or the place it goes, @b: the other side,
+ * or NULL): moving a protected object out from under its rule (a name
+ * nothing protects, a depth the walks do not climb), linking it out,
+ * putting a file of its own in its place or into a protected directory,
+ * deleting it. EPERM, and a file_change event.
+ */
+static __always_inline int mw_change_check(struct dentry *a, struct dentry *b,
+					   __u8 op)
+{
+	struct mw_event_file *ev;
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u32 zero = 0, gen, rule_id = 0;
+	__u64 start;
+	__u8 action;
+	struct dentry *hit = a;
+
+	p = mw_current_profile(&t, &start, &gen);
+	if (!p || !p->has_files)
+		return 0;
+	action = mw_dentry_rule(a, gen, t->server.profile, &rule_id);
+	if (action < MW_ACTION_AUDIT && b) {
+		hit = b;
+		action = mw_dentry_rule(b, gen, t->server.profile, &rule_id);
+	}
+	if (action < MW_ACTION_AUDIT)
+		return 0;
+	action = mw_mode_action(p, action);
+	ev = bpf_map_lookup_elem(&mw_file_scratch, &zero);
+	if (ev) {
+		ev->path_len = 0;
+		ev->path[0] = '\0';
+		ev->ino = BPF_CORE_READ(hit, d_inode, i_ino);
+		ev->dev = BPF_CORE_READ(hit, d_sb, s_dev);
+		ev->rule_id = rule_id;
+		ev->action = action;
+		ev->op = op;
+		ev->pad2 = 0;
+		mw_fill_current(&ev->proc, start);
+		ev->server = t->server;
+		mw_emit(ev, MW_EVENT_FILE,
+			offsetof(struct mw_event_file, path), 1);
+	}
+	mw_count_verdict(action);
+	return action == MW_ACTION_AUDIT ? 0 : -EPERM;
+}
+
+SEC("lsm/inode_rename")
+int BPF_PROG(handle_file_rename, struct inode *old_dir, struct dentry *old_dentry,
+	     struct inode *new_dir, struct dentry *new_dentry)
+{
+	/* The target's name: a protected one, or one in a protected tree. */
+	return mw_change_check(old_dentry, new_dentry, MW_FILE_OP_RENAME);
+}
+
+SEC("lsm/inode_link")
+int BPF_PROG(handle_file_link, struct dentry *old_dentry, struct inode *dir,
+	     struct dentry *new_dentry)
+{
+	return mw_change_check(old_dentry, new_dentry, MW_FILE_OP_LINK);
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(handle_file_unlink, struct inode *dir, struct dentry *dentry)
+{
+	return mw_change_check(dentry, NULL, MW_FILE_OP_UNLINK);
+}
+
+SEC("lsm/inode_rmdir")
+int BPF_PROG(handle_file_rmdir, struct inode *dir, struct dentry *dentry)
+{
+	return mw_change_check(dentry, NULL, MW_FILE_OP_UNLINK);
+}
+
+/*
+ * Making a file, directory, symlink or node where a rule covers the name
+ * (in a protected directory: ~/.ssh/config as a symlink to a file of the
+ * server's, with a ProxyCommand). An open(O_CREAT) is refused here before
+ * the file exists, not after by lsm/file_open.
+ */
+SEC("lsm/inode_create")
+int BPF_PROG(handle_file_create, struct inode *dir, struct dentry *dentry)
+{
+	return mw_change_check(dentry, NULL, MW_FILE_OP_CREATE);
+}
+
+SEC("lsm/inode_mkdir")
+int BPF_PROG(handle_file_mkdir, struct inode *dir, struct dentry *dentry)
+{
+	return mw_change_check(dentry, NULL, MW_FILE_OP_CREATE);
+}
+
+SEC("lsm/inode_symlink")
+int BPF_PROG(handle_file_symlink, struct inode *dir, struct dentry *dentry)
+{
+	return mw_change_check(dentry, NULL, MW_FILE_OP_CREATE);
+}
+
+SEC("lsm/inode_mknod")
+int BPF_PROG(handle_file_mknod, struct inode *dir, struct dentry *dentry)
+{
+	return mw_change_check(dentry, NULL, MW_FILE_OP_CREATE);
 }
 
 /*

@@ -374,10 +374,19 @@ struct mw_event_file {
 	__u32 dev;
 	__u32 rule_id;
 	__u8 action;
-	__u8 pad;
+	__u8 op;		/* enum mw_file_op */
 	__u16 path_len;		/* with its NUL */
 	__u32 pad2;
 	char path[MW_PATH_MAX];
+};
+
+/* What a file event's process did: opened, or changed what a rule covers. */
+enum mw_file_op {
+	MW_FILE_OP_OPEN		= 0,
+	MW_FILE_OP_RENAME	= 1,
+	MW_FILE_OP_LINK		= 2,
+	MW_FILE_OP_UNLINK	= 3,	/* unlink or rmdir */
+	MW_FILE_OP_CREATE	= 4,	/* a file, directory, symlink, node */
 };
 
 /* A connect() to a unix socket judged by cgroup/connect_unix or LSM. */

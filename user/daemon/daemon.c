@@ -50,10 +50,13 @@ static void held_collect(struct daemon *d, struct state_held_list *l)
 			.type = type, .nbytes = strlen(hex) / 2,
 			.handle = strdup(hex),
 		};
-		if (v[l->n].profile && v[l->n].path && v[l->n].handle)
+		if (v[l->n].profile && v[l->n].path && v[l->n].handle) {
 			l->n++;
-		else
-			state_held_free(&(struct state_held_list){ v + l->n, 1 });
+		} else {
+			free(v[l->n].profile);
+			free(v[l->n].path);
+			free(v[l->n].handle);
+		}
 	}
 }
 

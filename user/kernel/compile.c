@@ -189,12 +189,17 @@ static bool system_dir(const char *dir)
 }
 
 /*
- * The name rule of @r (host path @hp): its directory must exist, its name
- * fit MW_FNAME_MAX; a directory rule has none (what is beneath it is not
- * found by name).
+ * Out of descriptors or memory: the apply fails (the policy in force
+ * stays) rather than dropping a rule as if its path were missing.
  */
-static int name_add(struct compiled *out, const struct path_rule *r,
-		    const char *hp, __u32 id, __u32 rule_id)
+static bool out_of(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOMEM;
+}
+
+/* The name rule of @r on (the directory of @hp, its last component). */
+static int name_add_one(struct compiled *out, const struct path_rule *r,
+			const char *hp, __u32 id, __u32 rule_id)
 {
 	char dir[PATH_MAX];
 	const char *base = strrchr(hp, '/');
@@ -203,16 +208,14 @@ static int name_add(struct compiled *out, const struct path_rule *r,
 	size_t len;
 	int fd;
 
-	if (!stat(hp, &st) && S_ISDIR(st.st_mode))
-		return 0;
 	if (!base || !(len = strlen(base + 1)) || len >= MW_FNAME_MAX ||
 	    !strcmp(base + 1, ".") || !strcmp(base + 1, ".."))
 		return 0;
 	snprintf(dir, sizeof(dir), "%.*s", base == hp ? 1 : (int)(base - hp),
 		 hp);
 	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;	/* the directory's creation reloads */
+	if (fd < 0)	/* gone: its creation reloads */
+		return out_of(errno) ? -errno : 0;
 	if (fstat(fd, &st) || !(v = realloc(out->names, (out->nnames + 1) *
 						       sizeof(*v)))) {
 		close(fd);
@@ -234,6 +237,31 @@ static int name_add(struct compiled *out, const struct path_rule *r,
 }
 
 /*
+ * The name rules of @r (host path @hp), for a path that is a file now:
+ * its own name and, through symlinks, its target's (the file an editor
+ * replaces). None for a directory rule (what is beneath it is not found by
+ * name), a missing path (what appears there is named at the reload its
+ * creation triggers; its directory is not marked for it) or an allow rule
+ * (a file renamed to an allowed name must not be readable by that name).
+ * Names of MW_FNAME_MAX bytes or more are matched by inode only.
+ */
+static int name_add(struct compiled *out, const struct path_rule *r,
+		    const char *hp, __u32 id, __u32 rule_id)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	if (r->action == MW_ACTION_ALLOW || stat(hp, &st) ||
+	    !S_ISREG(st.st_mode))
+		return 0;
+	ret = name_add_one(out, r, hp, id, rule_id);
+	if (!ret && realpath(hp, real) && strcmp(real, hp))
+		ret = name_add_one(out, r, real, id, rule_id);
+	return ret;
+}
+
+/*
  * File rules: paths that exist now (a missing secret is simply not there;
  * the agent watches for it to appear). Unix rules: by inode for BPF-LSM,
  * and by the path strings a connect() may give for cgroup/connect_unix.
@@ -252,6 +280,8 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 		const char *hp = host_path(r->path, hbuf);
 		int fd = open(hp, O_PATH | O_CLOEXEC);
 
+		if (fd < 0 && out_of(errno))
+			return -errno;
 		ret = name_add(out, r, hp, id, rid[r->id]);
 		if (ret) {
 			if (fd >= 0)
@@ -659,8 +689,12 @@ int compile_policy(const struct policy *p, __u32 gen, struct profile_ids *ids,
 		}
 		profile_compile(pr, &out->profiles[pids[i]]);
 		ret = exec_compile(pr, pids[i], rid, out, warn, warn_arg);
-		if (!ret)
+		if (!ret) {
 			ret = files_compile(pr, pids[i], gen, rid, out);
+			if (ret)
+				snprintf(err, errlen, "profiles.%s.files: %s",
+					 pr->name, strerror(-ret));
+		}
 		if (!ret)
 			ret = select_compile(p, pr, pids[i], err, errlen, warn,
 					     warn_arg, out);

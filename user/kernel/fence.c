@@ -161,8 +161,6 @@ int fence_init(struct fence *f, int epfd, const struct fence_opts *o)
 		goto fail;
 	}
 	f->marks.group = f->a.group;
-	if (f->inherited)
-		marks_inherit(&f->marks);
 	f->marks.inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (f->marks.inofd < 0 ||
 	    epoll_ctl(epfd, EPOLL_CTL_ADD, f->marks.inofd, &ev) ||
@@ -178,6 +176,13 @@ int fence_init(struct fence *f, int epfd, const struct fence_opts *o)
 		goto fail;
 	}
 	f->running = true;
+	/*
+	 * After the thread: reopening an inherited mark opens its mount's
+	 * root, which a mark of the group itself may hold (a directory rule
+	 * on a mount root): we answer that one ourselves.
+	 */
+	if (f->inherited)
+		marks_inherit(&f->marks);
 	return 0;
 fail_errno:
 	err = -errno;

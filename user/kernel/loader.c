@@ -70,6 +70,14 @@ static size_t prog_defs(const struct loader *l, struct prog_def *defs)
 		{ sk->progs.handle_inode_unlink, P_LSM },
 		{ sk->progs.handle_inode_rmdir, P_LSM },
 		{ sk->progs.handle_inode_rename, P_LSM },
+		{ sk->progs.handle_file_rename, P_LSM },
+		{ sk->progs.handle_file_link, P_LSM },
+		{ sk->progs.handle_file_unlink, P_LSM },
+		{ sk->progs.handle_file_rmdir, P_LSM },
+		{ sk->progs.handle_file_create, P_LSM },
+		{ sk->progs.handle_file_mkdir, P_LSM },
+		{ sk->progs.handle_file_symlink, P_LSM },
+		{ sk->progs.handle_file_mknod, P_LSM },
 		{ sk->progs.handle_signal_generate, P_FALLBACK },
 	};
 	size_t n = sizeof(v) / sizeof(v[0]);

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #include "kernel/maps.h"
 
-#define LOADER_LINKS_MAX	32
+#define LOADER_LINKS_MAX	40
 
 struct loader_opts {
 	const char *pin_dir;

@@ -239,8 +239,13 @@ static void gen_clear(struct mw_maps *m, __u32 gen)
 	}
 }
 
+/*
+ * One entry an inode: two selections of it (two paths, a hard link, an
+ * object moved to where an allow rule's path was) keep the stricter.
+ */
 static int sels_fill(int fd, __u32 gen, const struct inode_sel *v, size_t n)
 {
+	struct mw_rule_value cur;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -250,6 +255,8 @@ static int sels_fill(int fd, __u32 gen, const struct inode_sel *v, size_t n)
 			.rule_id = v[i].rule_id,
 		};
 
+		if (!bpf_map_lookup_elem(fd, &k, &cur) && cur.action >= val.action)
+			continue;
 		if (bpf_map_update_elem(fd, &k, &val, BPF_ANY))
 			return -errno;
 	}
@@ -364,13 +371,15 @@ static size_t moved_count(const struct compiled *c, __u32 profile,
 	return n;
 }
 
+/* Does @c name @s's object with a rule at least as strict? */
 static bool file_named(const struct compiled *c, const struct inode_sel *s)
 {
 	size_t i;
 
 	for (i = 0; i < c->nfiles; i++)
 		if (c->files[i].profile == s->profile &&
-		    c->files[i].st_dev == s->st_dev && c->files[i].ino == s->ino)
+		    c->files[i].st_dev == s->st_dev &&
+		    c->files[i].ino == s->ino && c->files[i].action >= s->action)
 			return true;
 	return false;
 }

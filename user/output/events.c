@@ -455,10 +455,28 @@ static json_object *file_json(struct events *e, const struct mw_event_file *ev,
 	if (size < fixed || ev->path_len > MW_PATH_MAX ||
 	    size < fixed + ev->path_len)
 		return NULL;
-	o = common(e, "file_open", &ev->hdr, &ev->proc, &ev->server);
-	json_object_object_add(o, "file", exec_file_json(
-		ev->path_len ? ev->path : NULL, mw_kdev_major(ev->dev), mw_kdev_minor(ev->dev),
-		ev->ino, "lsm/file_open"));
+	static const char *const hooks[] = {
+		[MW_FILE_OP_OPEN] = "lsm/file_open",
+		[MW_FILE_OP_RENAME] = "lsm/inode_rename",
+		[MW_FILE_OP_LINK] = "lsm/inode_link",
+		[MW_FILE_OP_UNLINK] = "lsm/inode_unlink",
+		[MW_FILE_OP_CREATE] = "lsm/inode_create",
+	};
+	static const char *const ops[] = {
+		[MW_FILE_OP_RENAME] = "rename", [MW_FILE_OP_LINK] = "link",
+		[MW_FILE_OP_UNLINK] = "unlink", [MW_FILE_OP_CREATE] = "create",
+	};
+	json_object *f;
+	__u8 op = ev->op <= MW_FILE_OP_CREATE ? ev->op : MW_FILE_OP_OPEN;
+
+	o = common(e, op == MW_FILE_OP_OPEN ? "file_open" : "file_change",
+		   &ev->hdr, &ev->proc, &ev->server);
+	f = exec_file_json(ev->path_len ? ev->path : NULL,
+			   mw_kdev_major(ev->dev), mw_kdev_minor(ev->dev),
+			   ev->ino, hooks[op]);
+	if (op != MW_FILE_OP_OPEN)
+		add_str(f, "op", ops[op]);
+	json_object_object_add(o, "file", f);
 	add_str(o, "action", event_action_str(ev->action));
 	add_rule(e, o, ev->rule_id, ev->server.profile, "files", ev->action);
 	return o;

@@ -338,15 +338,41 @@ static json_object *process_event(json_object *native, const struct ocsf_ctx *c,
 	return o;
 }
 
-static json_object *file_event(json_object *native, const struct ocsf_ctx *c,
-			       bool mmap)
+/* OCSF File System Activity ids of a file_change's file.op. */
+static int change_activity(const char *op, const char **name)
 {
-	const char *action = get_str(native, "action");
+	if (op && !strcmp(op, "rename")) {
+		*name = "Rename";
+		return 5;
+	}
+	if (op && !strcmp(op, "unlink")) {
+		*name = "Delete";
+		return 4;
+	}
+	if (op && !strcmp(op, "create")) {
+		*name = "Create";
+		return 1;
+	}
+	*name = "Other";	/* a hard link: no activity of its own */
+	return 99;
+}
+
+static json_object *file_event(json_object *native, const struct ocsf_ctx *c,
+			       const char *type)
+{
+	bool mmap = !strcmp(type, "file_mmap");
+	const char *action = get_str(native, "action"), *aname = "Open";
 	json_object *x = get(native, mmap ? "exec" : "file"), *o, *u;
 	const char *path = get_str(x, "path");
+	int activity = 14;
 
-	o = header(&K_FILE, mmap ? 99 : 14, mmap ? "Other" : "Open", native, c,
-		   action != NULL);
+	if (mmap) {
+		activity = 99;
+		aname = "Other";
+	} else if (!strcmp(type, "file_change")) {
+		activity = change_activity(get_str(x, "op"), &aname);
+	}
+	o = header(&K_FILE, activity, aname, native, c, action != NULL);
 	set_severity(o, add_disposition(o, action));
 	json_object_object_add(o, "file", file_obj(path ? path : ""));
 	add_actor(o, get(native, "process"));
@@ -509,8 +535,9 @@ json_object *ocsf_from_native(json_object *native, const struct ocsf_ctx *c)
 		return NULL;
 	if (!strcmp(type, "process_exec") || !strcmp(type, "process_exit"))
 		return process_event(native, c, !strcmp(type, "process_exec"));
-	if (!strcmp(type, "file_open") || !strcmp(type, "file_mmap"))
-		return file_event(native, c, !strcmp(type, "file_mmap"));
+	if (!strcmp(type, "file_open") || !strcmp(type, "file_mmap") ||
+	    !strcmp(type, "file_change"))
+		return file_event(native, c, type);
 	if (!strncmp(type, "network_", 8))
 		return network_event(native, c, type);
 	if (!strcmp(type, "agent_start") || !strcmp(type, "agent_stop") ||

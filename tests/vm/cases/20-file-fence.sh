@@ -189,20 +189,65 @@ ff_reloaded() {
 	done
 }
 
-# Issue 12 item 1: a tracked server renames the protected directory and
-# file away and waits for the reload the renames trigger: both stay
-# protected where they went (lsm/file_open walks to the moved inodes).
+# Issue 12 item 1: the protected directory and file renamed away (by an
+# untracked process: a tracked one may not, below), after the reload the
+# renames trigger: both stay protected where they went (lsm/file_open
+# walks to the moved inodes).
 case_file_fence_renamed_away() {
 	ff_setup
 	ff_agent rn
 	for _src in "$FF_SDIR" "$FF_SECRET"; do
 		_n=$(grep -c '"type":"policy_load"' "$AGENT_OUT")
-		ff_run rn mv "$_src" "$_src-moved"
-		[ "$FF_RC" = 0 ] || fail "tracked mv $_src: $FF_OUT"
+		mv "$_src" "$_src-moved" || fail "mv $_src"
 		ff_reloaded "$_n" || fail "no policy_load after mv $_src"
 	done
 	ff_unread rn "$FF_M2" "$FF_SDIR_RULE" - cat "$FF_SDIR-moved/sub/key"
 	ff_unread rn "$FF_M1" "$FF_SECRET_RULE" - cat "$FF_SECRET-moved"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
+# ff_refused AGENT RULE OP CMD [ARGS...]: CMD run tracked fails with
+# "Operation not permitted" and yields a file_change event with RULE and OP.
+ff_refused() {
+	_ra=$1 _rr=$2 _ro=$3
+	shift 3
+	ff_run "$_ra" "$@"
+	echo "# tracked: $* -> status $FF_RC: $FF_OUT"
+	[ "$FF_RC" != 0 ] || fail "tracked $*: status 0"
+	case "$FF_OUT" in *"not permitted"*) ;; *)
+		fail "tracked $*: no \"Operation not permitted\": $FF_OUT" ;; esac
+	ff_event "$FF_PID" file_change "\"rule\":\"$_rr\"" "\"op\":\"$_ro\"" \
+		'"action":"deny"' >/dev/null ||
+		fail "no file_change $_ro deny event with rule $_rr for server $FF_PID ($*)"
+}
+
+# Issue 12 items 1-3: a tracked server may not move a protected object out
+# from under its rule (elsewhere, or 70 levels down inside it), link it out,
+# delete it, put a file of its own in its place or into a protected
+# directory, or make a file, symlink or directory there; the untracked
+# shell may do each.
+case_file_fence_changes_refused() {
+	ff_setup
+	ff_agent ch
+	echo mine >/tmp/mine
+	_deep=$FF_SDIR/sub
+	_i=0
+	while [ "$_i" -lt 70 ]; do _deep=$_deep/d; _i=$((_i + 1)); done
+	mkdir -p "$_deep" || fail "mkdir the deep tree"
+	ff_refused ch "$FF_SDIR_RULE" rename mv "$FF_SDIR" /tmp/away
+	ff_refused ch "$FF_SDIR_RULE" rename mv "$FF_KEY" "$_deep/key"
+	ff_refused ch "$FF_SECRET_RULE" link ln "$FF_SECRET" /tmp/hardlink
+	ff_refused ch "$FF_SECRET_RULE" unlink rm -f "$FF_SECRET"
+	ff_refused ch "$FF_SECRET_RULE" rename mv /tmp/mine "$FF_SECRET"
+	ff_refused ch "$FF_SDIR_RULE" rename mv /tmp/mine "$FF_SDIR/planted"
+	ff_refused ch "$FF_SDIR_RULE" create ln -s /tmp/mine "$FF_SDIR/config"
+	ff_refused ch "$FF_SDIR_RULE" create mkdir "$FF_SDIR/new"
+	ff_refused ch "$FF_SDIR_RULE" create sh -c "echo x > $FF_SDIR/created"
+	[ ! -e "$FF_SDIR/created" ] || fail "the refused open(O_CREAT) left $FF_SDIR/created"
+	ff_untracked "$FF_M1" cat "$FF_SECRET"
+	ff_untracked "$FF_M2" cat "$FF_KEY"
+	ln "$FF_SECRET" /tmp/hardlink && rm /tmp/hardlink && mv /tmp/mine "$FF_SDIR/planted" ||
+		fail "the untracked shell could not link, remove or move"
 	agent_stop || fail "agent did not stop cleanly"
 }
 
