@@ -4,6 +4,7 @@ fanotify FAN_OPEN_PERM marks on protected inodes and directory trees,
 cgroup/connect_unix, the wrapper's Landlock and seccomp. Fixtures live in
 temporary directories and a temporary user; real credentials are never
 touched. A protected file is proven unread by its content."""
+import hashlib
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import uuid
 
 from lib import (BIN, PY, ROOT, WORKLOAD, Agent, DirEnv, Env, case, check,
                  helper, marker, open_policy)
+from test_reload import write_atomic
 
 OPENERS = os.path.join(ROOT, "build", "tests", "openers")
 
@@ -386,16 +388,27 @@ def renamed_away():
         decoys = [p for p in held if "-decoy" in os.path.basename(p)]
         check(len(decoys) < 32, f"the agent holds {len(decoys)} decoy directories: {sorted(decoys)}")
         unread(env, ["cat", os.path.join(moved_dir, "sub", "key")], env.m2)
-        os.makedirs(os.path.join(env.sdir, "sub"))
-        # Deleted: the moved object's hold goes at the next reload.
+        # Back at its path and away again: still the first one, kept.
+        tracked_then_reload(env, ["mv", moved_dir, env.sdir])
+        tracked_then_reload(env, ["mv", env.sdir, moved_dir])
+        unread(env, ["cat", os.path.join(moved_dir, "sub", "key")], env.m2)
         mark = env.agent.mark()
-        shutil.rmtree(moved_dir)
-        os.rename(env.sdir, env.sdir + "-2")
+        os.makedirs(os.path.join(env.sdir, "sub"))
         env.agent.wait(lambda e: e["type"] == "policy_load", after=mark,
-                       what="the reload after rmtree")
-        held = subprocess.run(["ls", "-l", f"/proc/{env.agent.proc.pid}/fd"],
-                              capture_output=True, text=True).stdout
-        check("-moved (deleted)" not in held, f"the agent holds a deleted tree: {held}")
+                       what="the reload after the second mkdir")
+        # The rule goes: so does the hold on what it covered.
+        mark = env.agent.mark()
+        pol = json.load(open(env.agent.policy))
+        pol["profiles"]["default"]["files"] = {"deny": [env.secret]}
+        text = json.dumps(pol)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        write_atomic(env.agent.policy, text)
+        env.agent.wait(lambda e: e["type"] == "policy_load" and
+                       e["policy"]["digest"] == digest, after=mark,
+                       what="the reload without the directory rule")
+        held = {os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)}
+        check(not [p for p in held if "secretdir" in p],
+              f"the agent holds what no rule covers: {sorted(held)}")
 
 
 @case("files/renamed_away_while_no_agent")
@@ -446,3 +459,42 @@ def replaced_by_rename():
         check(len(w) == 6 and w[1] == "0" and int(w[3]) > 0 and w[5] == "0",
               f"tracked open loop across 300 replacements: {out!r} {err!r}")
         unread(env, ["cat", env.secret], env.m1 + "-299")
+
+
+class LongNameEnv(DirEnv):
+    """One protected file whose name (70 bytes) has no name rule: only its
+    inode is marked (its directory is not, as in /etc)."""
+
+    def __init__(self):
+        build_openers()
+        self.fixtures("mwfiles-")
+        self.secret = os.path.join(self.d, "s" * 70)
+        self.m1 = marker()
+        with open(self.secret, "w") as f:
+            f.write(self.m1 + "\n")
+        pol = open_policy()
+        pol["profiles"]["default"]["files"] = {"deny": [self.secret]}
+        super().__init__(pol)
+
+
+@case("files/held_descriptor_of_a_replaced_version")
+def held_descriptor():
+    """Issue 12 item 1: a tracked server holds an O_PATH descriptor of the
+    protected file (no open, no event), waits for an editor to replace it
+    by rename, and reopens the old version through /proc/self/fd: the
+    deleted version keeps its rule (and mark)."""
+    with LongNameEnv() as env:
+        p = env.spawn([BIN, "exec", "--socket", env.agent.sock, "--",
+                       OPENERS, "procfd-later", env.secret],
+                      stdin=subprocess.PIPE)
+        check(p.stdout.readline() == "held\n", "the holder did not start")
+        mark = env.agent.mark()
+        tmp = os.path.join(env.d, "new.tmp")
+        with open(tmp, "w") as f:
+            f.write(marker() + "\n")
+        os.rename(tmp, env.secret)
+        env.agent.wait(lambda e: e["type"] == "policy_load", after=mark,
+                       what="the reload after the replacement")
+        out, err = p.communicate("go\n", timeout=20)
+        check(env.m1 not in out and out.strip() in ("errno EPERM", "errno EACCES"),
+              f"the reopen of the replaced version: {out!r} {err!r}")

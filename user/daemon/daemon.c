@@ -45,7 +45,7 @@ static void held_collect(struct daemon *d, struct state_held_list *l)
 		l->v = v;
 		v[l->n] = (struct state_held){
 			.profile = strdup(name), .path = strdup(e->path),
-			.action = e->action, .moved = e->moved,
+			.action = e->action, .moved = e->moved, .seq = e->seq,
 			.kdev = kdev(e->st_dev),
 			.type = type, .nbytes = strlen(hex) / 2,
 			.handle = strdup(hex),
@@ -71,7 +71,8 @@ static void held_seed(struct daemon *d, const struct state_held_list *l)
 				 l->v[i].nbytes);
 		if (fd >= 0)
 			maps_seed_file(&d->maps, l->v[i].profile, l->v[i].path,
-				       l->v[i].action, l->v[i].moved, fd);
+				       l->v[i].action, l->v[i].moved,
+				       l->v[i].seq, fd);
 	}
 }
 

@@ -32,6 +32,7 @@ struct inode_sel {
 	int fd;			/* files: O_PATH on the object, which it holds
 				 * (a rename keeps it; see maps.c), else -1 */
 	bool moved;		/* its path names another object now, or none */
+	__u64 seq;		/* when the agent first had it (maps.c) */
 };
 
 /*

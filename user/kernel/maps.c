@@ -112,12 +112,12 @@ static void seeds_free(struct mw_maps *m)
 }
 
 int maps_seed_file(struct mw_maps *m, const char *profile, const char *path,
-		   __u8 action, bool moved, int fd)
+		   __u8 action, bool moved, __u64 seq, int fd)
 {
 	struct maps_seed *v = realloc(m->seed, (m->nseed + 1) * sizeof(*v));
 	struct maps_seed e = { .profile = strdup(profile),
 			       .path = strdup(path), .action = action,
-			       .moved = moved, .fd = fd };
+			       .moved = moved, .seq = seq, .fd = fd };
 
 	if (v)
 		m->seed = v;
@@ -128,6 +128,8 @@ int maps_seed_file(struct mw_maps *m, const char *profile, const char *path,
 		return -ENOMEM;
 	}
 	m->seed[m->nseed++] = e;
+	if (seq >= m->next_seq)
+		m->next_seq = seq + 1;
 	return 0;
 }
 
@@ -155,6 +157,7 @@ static int seeds_compiled(const struct mw_maps *m, struct compiled *out)
 		e->profile = profile_ids_get(&m->ids, m->seed[i].profile);
 		e->action = m->seed[i].action;
 		e->moved = m->seed[i].moved;
+		e->seq = m->seed[i].seq;
 		e->fd = m->seed[i].fd;
 		if (!e->profile)
 			out->nfiles--;
@@ -354,20 +357,25 @@ static const struct path_rule *file_rule(const struct mw_maps *m,
 }
 
 /*
- * Objects moved away from one rule's path that keep its rule: the first
- * ones (the rule's own object, then what appeared at its path later). A
- * server that renames away directories it makes there gets no more.
+ * Objects away from one rule's path that keep its rule, per kind: moved
+ * ones still linked somewhere, the first ones the agent had (the rule's
+ * own object, then what appeared at its path later: a server renaming
+ * away directories it makes there cannot crowd the real one out), and
+ * deleted ones, the last ones (a descriptor opened on a version an editor
+ * then replaced reopens through /proc/self/fd as that inode).
  */
 #define CARRY_MAX	32
 
 static size_t moved_count(const struct compiled *c, __u32 profile,
-			  const char *path)
+			  const char *path, bool deleted)
 {
+	struct stat st;
 	size_t i, n = 0;
 
 	for (i = 0; i < c->nfiles; i++)
 		n += c->files[i].moved && c->files[i].profile == profile &&
-		     c->files[i].path == path;
+		     c->files[i].path == path && c->files[i].fd >= 0 &&
+		     !fstat(c->files[i].fd, &st) && !st.st_nlink == deleted;
 	return n;
 }
 
@@ -385,51 +393,102 @@ static bool file_named(const struct compiled *c, const struct inode_sel *s)
 }
 
 /*
- * A protected file or directory renamed away (mv ~/.ssh ~/.s) or replaced
- * (an editor's rename over it) is still the object the rule was put on:
- * its selection in @old, with the fd that holds it, stays in force in @c
- * beside what the path names now, for as long as @p keeps the rule (the
- * same profile, path and action) and the object has a name somewhere.
+ * First seen: an object of @c that @old had keeps its number, a new one
+ * takes the next. The carry's order stands on it, not on where an object
+ * happens to be now (moved back to its path, it is still the first).
+ */
+static void seq_assign(struct mw_maps *m, const struct compiled *old,
+		       struct compiled *c)
+{
+	size_t i, k;
+
+	for (i = 0; i < c->nfiles; i++) {
+		struct inode_sel *e = &c->files[i];
+
+		for (k = 0; old && k < old->nfiles; k++)
+			if (old->files[k].st_dev == e->st_dev &&
+			    old->files[k].ino == e->ino && old->files[k].seq) {
+				e->seq = old->files[k].seq;
+				break;
+			}
+		if (!e->seq)
+			e->seq = ++m->next_seq;
+	}
+}
+
+static int seq_cmp(const void *a, const void *b)
+{
+	const struct inode_sel *x = *(const struct inode_sel *const *)a;
+	const struct inode_sel *y = *(const struct inode_sel *const *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int carry_one(struct mw_maps *m, const struct policy *p,
+		     const struct inode_sel *s, const struct path_rule *r,
+		     struct compiled *c)
+{
+	struct inode_sel *v, *e;
+	int fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	v = realloc(c->files, (c->nfiles + 1) * sizeof(*v));
+	if (!v) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->files = v;
+	e = &c->files[c->nfiles++];
+	*e = *s;
+	e->path = r->path;	/* @old's policy is freed after us */
+	e->rule_id = rule_ids_get(&m->rules, p->rule_names[r->id]);
+	e->fd = fd;
+	e->moved = true;
+	return 0;
+}
+
+/*
+ * A protected file or directory renamed away (mv ~/.ssh ~/.s), replaced
+ * (an editor's rename over it) or deleted is still the object the rule was
+ * put on: its selection in @old, with the fd that holds it, stays in force
+ * in @c beside what the path names now, for as long as @p keeps the rule
+ * (the same profile, path and action), within CARRY_MAX of each kind.
  */
 static int files_carry(struct mw_maps *m, const struct policy *p,
 		       const struct compiled *old, struct compiled *c)
 {
-	const struct inode_sel *s;
+	const struct inode_sel **cand;
 	const struct path_rule *r;
-	struct inode_sel *v, *e;
 	struct stat st;
-	size_t i, k;
-	int fd;
+	size_t i, n = 0;
+	int ret = 0;
+	bool deleted;
 
-	/* The moved ones first, oldest first: CARRY_MAX keeps the first. */
-	for (k = 0; old && k < 2 * old->nfiles; k++) {
-		i = k % old->nfiles;
-		s = &old->files[i];
-		if (s->moved != (k < old->nfiles))
+	seq_assign(m, old, c);
+	if (!old || !old->nfiles)
+		return 0;
+	cand = calloc(old->nfiles, sizeof(*cand));
+	if (!cand)
+		return -ENOMEM;
+	for (i = 0; i < old->nfiles; i++)
+		if (old->files[i].fd >= 0 && !file_named(c, &old->files[i]))
+			cand[n++] = &old->files[i];
+	qsort(cand, n, sizeof(*cand), seq_cmp);
+	/* Moved and linked: oldest first. Deleted: newest first. */
+	for (i = 0; i < 2 * n && !ret; i++) {
+		const struct inode_sel *s = i < n ? cand[i] : cand[2 * n - 1 - i];
+
+		if (!(r = file_rule(m, p, s)) || fstat(s->fd, &st))
 			continue;
-		if (s->fd < 0 || file_named(c, s) || !(r = file_rule(m, p, s)))
+		deleted = !st.st_nlink;
+		if (deleted != (i >= n) ||
+		    moved_count(c, s->profile, r->path, deleted) >= CARRY_MAX)
 			continue;
-		if (fstat(s->fd, &st) || !st.st_nlink)
-			continue;	/* deleted: nothing left to read */
-		if (moved_count(c, s->profile, r->path) >= CARRY_MAX)
-			continue;
-		fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
-		if (fd < 0)
-			return -errno;
-		v = realloc(c->files, (c->nfiles + 1) * sizeof(*v));
-		if (!v) {
-			close(fd);
-			return -ENOMEM;
-		}
-		c->files = v;
-		e = &c->files[c->nfiles++];
-		*e = *s;
-		e->path = r->path;	/* @old's policy is freed after us */
-		e->rule_id = rule_ids_get(&m->rules, p->rule_names[r->id]);
-		e->fd = fd;
-		e->moved = true;
+		ret = carry_one(m, p, s, r, c);
 	}
-	return 0;
+	free(cand);
+	return ret;
 }
 
 int maps_apply(struct mw_maps *m, const struct policy *p, char *err,

@@ -26,6 +26,7 @@ struct maps_seed {
 	char *profile, *path;
 	__u8 action;
 	bool moved;
+	__u64 seq;
 	int fd;
 };
 
@@ -41,6 +42,7 @@ struct mw_maps {
 	int sync_inner_fd;
 	struct maps_seed *seed;		/* for the first maps_apply() */
 	size_t nseed;
+	__u64 next_seq;			/* of file-rule objects */
 };
 
 int maps_init(struct mw_maps *m, const struct mw_map_fds *fds);
@@ -60,7 +62,7 @@ const struct compiled *maps_active(const struct mw_maps *m);
  * wherever the object is now (see files_carry()).
  */
 int maps_seed_file(struct mw_maps *m, const char *profile, const char *path,
-		   __u8 action, bool moved, int fd);
+		   __u8 action, bool moved, __u64 seq, int fd);
 void maps_read_lock(struct mw_maps *m);
 void maps_read_unlock(struct mw_maps *m);
 

@@ -6,6 +6,9 @@
  *   openers openat2 PATH      openat2(2) with RESOLVE_NO_SYMLINKS off
  *   openers uring PATH        IORING_OP_OPENAT through io_uring
  *   openers procfd PATH       open(O_PATH), then open("/proc/self/fd/N")
+ *   openers procfd-later PATH the same, the reopen after a line on stdin
+ *                             (the file may be replaced or deleted meanwhile);
+ *                             prints "held" once it holds the O_PATH fd
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,10 +53,16 @@ int main(int argc, char **argv)
 		fd = syscall(SYS_openat2, AT_FDCWD, argv[2], &how, sizeof(how));
 		return show(fd < 0 ? -errno : fd);
 	}
-	if (!strcmp(argv[1], "procfd")) {
+	if (!strcmp(argv[1], "procfd") || !strcmp(argv[1], "procfd-later")) {
 		fd = open(argv[2], O_PATH);
 		if (fd < 0)
 			return show(-errno);
+		if (argv[1][6]) {
+			printf("held\n");
+			fflush(stdout);
+			if (!fgets(path, sizeof(path), stdin))
+				return 2;
+		}
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		fd = open(path, O_RDONLY);
 		return show(fd < 0 ? -errno : fd);
