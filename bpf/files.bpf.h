@@ -70,7 +70,10 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 		if (named)
 			rule = named;
 	}
-	if (rule)
+	if (rule && rule->readonly &&
+	    !(BPF_CORE_READ(file, f_mode) & MW_FMODE_WRITE))
+		action = MW_ACTION_ALLOW;	/* files.readonly: reading is fine */
+	else if (rule)
 		action = rule->action;
 	else
 		action = p->files_allowlist ? MW_ACTION_DENY : MW_ACTION_ALLOW;

@@ -260,7 +260,8 @@ struct mw_name_key {
 struct mw_rule_value {
 	__u8 action;		/* enum mw_action */
 	__u8 is_dir;		/* applies to everything beneath */
-	__u16 pad;
+	__u8 readonly;		/* files: the action is for writes and changes */
+	__u8 pad;
 	__u32 rule_id;
 };
 

@@ -11,6 +11,7 @@
 #include <asm-generic/errno-base.h>	/* EPERM, EACCES */
 
 #define SIGKILL		9
+#define MW_FMODE_WRITE	0x2	/* FMODE_WRITE */
 
 #define AF_INET		2
 #define AF_INET6	10

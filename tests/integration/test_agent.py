@@ -35,6 +35,8 @@ def start_event():
               "SIGKILL" in b["exec"]["mechanism"], f"exec {b['exec']}")
         check(b["file_open"]["covered"] and "note" in b["file_open"],
               f"file_open {b['file_open']}: what is not covered is said")
+        check(not b["file_change"]["covered"] and "BPF-LSM" in b["file_change"]["note"],
+              f"file_change {b['file_change']}: not covered here, and said so")
         check(b["syscalls"]["covered"] and "auto-detected" in b["syscalls"]["note"],
               f"syscalls {b['syscalls']}")
         check(len(e["policy"]["digest"]) == 64, "policy digest")

@@ -205,8 +205,8 @@ UNIT_TEST(default_policy)
 	CHECK(count_prefix(prof, "127.0.0.53") == 1);	/* listed twice */
 	/* 15 metadata + 25 private + 2 loopback + 3 nameservers */
 	CHECK(prof->nnet == 45);
-	/* 4 network rules, 14 exec paths, secrets, runtimes, syscalls */
-	CHECK(p->nrule_names == 4 + 14 + 3);
+	/* 4 network rules, 14 exec paths, secrets, persistence, runtimes, syscalls */
+	CHECK(p->nrule_names == 4 + 14 + 4);
 	CHECK(prof->nfiles > 30 && !prof->files_allowlist);
 	CHECK(prof->nunix == 7 && prof->nsyscalls == 12);
 	CHECK_STR(p->rule_names[prof->files[0].id],
@@ -377,6 +377,44 @@ UNIT_TEST(syscalls_null_entry)
 	      -EINVAL);
 	CHECK(p == NULL);
 	CHECK_STR(err, "test.json:1: profiles.x.syscalls.deny[0]: expected a string, got null");
+}
+
+UNIT_TEST(files_readonly)
+{
+	char err[POLICY_ERR_MAX] = "";
+	struct policy *p = NULL;
+	const struct profile *prof;
+	size_t k, ro = 0;
+
+	CHECK(parse("{\"version\": 1, \"profiles\": {\"x\": {\"files\": {"
+		    "\"readonly\": [\"persistence\", \"/srv/a\", \"/srv/b\"],"
+		    "\"deny\": [\"/srv/a\"], \"audit\": [\"/srv/b\"]}}}}",
+		    NULL, &p, err, NULL) == 0);
+	CHECK_STR(err, "");
+	if (!p)
+		return;
+	prof = &p->profiles[0];
+	for (k = 0; k < prof->nfiles; k++) {
+		const struct path_rule *r = &prof->files[k];
+
+		ro += r->readonly;
+		/* Named twice: deny beats readonly, readonly beats audit. */
+		if (!strcmp(r->path, "/srv/a"))
+			CHECK(r->action == MW_ACTION_DENY && !r->readonly);
+		if (!strcmp(r->path, "/srv/b"))
+			CHECK(r->action == MW_ACTION_DENY && r->readonly);
+		if (!strcmp(r->path, "/etc/ld.so.preload"))
+			CHECK_STR(p->rule_names[r->id],
+				  "profiles.x.files.readonly[0] (persistence)");
+	}
+	CHECK(ro > 10);
+	policy_free(p);
+	p = NULL;
+	/* Each list takes its own set. */
+	CHECK(parse("{\"version\": 1, \"profiles\": {\"x\": {\"files\": {"
+		    "\"readonly\": [\"secrets\"]}}}}", NULL, &p, err, NULL) ==
+	      -EINVAL);
+	CHECK_STR(err, "test.json:1: profiles.x.files.readonly[0]: \"secrets\" is not an absolute path, a ~/path or the path set \"persistence\"");
 }
 
 UNIT_TEST(user_sets_ports_protocol)

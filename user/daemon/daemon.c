@@ -45,7 +45,8 @@ static void held_collect(struct daemon *d, struct state_held_list *l)
 		l->v = v;
 		v[l->n] = (struct state_held){
 			.profile = strdup(name), .path = strdup(e->path),
-			.action = e->action, .moved = e->moved, .seq = e->seq,
+			.action = e->action, .moved = e->moved,
+			.readonly = e->readonly, .seq = e->seq,
 			.kdev = kdev(e->st_dev),
 			.type = type, .nbytes = strlen(hex) / 2,
 			.handle = strdup(hex),
@@ -70,9 +71,13 @@ static void held_seed(struct daemon *d, const struct state_held_list *l)
 		fd = handle_open(l->v[i].kdev, l->v[i].type, l->v[i].handle,
 				 l->v[i].nbytes);
 		if (fd >= 0)
-			maps_seed_file(&d->maps, l->v[i].profile, l->v[i].path,
-				       l->v[i].action, l->v[i].moved,
-				       l->v[i].seq, fd);
+			maps_seed_file(&d->maps, &(struct maps_seed){
+				.profile = l->v[i].profile,
+				.path = l->v[i].path,
+				.action = l->v[i].action,
+				.readonly = l->v[i].readonly,
+				.moved = l->v[i].moved, .seq = l->v[i].seq,
+				.fd = fd });
 	}
 }
 

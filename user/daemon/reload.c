@@ -52,11 +52,28 @@ int reload_load(struct daemon *d, struct policy **out, char *err,
 	return ret;
 }
 
+/* files.readonly needs BPF-LSM: fanotify cannot tell a write open. */
+static void warn_readonly(struct daemon *d, void (*warn)(const char *, void *))
+{
+	char msg[256];
+	size_t i, k;
+
+	for (i = 0; !d->exec_lsm && i < d->policy->nprofiles; i++)
+		for (k = 0; k < d->policy->profiles[i].nfiles; k++)
+			if (d->policy->profiles[i].files[k].readonly) {
+				snprintf(msg, sizeof(msg), "profiles.%s.files.readonly: not enforced on this kernel (it needs BPF-LSM: fanotify cannot tell a write from a read)",
+					 d->policy->profiles[i].name);
+				warn(msg, d);
+				break;
+			}
+}
+
 /* The exec and file fence for the policy just put in force. */
 void reload_apply_exec(struct daemon *d, void (*warn)(const char *, void *))
 {
 	int ret;
 
+	warn_readonly(d, warn);
 	if (!d->exec_lsm && fence_active(&d->fence)) {
 		ret = fence_apply(&d->fence, maps_active(&d->maps), warn, d);
 		if (ret)

@@ -95,6 +95,7 @@ static void held_load(json_object *a, struct state_held_list *l)
 			.handle = strdup(hx),
 			.action = (__u8)get_u64(e, "action"),
 			.moved = get_u64(e, "moved") != 0,
+			.readonly = get_u64(e, "readonly") != 0,
 			.seq = get_u64(e, "seq"),
 			.kdev = (__u32)get_u64(e, "dev"),
 			.type = (unsigned int)get_u64(e, "handle_type"),
@@ -163,6 +164,8 @@ static json_object *held_json(const struct state_held_list *l)
 				       json_object_new_int(l->v[i].action));
 		json_object_object_add(e, "moved",
 				       json_object_new_int(l->v[i].moved));
+		json_object_object_add(e, "readonly",
+				       json_object_new_int(l->v[i].readonly));
 		json_object_object_add(e, "seq",
 				       json_object_new_int64(l->v[i].seq));
 		json_object_object_add(e, "dev",

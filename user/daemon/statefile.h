@@ -30,6 +30,7 @@ struct state_held {
 	char *profile, *path;
 	__u8 action;
 	bool moved;		/* away from the rule's path (kept, in order) */
+	bool readonly;		/* of a files.readonly rule */
 	__u64 seq;		/* first seen: the order they are kept in */
 	__u32 kdev;
 	unsigned int type, nbytes;

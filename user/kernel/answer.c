@@ -393,6 +393,9 @@ static int decide(const struct judge_ctx *base, struct mw_event_fanotify *rec,
 	}
 	if (tries == JUDGE_TRIES)
 		return -1;
+	/* files.readonly: the request may be a read (fanotify cannot say). */
+	if (n.has_files && n.files.readonly)
+		n.files.action = MW_ACTION_ALLOW;
 	if (n.has_files && (!n.has_exec || n.files.action > n.exec.action)) {
 		rec->action = n.files.action;
 		rec->rule_id = n.files.rule_id;

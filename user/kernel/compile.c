@@ -199,7 +199,7 @@ static bool out_of(int err)
 
 /* The name rule of @r on (the directory of @hp, its last component). */
 static int name_add_one(struct compiled *out, const struct path_rule *r,
-			const char *hp, __u32 id, __u32 rule_id)
+			const char *hp, bool in_home, __u32 id, __u32 rule_id)
 {
 	char dir[PATH_MAX];
 	const char *base = strrchr(hp, '/');
@@ -228,10 +228,11 @@ static int name_add_one(struct compiled *out, const struct path_rule *r,
 	e->dir_dev = st.st_dev;
 	e->dir_ino = st.st_ino;
 	e->dir_fd = fd;
-	e->system_dir = system_dir(host_unpath(dir));
+	e->busy_dir = system_dir(host_unpath(dir)) || in_home;
 	memcpy(e->name, base + 1, len);
 	e->profile = id;
 	e->action = r->action;
+	e->readonly = r->readonly;
 	e->rule_id = rule_id;
 	return 0;
 }
@@ -255,9 +256,9 @@ static int name_add(struct compiled *out, const struct path_rule *r,
 	if (r->action == MW_ACTION_ALLOW || stat(hp, &st) ||
 	    !S_ISREG(st.st_mode))
 		return 0;
-	ret = name_add_one(out, r, hp, id, rule_id);
+	ret = name_add_one(out, r, hp, r->in_home, id, rule_id);
 	if (!ret && realpath(hp, real) && strcmp(real, hp))
-		ret = name_add_one(out, r, real, id, rule_id);
+		ret = name_add_one(out, r, real, false, id, rule_id);
 	return ret;
 }
 
@@ -301,6 +302,7 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 			return ret;
 		}
 		out->files[out->nfiles - 1].fd = fd;
+		out->files[out->nfiles - 1].readonly = r->readonly;
 	}
 	for (k = 0; pr->files_allowlist && confine_base[k]; k++) {
 		char hp[PATH_MAX];

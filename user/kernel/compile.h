@@ -28,6 +28,7 @@ struct inode_sel {
 	bool mount_root;	/* a directory that is the root of its mount */
 	__u32 profile;
 	__u8 action;
+	bool readonly;		/* files.readonly: writes and changes only */
 	__u32 rule_id;
 	int fd;			/* files: O_PATH on the object, which it holds
 				 * (a rename keeps it; see maps.c), else -1 */
@@ -43,10 +44,11 @@ struct name_sel {
 	const char *path;	/* the rule's, borrowed from the policy */
 	__u64 dir_dev, dir_ino;	/* userspace dev_t */
 	int dir_fd;		/* O_PATH on the directory, for its mark */
-	bool system_dir;	/* /etc, /usr ...: no fanotify mark (cost) */
+	bool busy_dir;		/* /etc, /usr, a home ...: no fanotify mark */
 	char name[MW_FNAME_MAX];
 	__u32 profile;
 	__u8 action;
+	bool readonly;
 	__u32 rule_id;
 };
 

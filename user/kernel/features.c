@@ -207,6 +207,11 @@ json_object *features_backend_json(const struct features *f,
 		hook(o, "file_open", f->fanotify_perm.ok ?
 		     "fanotify FAN_OPEN_PERM on protected files and directory trees" : NULL,
 		     "confinement (files.allow): the wrapper's Landlock rule set only; auto-detected servers are not confined without BPF-LSM");
+	hook(o, "file_change", lsm ?
+	     "lsm/inode_rename, inode_link, inode_unlink, inode_rmdir, inode_create, inode_mkdir, inode_symlink, inode_mknod; lsm/file_open for files.readonly" :
+	     NULL,
+	     lsm ? NULL :
+	     "renames, links, removals and writes (files.readonly) of protected files need BPF-LSM; a renamed-away object keeps its rule");
 	hook(o, "syscalls", lsm ?
 	     "lsm/ptrace_access_check, bpf, perf_event_open, sb_mount, sb_umount, kernel_load_data, kernel_read_file, key_alloc, userns_create, inode_unlink/rmdir/rename on bpffs; seccomp from the wrapper" :
 	     "seccomp filter installed by the wrapper",

@@ -111,25 +111,24 @@ static void seeds_free(struct mw_maps *m)
 	m->nseed = 0;
 }
 
-int maps_seed_file(struct mw_maps *m, const char *profile, const char *path,
-		   __u8 action, bool moved, __u64 seq, int fd)
+int maps_seed_file(struct mw_maps *m, const struct maps_seed *seed)
 {
 	struct maps_seed *v = realloc(m->seed, (m->nseed + 1) * sizeof(*v));
-	struct maps_seed e = { .profile = strdup(profile),
-			       .path = strdup(path), .action = action,
-			       .moved = moved, .seq = seq, .fd = fd };
+	struct maps_seed e = *seed;
 
+	e.profile = strdup(seed->profile);
+	e.path = strdup(seed->path);
 	if (v)
 		m->seed = v;
 	if (!v || !e.profile || !e.path) {
 		free(e.profile);
 		free(e.path);
-		close(fd);
+		close(seed->fd);
 		return -ENOMEM;
 	}
 	m->seed[m->nseed++] = e;
-	if (seq >= m->next_seq)
-		m->next_seq = seq + 1;
+	if (e.seq >= m->next_seq)
+		m->next_seq = e.seq + 1;
 	return 0;
 }
 
@@ -157,6 +156,7 @@ static int seeds_compiled(const struct mw_maps *m, struct compiled *out)
 		e->profile = profile_ids_get(&m->ids, m->seed[i].profile);
 		e->action = m->seed[i].action;
 		e->moved = m->seed[i].moved;
+		e->readonly = m->seed[i].readonly;
 		e->seq = m->seed[i].seq;
 		e->fd = m->seed[i].fd;
 		if (!e->profile)
@@ -255,10 +255,12 @@ static int sels_fill(int fd, __u32 gen, const struct inode_sel *v, size_t n)
 		struct mw_inode_key k = inode_key(gen, &v[i]);
 		struct mw_rule_value val = {
 			.action = v[i].action, .is_dir = v[i].is_dir,
-			.rule_id = v[i].rule_id,
+			.readonly = v[i].readonly, .rule_id = v[i].rule_id,
 		};
 
-		if (!bpf_map_lookup_elem(fd, &k, &cur) && cur.action >= val.action)
+		if (!bpf_map_lookup_elem(fd, &k, &cur) &&
+		    path_rule_strictness(cur.action, cur.readonly) >=
+		    path_rule_strictness(val.action, val.readonly))
 			continue;
 		if (bpf_map_update_elem(fd, &k, &val, BPF_ANY))
 			return -errno;
@@ -275,6 +277,7 @@ static int names_fill(int fd, __u32 gen, const struct name_sel *v, size_t n)
 					 .dev = kdev(v[i].dir_dev),
 					 .ino = v[i].dir_ino };
 		struct mw_rule_value val = { .action = v[i].action,
+					     .readonly = v[i].readonly,
 					     .rule_id = v[i].rule_id };
 
 		memcpy(k.name, v[i].name, sizeof(k.name));
@@ -349,7 +352,9 @@ static const struct path_rule *file_rule(const struct mw_maps *m,
 		for (k = 0; k < p->profiles[i].nfiles; k++) {
 			const struct path_rule *r = &p->profiles[i].files[k];
 
-			if (r->action == s->action && !strcmp(r->path, s->path))
+			if (r->action == s->action &&
+			    r->readonly == s->readonly &&
+			    !strcmp(r->path, s->path))
 				return r;
 		}
 	}
@@ -387,7 +392,10 @@ static bool file_named(const struct compiled *c, const struct inode_sel *s)
 	for (i = 0; i < c->nfiles; i++)
 		if (c->files[i].profile == s->profile &&
 		    c->files[i].st_dev == s->st_dev &&
-		    c->files[i].ino == s->ino && c->files[i].action >= s->action)
+		    c->files[i].ino == s->ino &&
+		    path_rule_strictness(c->files[i].action,
+					 c->files[i].readonly) >=
+		    path_rule_strictness(s->action, s->readonly))
 			return true;
 	return false;
 }

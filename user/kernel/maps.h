@@ -25,7 +25,7 @@ struct mw_map_fds {
 struct maps_seed {
 	char *profile, *path;
 	__u8 action;
-	bool moved;
+	bool readonly, moved;
 	__u64 seq;
 	int fd;
 };
@@ -61,8 +61,7 @@ const struct compiled *maps_active(const struct mw_maps *m);
  * agent. The first apply keeps it protected if the rule is still there,
  * wherever the object is now (see files_carry()).
  */
-int maps_seed_file(struct mw_maps *m, const char *profile, const char *path,
-		   __u8 action, bool moved, __u64 seq, int fd);
+int maps_seed_file(struct mw_maps *m, const struct maps_seed *seed);
 void maps_read_lock(struct mw_maps *m);
 void maps_read_unlock(struct mw_maps *m);
 

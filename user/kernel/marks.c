@@ -290,7 +290,8 @@ static void marks_wanted(const struct compiled *c, struct mark_list *l)
 	for (i = 0; c && i < c->nfiles; i++) {
 		const struct inode_sel *e = &c->files[i];
 
-		if (e->action == MW_ACTION_ALLOW)
+		/* readonly: fanotify cannot tell a read from a write open. */
+		if (e->action == MW_ACTION_ALLOW || e->readonly)
 			continue;
 		/* Inode marks only: a mount mark would stop every open. */
 		if (e->is_dir)
@@ -302,8 +303,11 @@ static void marks_wanted(const struct compiled *c, struct mark_list *l)
 		const struct name_sel *e = &c->names[i];
 		int fd;
 
-		/* /etc, /usr ...: every exec opens their entries (policy.md). */
-		if (e->action == MW_ACTION_ALLOW || e->system_dir)
+		/*
+		 * /etc, /usr ...: every exec opens their entries; a home: every
+		 * shell and git (policy.md). An answer an open costs ~40 us.
+		 */
+		if (e->action == MW_ACTION_ALLOW || e->readonly || e->busy_dir)
 			continue;
 		fd = fcntl(e->dir_fd, F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)

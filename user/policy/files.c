@@ -19,11 +19,12 @@ struct path_walk {
 	size_t *n;
 	size_t cap;
 	__u8 action;			/* of the list being walked */
+	bool readonly;			/* files.readonly */
 	const char *set_ok;		/* the path set the lists may name */
 };
 
 static int add_file_rule(struct ctx *c, struct path_walk *w, const char *path,
-			 __u32 id)
+			 __u32 id, bool in_home)
 {
 	struct path_rule *r;
 	size_t k;
@@ -33,8 +34,10 @@ static int add_file_rule(struct ctx *c, struct path_walk *w, const char *path,
 		if (strcmp(r->path, path))
 			continue;
 		/* Named twice (a set and a path): the stricter rule stays. */
-		if (w->action > r->action) {
+		if (path_rule_strictness(w->action, w->readonly) >
+		    path_rule_strictness(r->action, r->readonly)) {
 			r->action = w->action;
+			r->readonly = w->readonly;
 			r->id = id;
 		}
 		return 0;
@@ -48,6 +51,8 @@ static int add_file_rule(struct ctx *c, struct path_walk *w, const char *path,
 	if (!r->path)
 		return ctx_nomem(c);
 	r->action = w->action;
+	r->readonly = w->readonly;
+	r->in_home = in_home;
 	r->id = id;
 	(*w->n)++;
 	return 0;
@@ -67,12 +72,13 @@ static int expand_path(struct ctx *c, struct path_walk *w, const char *s,
 	int err;
 
 	if (s[0] == '/')
-		return add_file_rule(c, w, s, id);
+		return add_file_rule(c, w, s, id, false);
 	if (s[0] == '~' && (s[1] == '/' || !s[1])) {
 		for (i = 0; i < env->nhomes; i++) {
 			snprintf(path, sizeof(path), "%s%s", env->homes[i],
 				 s + 1);
-			err = add_file_rule(c, w, path, id);
+			err = add_file_rule(c, w, path, id,
+					    s[1] && !strchr(s + 2, '/'));
 			if (err)
 				return err;
 		}
@@ -111,9 +117,17 @@ static int path_list(struct ctx *c, const char *key, struct json_object *list,
 		     void *arg)
 {
 	struct path_walk *w = arg;
+	const char *set_ok = w->set_ok;
+	int err;
 
-	w->action = list_action(key);
-	return walk_strings(c, list, path_element, w);
+	w->readonly = !strcmp(key, "readonly");
+	w->action = w->readonly ? MW_ACTION_DENY : list_action(key);
+	if (w->readonly)
+		w->set_ok = "persistence";
+	err = walk_strings(c, list, path_element, w);
+	w->set_ok = set_ok;
+	w->readonly = false;
+	return err;
 }
 
 /* files.allow, and only that, makes the profile a confinement. */
@@ -137,6 +151,7 @@ int parse_files(struct ctx *c, const char *key, struct json_object *obj,
 		{ "deny", path_list, false },
 		{ "audit", path_list, false },
 		{ "allow", files_allow, false },
+		{ "readonly", path_list, false },
 		{ NULL },
 	};
 	/* Unix sockets: no allowlist, a connect is not an open. */

@@ -46,6 +46,49 @@ static const struct pathset_entry secrets[] = {
 	{ "/run/secrets", "Docker and Compose secrets" },
 };
 
+/*
+ * Files that run code for the user later, outside any fence: shell start
+ * files, autostart and systemd user units, git's and editors' own config
+ * (hooks, aliases, autocommands), the dynamic loader's preload, cron and
+ * system units. A server may read them; files.readonly refuses writes.
+ */
+static const struct pathset_entry persistence[] = {
+	{ "~/.bashrc", "bash start file" },
+	{ "~/.bash_profile", "bash login start file" },
+	{ "~/.bash_login", "bash login start file" },
+	{ "~/.bash_logout", "bash logout file" },
+	{ "~/.profile", "login shell start file" },
+	{ "~/.zshrc", "zsh start file" },
+	{ "~/.zshenv", "zsh start file (every zsh)" },
+	{ "~/.zprofile", "zsh login start file" },
+	{ "~/.zlogin", "zsh login start file" },
+	{ "~/.config/fish", "fish configuration and functions" },
+	{ "~/.pam_environment", "environment at login" },
+	{ "~/.config/environment.d", "systemd user environment" },
+	{ "~/.xinitrc", "X session start" },
+	{ "~/.xprofile", "X session start" },
+	{ "~/.config/autostart", "desktop session autostart" },
+	{ "~/.config/systemd/user", "systemd user units" },
+	{ "~/.local/share/systemd/user", "systemd user units" },
+	{ "~/.local/share/applications", "desktop entries (what a click runs)" },
+	{ "~/.gitconfig", "git configuration: aliases, hooksPath, fsmonitor" },
+	{ "~/.config/git", "git configuration" },
+	{ "~/.vimrc", "vim start file" },
+	{ "~/.config/nvim", "neovim configuration" },
+	{ "~/.emacs", "emacs start file" },
+	{ "~/.emacs.d", "emacs configuration" },
+	{ "/etc/ld.so.preload", "libraries preloaded into every program" },
+	{ "/etc/profile", "login shell start file" },
+	{ "/etc/profile.d", "login shell start files" },
+	{ "/etc/bash.bashrc", "bash start file" },
+	{ "/etc/crontab", "cron table" },
+	{ "/etc/cron.d", "cron tables" },
+	{ "/var/spool/cron", "users' cron tables" },
+	{ "/etc/systemd/system", "systemd system units" },
+	{ "/etc/sudoers", "sudo rules" },
+	{ "/etc/sudoers.d", "sudo rules" },
+};
+
 /* Container runtime API sockets: root on the node, one connect away. */
 static const struct pathset_entry container_runtimes[] = {
 	{ "/run/docker.sock", "Docker Engine API" },
@@ -61,6 +104,8 @@ static const struct pathset sets[] = {
 	{ "secrets", secrets, sizeof(secrets) / sizeof(secrets[0]) },
 	{ "container_runtimes", container_runtimes,
 	  sizeof(container_runtimes) / sizeof(container_runtimes[0]) },
+	{ "persistence", persistence,
+	  sizeof(persistence) / sizeof(persistence[0]) },
 };
 
 const struct pathset *pathsets_all(size_t *n)

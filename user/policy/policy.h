@@ -32,9 +32,17 @@ struct net_rule {
  * it, or a unix socket's path. Absolute; "~/" of files and unix rules is
  * expanded for every user.
  */
+/* deny > readonly (a deny of writes) > audit > allow. */
+static inline int path_rule_strictness(__u8 action, bool readonly)
+{
+	return 2 * action - (readonly ? 1 : 0);
+}
+
 struct path_rule {
 	char *path;
 	__u8 action;		/* enum mw_action */
+	bool readonly;		/* files.readonly: a deny of writes only */
+	bool in_home;		/* "~/name": directly in a home directory */
 	__u32 id;		/* index into policy.rule_names */
 };
 

@@ -50,5 +50,7 @@ case_backend_lsm_accepted() {
 	echo "# backend: $(echo "$st" | sed -n 's/.*"backend":\(.*\),"cgroup":.*/\1/p')"
 	echo "$st" | grep -q '"requested":"lsm"' || fail "agent_start: requested is not lsm"
 	echo "$st" | grep -q '"lsm_available":true' || fail "agent_start: lsm_available is not true"
+	echo "$st" | grep -q '"file_change":{"mechanism":"lsm/inode_rename' ||
+		fail "agent_start: file_change is not lsm/inode_rename..."
 	agent_stop || fail "agent did not stop cleanly"
 }

@@ -44,7 +44,7 @@ ff_setup() {
 		"default": {
 			$1
 			"network": { "default": "allow" },
-			"files": { "deny": ["$FF_SECRET", "$FF_SDIR"] }
+			"files": { "deny": ["$FF_SECRET", "$FF_SDIR"]${FF_FILES_EXTRA:-} }
 		}$2
 	}
 }
@@ -248,6 +248,34 @@ case_file_fence_changes_refused() {
 	ff_untracked "$FF_M2" cat "$FF_KEY"
 	ln "$FF_SECRET" /tmp/hardlink && rm /tmp/hardlink && mv /tmp/mine "$FF_SDIR/planted" ||
 		fail "the untracked shell could not link, remove or move"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
+# Issue 12 item 3: files.readonly. A tracked server reads a start file and
+# a directory of units, may not append to the file (EACCES, a file_open
+# deny event), replace it by rename, or plant a unit in the directory; the
+# untracked shell may.
+case_file_fence_readonly() {
+	FF_FILES_EXTRA=', "readonly": ["/tmp/ff/rc", "/tmp/ff/units"]'
+	ff_setup
+	FF_FILES_EXTRA=
+	echo "rcmark$$" >/tmp/ff/rc && mkdir /tmp/ff/units && echo unit >/tmp/ff/units/a ||
+		fail "readonly fixtures"
+	ff_agent ro
+	ff_run ro cat /tmp/ff/rc
+	case "$FF_OUT" in *"rcmark$$"*) ;; *) fail "tracked read of a readonly file: $FF_OUT" ;; esac
+	ff_run ro sh -c 'echo evil >> /tmp/ff/rc'
+	echo "# tracked append: status $FF_RC: $FF_OUT"
+	case "$FF_OUT" in *"Permission denied"*) ;; *) fail "tracked append: $FF_OUT" ;; esac
+	ff_file_event "$FF_PID" deny "profiles.default.files.readonly[0] (/tmp/ff/rc)" /tmp/ff/rc ||
+		fail "no file_open deny event for the append"
+	grep -q evil /tmp/ff/rc && fail "the append went through"
+	echo evil >/tmp/mine
+	ff_refused ro "profiles.default.files.readonly[0] (/tmp/ff/rc)" rename mv /tmp/mine /tmp/ff/rc
+	ff_refused ro "profiles.default.files.readonly[1] (/tmp/ff/units)" create sh -c 'echo x > /tmp/ff/units/evil.service'
+	ff_run ro cat /tmp/ff/units/a
+	case "$FF_OUT" in *unit*) ;; *) fail "tracked read in a readonly directory: $FF_OUT" ;; esac
+	echo ok >>/tmp/ff/rc && echo x >/tmp/ff/units/b || fail "the untracked shell could not write"
 	agent_stop || fail "agent did not stop cleanly"
 }
 
