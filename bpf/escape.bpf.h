@@ -80,6 +80,26 @@ int BPF_PROG(handle_inode_rename, struct inode *old_dir, struct dentry *old_dent
 	       mw_escape_check(MW_ESC_BPF) : 0;
 }
 
+/*
+ * open_by_handle_at() opens a file with no path and, unless it is in the
+ * dentry cache, no parent: no walk finds the rule of a protected directory
+ * above it. It needs CAP_DAC_READ_SEARCH; refused there, in that call only
+ * (a read past a mode bit asks for the same capability, and gets it).
+ */
+SEC("lsm/capable")
+int BPF_PROG(handle_capable, const struct cred *cred, struct user_namespace *ns,
+	     int cap)
+{
+	struct pt_regs *regs;
+
+	if (cap != MW_CAP_DAC_READ_SEARCH)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (BPF_CORE_READ(regs, orig_ax) != MW_NR_OPEN_BY_HANDLE_AT)
+		return 0;
+	return mw_escape_check(MW_ESC_HANDLE);
+}
+
 SEC("lsm/perf_event_open")
 int BPF_PROG(handle_perf_event_open, struct perf_event_attr *attr, int type)
 {

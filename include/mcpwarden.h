@@ -77,7 +77,8 @@ enum mw_escape {
 	MW_ESC_KEXEC		= 6,
 	MW_ESC_KEYS		= 7,	/* add_key, keyctl, request_key */
 	MW_ESC_USERNS		= 8,	/* unshare(CLONE_NEWUSER) and clone */
-	MW_ESC_MAX		= 9,
+	MW_ESC_HANDLE		= 9,	/* open_by_handle_at: no parent, no rule */
+	MW_ESC_MAX		= 10,
 };
 
 /* How a process came to be tracked; children keep their root's source. */

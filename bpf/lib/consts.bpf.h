@@ -12,6 +12,8 @@
 
 #define SIGKILL		9
 #define MW_FMODE_WRITE	0x2	/* FMODE_WRITE */
+#define MW_CAP_DAC_READ_SEARCH	2
+#define MW_NR_OPEN_BY_HANDLE_AT	304	/* x86-64 */
 
 #define AF_INET		2
 #define AF_INET6	10

@@ -208,7 +208,7 @@ UNIT_TEST(default_policy)
 	/* 4 network rules, 14 exec paths, secrets, persistence, runtimes, syscalls */
 	CHECK(p->nrule_names == 4 + 14 + 4);
 	CHECK(prof->nfiles > 30 && !prof->files_allowlist);
-	CHECK(prof->nunix == 7 && prof->nsyscalls == 12);
+	CHECK(prof->nunix == 7 && prof->nsyscalls == 13);
 	CHECK_STR(p->rule_names[prof->files[0].id],
 		  "profiles.default.files.deny[0] (secrets)");
 	CHECK(!strncmp(p->rule_names[prof->syscalls_id],

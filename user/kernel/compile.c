@@ -509,6 +509,7 @@ int escape_class(const char *name)
 		{ "kexec_file_load", MW_ESC_KEXEC }, { "add_key", MW_ESC_KEYS },
 		{ "keyctl", MW_ESC_KEYS }, { "request_key", MW_ESC_KEYS },
 		{ "unshare", MW_ESC_USERNS },
+		{ "open_by_handle_at", MW_ESC_HANDLE },
 	};
 	size_t i;
 

@@ -213,7 +213,7 @@ json_object *features_backend_json(const struct features *f,
 	     lsm ? NULL :
 	     "renames, links, removals and writes (files.readonly) of protected files need BPF-LSM; a renamed-away object keeps its rule");
 	hook(o, "syscalls", lsm ?
-	     "lsm/ptrace_access_check, bpf, perf_event_open, sb_mount, sb_umount, kernel_load_data, kernel_read_file, key_alloc, userns_create, inode_unlink/rmdir/rename on bpffs; seccomp from the wrapper" :
+	     "lsm/ptrace_access_check, bpf, perf_event_open, sb_mount, sb_umount, kernel_load_data, kernel_read_file, key_alloc, userns_create, capable (open_by_handle_at), inode_unlink/rmdir/rename on bpffs; seccomp from the wrapper" :
 	     "seccomp filter installed by the wrapper",
 	     lsm ? "setns is refused by the wrapper's seccomp filter only" :
 	     "auto-detected servers (no wrapper) are not covered without BPF-LSM");

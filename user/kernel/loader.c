@@ -66,6 +66,7 @@ static size_t prog_defs(const struct loader *l, struct prog_def *defs)
 		{ sk->progs.handle_read_file, P_LSM },
 		{ sk->progs.handle_key_alloc, P_LSM },
 		{ sk->progs.handle_userns_create, P_LSM },
+		{ sk->progs.handle_capable, P_LSM },
 		{ sk->progs.handle_task_kill, P_LSM },
 		{ sk->progs.handle_inode_unlink, P_LSM },
 		{ sk->progs.handle_inode_rmdir, P_LSM },

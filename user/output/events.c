@@ -511,6 +511,7 @@ static const char *const escape_names[MW_ESC_MAX] = {
 	[MW_ESC_UMOUNT] = "umount", [MW_ESC_MODULE] = "module",
 	[MW_ESC_KEXEC] = "kexec", [MW_ESC_KEYS] = "keys",
 	[MW_ESC_USERNS] = "userns",
+	[MW_ESC_HANDLE] = "handle",
 };
 
 static json_object *syscall_json(struct events *e,

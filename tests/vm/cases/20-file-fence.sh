@@ -309,9 +309,10 @@ case_file_fence_replaced_by_rename() {
 }
 
 # Routes through the kernel: /proc/self/root, the reopen of an O_PATH fd
-# through /proc/self/fd, openat2.
+# through /proc/self/fd, openat2, open_by_handle_at (refused as the
+# handle class of syscalls.deny: lsm/capable in that call).
 case_file_fence_kernel_routes() {
-	ff_setup
+	ff_setup '"syscalls": { "deny": ["open_by_handle_at"] },'
 	ff_agent k
 	ff_unread k "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" cat "/proc/self/root$FF_SECRET"
 	ff_unread k "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" /bin/vmopen procfd "$FF_SECRET"
@@ -320,6 +321,16 @@ case_file_fence_kernel_routes() {
 	ff_unread k "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" /bin/vmopen openat2 "$FF_SECRET"
 	echo "$FF_OUT" | grep -q 'vmopen: openat2 open .*errno 13 ' ||
 		fail "vmopen openat2: not the open that failed with EACCES: $FF_OUT"
+	# By handle: no path, maybe no parent; the call itself is refused
+	# (here by the wrapper's seccomp filter; syscalls_lsm_detected has the
+	# LSM hook).
+	echo 3 >/proc/sys/vm/drop_caches
+	ff_run k /bin/vmopen handle "$FF_KEY"
+	echo "# tracked: vmopen handle -> status $FF_RC: $FF_OUT"
+	case "$FF_OUT" in *"$FF_M2"*) fail "tracked open_by_handle_at read the key: $FF_OUT" ;; esac
+	echo "$FF_OUT" | grep -q 'vmopen: handle open .*errno 1 ' ||
+		fail "vmopen handle: not the open_by_handle_at that failed with EPERM: $FF_OUT"
+	ff_untracked "$FF_M2" /bin/vmopen handle "$FF_KEY"
 	agent_stop || fail "agent did not stop cleanly"
 }
 
@@ -560,14 +571,15 @@ case_syscalls_lsm_detected() {
 		"sysd": {
 			"select": { "detect": ["sys-mcp-*"] },
 			"network": { "default": "allow" },
-			"syscalls": { "deny": ["ptrace", "mount", "unshare", "bpf", "perf_event_open"] }
+			"syscalls": { "deny": ["ptrace", "mount", "unshare", "bpf", "perf_event_open", "open_by_handle_at"] }
 		}
 	}
 }
 EOF
 	srvbin=$FS/sys-mcp-demo
-	printf '#!/bin/sh\nfor n in %s; do echo "$n: $(/bin/sys $n %s)"; done\necho fsdone\n' \
-		"$FS_CALLS" "$FS/mnt" >"$srvbin" && chmod 0755 "$srvbin" ||
+	echo fstarget >"$FS/target"
+	printf '#!/bin/sh\nfor n in %s; do echo "$n: $(/bin/sys $n %s)"; done\necho "handle: $(/bin/vmopen handle %s)"\necho fsdone\n' \
+		"$FS_CALLS" "$FS/mnt" "$FS/target" >"$srvbin" && chmod 0755 "$srvbin" ||
 		fail "cannot write the server"
 	# Untracked first (no agent): every call works for root here.
 	out=$("$srvbin" 2>&1)
@@ -575,6 +587,7 @@ EOF
 	for n in $FS_CALLS; do
 		echo "$out" | grep -q "^$n: ok\$" || fail "untracked $n does not work: $out"
 	done
+	echo "$out" | grep -q "^handle: fstarget\$" || fail "untracked open_by_handle_at: $out"
 	ff_agent y /tmp/fs.json
 	"$srvbin" >/tmp/y.srv.out 2>&1 &
 	srv=$!
@@ -585,11 +598,14 @@ EOF
 	for n in $FS_CALLS; do
 		echo "$out" | grep -q "^$n: errno 1 " || fail "tracked $n: not EPERM: $out"
 	done
-	for n in $FS_CALLS; do
+	echo "$out" | grep -q "^handle: vmopen: handle open .*errno 1 " ||
+		fail "tracked open_by_handle_at: not EPERM: $out"
+	for n in $FS_CALLS open_by_handle_at; do
 		# The hook sees the class of the call (docs/events.md).
 		case $n in
 		unshare) class=userns ;;
 		perf_event_open) class=perf_event ;;
+		open_by_handle_at) class=handle ;;
 		*) class=$n ;;
 		esac
 		ev=$(ff_event "$srv" process_syscall '"action":"deny"' \

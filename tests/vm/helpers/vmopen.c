@@ -6,6 +6,8 @@
  *   procfd   open(PATH, O_PATH), then open("/proc/self/fd/N", O_RDONLY):
  *            the reopen of a descriptor that was never opened for reading
  *   openat2  openat2(AT_FDCWD, PATH, {O_RDONLY, RESOLVE_NO_SYMLINKS})
+ *   handle   name_to_handle_at(PATH), then open_by_handle_at() on the
+ *            mount of /tmp, where the cases' files are
  * On failure prints "vmopen: MODE PATH: errno N (text)" and exits 1.
  * "vmopen until STOP PATH" opens PATH over and over until STOP exists and
  * prints "ok A denied D other O".
@@ -53,7 +55,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: vmopen read|procfd|openat2 PATH | vmopen until STOP PATH\n");
+		fprintf(stderr, "usage: vmopen read|procfd|openat2|handle PATH | vmopen until STOP PATH\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "read")) {
@@ -64,6 +66,18 @@ int main(int argc, char **argv)
 			return failed(argv[1], "O_PATH", argv[2]);
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
 		fd = open(proc, O_RDONLY);
+	} else if (!strcmp(argv[1], "handle")) {
+		union {
+			struct file_handle fh;
+			char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+		} h;
+		int mnt, root;
+
+		h.fh.handle_bytes = MAX_HANDLE_SZ;
+		if (name_to_handle_at(AT_FDCWD, argv[2], &h.fh, &mnt, 0))
+			return failed(argv[1], "name_to_handle_at", argv[2]);
+		root = open("/tmp", O_RDONLY | O_DIRECTORY);
+		fd = open_by_handle_at(root, &h.fh, O_RDONLY);
 	} else if (!strcmp(argv[1], "openat2")) {
 		memset(&how, 0, sizeof(how));
 		how.flags = O_RDONLY;
