@@ -417,6 +417,33 @@ UNIT_TEST(files_readonly)
 	CHECK_STR(err, "test.json:1: profiles.x.files.readonly[0]: \"secrets\" is not an absolute path, a ~/path or the path set \"persistence\"");
 }
 
+/* "~/name" is directly in a home (no directory mark there: compile.c). */
+UNIT_TEST(files_in_home)
+{
+	char err[POLICY_ERR_MAX] = "";
+	struct policy_env env;
+	struct policy *p = NULL;
+	struct hostenv h;
+	size_t k, in = 0, deep = 0;
+
+	host_env(resolv_conf(), &h, &env);
+	CHECK(parse("{\"version\": 1, \"profiles\": {\"x\": {\"files\": {"
+		    "\"deny\": [\"~/.netrc\", \"~/.docker/config.json\", \"/etc/x\"]}}}}",
+		    &env, &p, err, NULL) == 0);
+	CHECK_STR(err, "");
+	for (k = 0; p && k < p->profiles[0].nfiles; k++) {
+		const struct path_rule *r = &p->profiles[0].files[k];
+
+		if (strstr(r->path, "/.netrc"))
+			in += r->in_home;
+		else
+			deep += r->in_home;
+	}
+	CHECK(h.nhomes > 0 && in == h.nhomes && deep == 0);
+	policy_free(p);
+	hostenv_free(&h);
+}
+
 UNIT_TEST(user_sets_ports_protocol)
 {
 	static const char text[] =
