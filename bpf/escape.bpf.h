@@ -91,11 +91,14 @@ int BPF_PROG(handle_capable, const struct cred *cred, struct user_namespace *ns,
 	     int cap)
 {
 	struct pt_regs *regs;
+	unsigned long nr;
 
 	if (cap != MW_CAP_DAC_READ_SEARCH)
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	if (BPF_CORE_READ(regs, orig_ax) != MW_NR_OPEN_BY_HANDLE_AT)
+	nr = BPF_CORE_READ(regs, orig_ax) & ~(unsigned long)MW_X32_SYSCALL_BIT;
+	/* The i386 number is no x86-64 call: only int 0x80 gives it. */
+	if (nr != MW_NR_OPEN_BY_HANDLE_AT && nr != MW_NR_OPEN_BY_HANDLE_AT_I386)
 		return 0;
 	return mw_escape_check(MW_ESC_HANDLE);
 }

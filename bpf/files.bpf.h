@@ -67,11 +67,14 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 	if (!pb->matched_self) {
 		named = mw_name_rule(BPF_CORE_READ(file, f_path.dentry), gen,
 				     t->server.profile);
-		if (named)
+		/* Nearest, unless a readonly name under a deny. */
+		if (named && !(named->readonly && rule && !rule->readonly &&
+			       rule->action == MW_ACTION_DENY))
 			rule = named;
 	}
 	if (rule && rule->readonly &&
-	    !(BPF_CORE_READ(file, f_mode) & MW_FMODE_WRITE))
+	    !(BPF_CORE_READ(file, f_mode) & MW_FMODE_WRITE) &&
+	    !(BPF_CORE_READ(file, f_flags) & MW_O_TRUNC))
 		action = MW_ACTION_ALLOW;	/* files.readonly: reading is fine */
 	else if (rule)
 		action = rule->action;
@@ -171,18 +174,23 @@ static __always_inline int mw_change_check(struct dentry *a, struct dentry *b,
 	struct mw_event_file *ev;
 	struct mw_profile *p;
 	struct mw_tracked *t;
-	__u32 zero = 0, gen, rule_id = 0;
+	__u32 zero = 0, gen, rule_id = 0, rule_b = 0;
 	__u64 start;
-	__u8 action;
+	__u8 action, action_b;
 	struct dentry *hit = a;
 
 	p = mw_current_profile(&t, &start, &gen);
 	if (!p || !p->has_files)
 		return 0;
 	action = mw_dentry_rule(a, gen, t->server.profile, &rule_id);
-	if (action < MW_ACTION_AUDIT && b) {
-		hit = b;
-		action = mw_dentry_rule(b, gen, t->server.profile, &rule_id);
+	/* Both sides: an audited source does not excuse a denied target. */
+	if (action < MW_ACTION_DENY && b) {
+		action_b = mw_dentry_rule(b, gen, t->server.profile, &rule_b);
+		if (action_b > action) {
+			hit = b;
+			action = action_b;
+			rule_id = rule_b;
+		}
 	}
 	if (action < MW_ACTION_AUDIT)
 		return 0;

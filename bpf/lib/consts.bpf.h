@@ -12,8 +12,11 @@
 
 #define SIGKILL		9
 #define MW_FMODE_WRITE	0x2	/* FMODE_WRITE */
+#define MW_O_TRUNC	01000	/* O_TRUNC: truncates a read-only open too */
 #define MW_CAP_DAC_READ_SEARCH	2
 #define MW_NR_OPEN_BY_HANDLE_AT	304	/* x86-64 */
+#define MW_NR_OPEN_BY_HANDLE_AT_I386	342	/* int 0x80 from a 64-bit process */
+#define MW_X32_SYSCALL_BIT	0x40000000
 
 #define AF_INET		2
 #define AF_INET6	10

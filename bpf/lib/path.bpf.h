@@ -29,7 +29,8 @@ static long mw_path_step(__u32 i, void *unused)
 		return 1;
 	d = (struct dentry *)pb->dentry;
 	m = (struct mount *)pb->mnt;
-	if (pb->check && !pb->matched) {
+	/* Past a readonly rule: a deny above it still wins (it is stricter). */
+	if (pb->check && (!pb->matched || pb->match.readonly)) {
 		struct mw_rule_value *v;
 
 		pb->key.dev = BPF_CORE_READ(d, d_sb, s_dev);
@@ -37,10 +38,12 @@ static long mw_path_step(__u32 i, void *unused)
 		v = pb->check == MW_CHECK_FILES ?
 		    bpf_map_lookup_elem(&mw_file_rules, &pb->key) :
 		    bpf_map_lookup_elem(&mw_exec_rules, &pb->key);
-		if (v && (v->is_dir || i == 0)) {
+		if (v && (v->is_dir || i == 0) &&
+		    (!pb->matched ||
+		     (v->action == MW_ACTION_DENY && !v->readonly))) {
+			pb->matched_self = !pb->matched && i == 0;
 			pb->match = *v;
 			pb->matched = 1;
-			pb->matched_self = i == 0;
 		}
 	}
 	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {

@@ -247,6 +247,7 @@ static void lookup(const struct judge_ctx *c, struct nearest *n, __u32 dev,
 {
 	struct mw_inode_key key = { .gen = c->gen, .profile = c->profile,
 				    .dev = dev, .ino = ino };
+	struct mw_rule_value v;
 
 	if (n->want_exec && !bpf_map_lookup_elem(c->a->fds.exec, &key, &n->exec) &&
 	    (!dir || n->exec.is_dir)) {
@@ -254,10 +255,13 @@ static void lookup(const struct judge_ctx *c, struct nearest *n, __u32 dev,
 		n->want_exec = false;
 	}
 	if (n->want_files &&
-	    !bpf_map_lookup_elem(c->a->fds.files, &key, &n->files) &&
-	    (!dir || n->files.is_dir)) {
+	    !bpf_map_lookup_elem(c->a->fds.files, &key, &v) &&
+	    (!dir || v.is_dir) &&
+	    (!n->has_files || (v.action == MW_ACTION_DENY && !v.readonly))) {
+		n->files = v;
 		n->has_files = true;
-		n->want_files = false;
+		/* Past a readonly rule: a deny above it still wins. */
+		n->want_files = v.readonly;
 	}
 }
 
@@ -279,7 +283,7 @@ static void lookup_name(const struct judge_ctx *c, struct nearest *n,
 	memcpy(key.name, base + 1, len);
 	if (!bpf_map_lookup_elem(c->a->fds.names, &key, &n->files)) {
 		n->has_files = true;
-		n->want_files = false;
+		n->want_files = n->files.readonly;	/* a deny above wins */
 	}
 }
 

@@ -199,7 +199,7 @@ static bool out_of(int err)
 
 /* The name rule of @r on (the directory of @hp, its last component). */
 static int name_add_one(struct compiled *out, const struct path_rule *r,
-			const char *hp, bool in_home, __u32 id, __u32 rule_id)
+			const char *hp, bool no_mark, __u32 id, __u32 rule_id)
 {
 	char dir[PATH_MAX];
 	const char *base = strrchr(hp, '/');
@@ -228,13 +228,42 @@ static int name_add_one(struct compiled *out, const struct path_rule *r,
 	e->dir_dev = st.st_dev;
 	e->dir_ino = st.st_ino;
 	e->dir_fd = fd;
-	e->busy_dir = system_dir(host_unpath(dir)) || in_home;
+	e->busy_dir = no_mark || system_dir(host_unpath(dir));
 	memcpy(e->name, base + 1, len);
 	e->profile = id;
 	e->action = r->action;
 	e->readonly = r->readonly;
 	e->rule_id = rule_id;
 	return 0;
+}
+
+/*
+ * A deny or readonly path that is not there: the first of its components
+ * that is missing, by its name in the deepest directory that exists, so
+ * that a tracked server cannot make it (~/.zshenv, ~/.config/systemd for
+ * ~/.config/systemd/user) before the reload that its making triggers. For
+ * BPF-LSM's change hooks: no fanotify mark (fanotify cannot refuse a
+ * creation, and an open of what is not there needs no answer).
+ */
+static int name_add_missing(struct compiled *out, const struct path_rule *r,
+			    const char *hp, __u32 id, __u32 rule_id)
+{
+	char q[PATH_MAX], dir[PATH_MAX], *slash;
+	struct stat st;
+
+	snprintf(q, sizeof(q), "%s", hp);
+	for (;;) {
+		slash = strrchr(q, '/');
+		if (!slash || slash == q)
+			return 0;
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - q), q);
+		if (!stat(dir, &st))
+			return S_ISDIR(st.st_mode) ?
+			       name_add_one(out, r, q, true, id, rule_id) : 0;
+		if (errno != ENOENT)
+			return out_of(errno) ? -errno : 0;
+		*slash = '\0';
+	}
 }
 
 /*
@@ -253,14 +282,19 @@ static int name_add(struct compiled *out, const struct path_rule *r,
 	struct stat st;
 	int ret;
 
-	if (r->action == MW_ACTION_ALLOW || stat(hp, &st) ||
-	    !S_ISREG(st.st_mode))
+	if (r->action == MW_ACTION_ALLOW)
+		return 0;
+	if (stat(hp, &st))
+		return errno == ENOENT && r->action == MW_ACTION_DENY ?
+		       name_add_missing(out, r, hp, id, rule_id) : 0;
+	if (!S_ISREG(st.st_mode))
 		return 0;
 	ret = name_add_one(out, r, hp, r->in_home, id, rule_id);
 	if (!ret && realpath(hp, real) && strcmp(real, hp))
 		ret = name_add_one(out, r, real, false, id, rule_id);
 	return ret;
 }
+
 
 /*
  * File rules: paths that exist now (a missing secret is simply not there;

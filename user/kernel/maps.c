@@ -270,6 +270,7 @@ static int sels_fill(int fd, __u32 gen, const struct inode_sel *v, size_t n)
 
 static int names_fill(int fd, __u32 gen, const struct name_sel *v, size_t n)
 {
+	struct mw_rule_value cur;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -281,6 +282,10 @@ static int names_fill(int fd, __u32 gen, const struct name_sel *v, size_t n)
 					     .rule_id = v[i].rule_id };
 
 		memcpy(k.name, v[i].name, sizeof(k.name));
+		if (!bpf_map_lookup_elem(fd, &k, &cur) &&
+		    path_rule_strictness(cur.action, cur.readonly) >=
+		    path_rule_strictness(val.action, val.readonly))
+			continue;	/* two rules on one name: the stricter */
 		if (bpf_map_update_elem(fd, &k, &val, BPF_ANY))
 			return -errno;
 	}

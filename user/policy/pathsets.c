@@ -18,6 +18,7 @@ static const struct pathset_entry secrets[] = {
 	{ "~/.docker/config.json", "Docker registry credentials" },
 	{ "~/.netrc", "netrc logins (curl, git, ftp)" },
 	{ "~/.git-credentials", "git credential store" },
+	{ "~/.config/git/credentials", "git credential store (its XDG place)" },
 	{ "~/.config/gh", "GitHub CLI tokens" },
 	{ "~/.npmrc", "npm registry tokens" },
 	{ "~/.pypirc", "PyPI upload tokens" },

@@ -256,7 +256,7 @@ case_file_fence_changes_refused() {
 # deny event), replace it by rename, or plant a unit in the directory; the
 # untracked shell may.
 case_file_fence_readonly() {
-	FF_FILES_EXTRA=', "readonly": ["/tmp/ff/rc", "/tmp/ff/units"]'
+	FF_FILES_EXTRA=', "readonly": ["/tmp/ff/rc", "/tmp/ff/units", "/tmp/ff/absent-rc", "/tmp/ff/nodir/units"]'
 	ff_setup
 	FF_FILES_EXTRA=
 	echo "rcmark$$" >/tmp/ff/rc && mkdir /tmp/ff/units && echo unit >/tmp/ff/units/a ||
@@ -275,6 +275,14 @@ case_file_fence_readonly() {
 	ff_refused ro "profiles.default.files.readonly[1] (/tmp/ff/units)" create sh -c 'echo x > /tmp/ff/units/evil.service'
 	ff_run ro cat /tmp/ff/units/a
 	case "$FF_OUT" in *unit*) ;; *) fail "tracked read in a readonly directory: $FF_OUT" ;; esac
+	# A read-only open with O_TRUNC truncates: a write.
+	ff_run ro /bin/vmopen trunc /tmp/ff/rc
+	echo "$FF_OUT" | grep -q 'vmopen: trunc open .*errno 13 ' || fail "O_RDONLY|O_TRUNC: $FF_OUT"
+	grep -q "rcmark$$" /tmp/ff/rc || fail "the readonly file was truncated"
+	# Paths that are not there: not made by the server (~/.zshenv, a unit
+	# directory) before the reload could name them.
+	ff_refused ro "profiles.default.files.readonly[2] (/tmp/ff/absent-rc)" create sh -c 'echo x > /tmp/ff/absent-rc'
+	ff_refused ro "profiles.default.files.readonly[3] (/tmp/ff/nodir/units)" create mkdir -p /tmp/ff/nodir/units
 	echo ok >>/tmp/ff/rc && echo x >/tmp/ff/units/b || fail "the untracked shell could not write"
 	agent_stop || fail "agent did not stop cleanly"
 }

@@ -6,6 +6,7 @@
  *   procfd   open(PATH, O_PATH), then open("/proc/self/fd/N", O_RDONLY):
  *            the reopen of a descriptor that was never opened for reading
  *   openat2  openat2(AT_FDCWD, PATH, {O_RDONLY, RESOLVE_NO_SYMLINKS})
+ *   trunc    open(PATH, O_RDONLY | O_TRUNC): a read-only open that truncates
  *   handle   name_to_handle_at(PATH), then open_by_handle_at() on the
  *            mount of /tmp, where the cases' files are
  * On failure prints "vmopen: MODE PATH: errno N (text)" and exits 1.
@@ -55,7 +56,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: vmopen read|procfd|openat2|handle PATH | vmopen until STOP PATH\n");
+		fprintf(stderr, "usage: vmopen read|procfd|openat2|trunc|handle PATH | vmopen until STOP PATH\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "read")) {
@@ -66,6 +67,8 @@ int main(int argc, char **argv)
 			return failed(argv[1], "O_PATH", argv[2]);
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
 		fd = open(proc, O_RDONLY);
+	} else if (!strcmp(argv[1], "trunc")) {
+		fd = open(argv[2], O_RDONLY | O_TRUNC);
 	} else if (!strcmp(argv[1], "handle")) {
 		union {
 			struct file_handle fh;
