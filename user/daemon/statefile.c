@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include "daemon/statefile.h"
+#include "lib/jsonstr.h"
 
 #define STATE_FILE	"state.json"
 
@@ -62,16 +63,6 @@ void state_held_free(struct state_held_list *l)
 	l->n = 0;
 }
 
-static const char *get_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* Entries that are not whole are left out: the next reload names them. */
 static void held_load(json_object *a, struct state_held_list *l)
 {
@@ -82,9 +73,9 @@ static void held_load(json_object *a, struct state_held_list *l)
 
 	for (i = 0; i < n; i++) {
 		e = json_object_array_get_idx(a, i);
-		pr = get_str(e, "profile");
-		pa = get_str(e, "path");
-		hx = get_str(e, "handle");
+		pr = json_get_str(e, "profile");
+		pa = json_get_str(e, "path");
+		hx = json_get_str(e, "handle");
 		if (!pr || !pa || !hx || strlen(hx) % 2 ||
 		    strlen(hx) > 2 * MAX_HANDLE_SZ ||
 		    !(v = realloc(l->v, (l->n + 1) * sizeof(*v))))

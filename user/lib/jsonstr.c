@@ -86,3 +86,13 @@ json_object *proc_args_json(const char *buf, size_t len)
 	}
 	return arr;
 }
+
+const char *json_get_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}

@@ -10,5 +10,7 @@
 json_object *proc_args_json(const char *buf, size_t len);
 /* A JSON string from bytes, invalid UTF-8 replaced with U+FFFD. */
 json_object *json_string_bytes(const char *s, size_t len);
+/* The string member @key of @o, or NULL (absent, or not a string). */
+const char *json_get_str(json_object *o, const char *key);
 
 #endif /* MW_JSONSTR_H */

@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 #endif
 #include "lib/hostport.h"
+#include "lib/jsonstr.h"
 #include "lib/log.h"
 #include "lib/time.h"
 #include "output/metrics.h"
@@ -75,19 +76,9 @@ void metrics_init(struct metrics *m, metrics_gauges_fn fn, void *arg)
 	reason_slot(m, "fence_report");
 }
 
-static const char *str_of(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 void metrics_observe(struct metrics *m, json_object *native)
 {
-	const char *type = str_of(native, "type"), *action, *reason;
+	const char *type = json_get_str(native, "type"), *action, *reason;
 	struct metrics_series *s = NULL;
 	struct metrics_reason *r;
 	json_object *l, *c;
@@ -95,7 +86,7 @@ void metrics_observe(struct metrics *m, json_object *native)
 
 	if (!type)
 		return;
-	action = str_of(native, "action") ?: "none";
+	action = json_get_str(native, "action") ?: "none";
 	for (i = 0; i < m->nev && !s; i++)
 		if (!strcmp(m->ev[i].type, type) &&
 		    !strcmp(m->ev[i].action, action))
@@ -113,7 +104,7 @@ void metrics_observe(struct metrics *m, json_object *native)
 		m->policy_errors++;
 	else if (!strcmp(type, "events_lost") &&
 		 json_object_object_get_ex(native, "lost", &l) &&
-		 (reason = str_of(l, "reason")) &&
+		 (reason = json_get_str(l, "reason")) &&
 		 json_object_object_get_ex(l, "count", &c) &&
 		 (r = reason_slot(m, reason)))
 		r->n += json_object_get_int64(c);
