@@ -267,27 +267,27 @@ static int name_add_missing(struct compiled *out, const struct path_rule *r,
 }
 
 /*
- * The name rules of @r (host path @hp), for a path that is a file now:
- * its own name and, through symlinks, its target's (the file an editor
- * replaces). None for a directory rule (what is beneath it is not found by
- * name), a missing path (what appears there is named at the reload its
- * creation triggers; its directory is not marked for it) or an allow rule
+ * The name rules of @r (host path @hp, which holds @st, or NULL: it could
+ * not be opened, for @err), for a path that is a file now: its own name
+ * and, through symlinks, its target's (the file an editor replaces). A
+ * deny or readonly path that is missing: name_add_missing(). None for a
+ * directory rule (what is beneath it is not found by name) or an allow rule
  * (a file renamed to an allowed name must not be readable by that name).
  * Names of MW_FNAME_MAX bytes or more are matched by inode only.
  */
 static int name_add(struct compiled *out, const struct path_rule *r,
-		    const char *hp, __u32 id, __u32 rule_id)
+		    const char *hp, const struct stat *st, int err, __u32 id,
+		    __u32 rule_id)
 {
 	char real[PATH_MAX];
-	struct stat st;
 	int ret;
 
 	if (r->action == MW_ACTION_ALLOW)
 		return 0;
-	if (stat(hp, &st))
-		return errno == ENOENT && r->action == MW_ACTION_DENY ?
+	if (!st)	/* @err: why @hp could not be opened */
+		return err == ENOENT && r->action == MW_ACTION_DENY ?
 		       name_add_missing(out, r, hp, id, rule_id) : 0;
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st->st_mode))
 		return 0;
 	ret = name_add_one(out, r, hp, r->in_home, id, rule_id);
 	if (!ret && realpath(hp, real) && strcmp(real, hp))
@@ -313,11 +313,18 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 		const struct path_rule *r = &pr->files[k];
 		char hbuf[PATH_MAX];
 		const char *hp = host_path(r->path, hbuf);
-		int fd = open(hp, O_PATH | O_CLOEXEC);
+		int fd = open(hp, O_PATH | O_CLOEXEC), err = fd < 0 ? errno : 0;
 
-		if (fd < 0 && out_of(errno))
-			return -errno;
-		ret = name_add(out, r, hp, id, rid[r->id]);
+		if (fd >= 0 && fstat(fd, &st)) {
+			err = errno;
+			close(fd);
+			fd = -1;
+		}
+		if (fd < 0 && out_of(err))
+			return -err;
+		/* What the fd holds: one object for its inode and name rules. */
+		ret = name_add(out, r, hp, fd >= 0 ? &st : NULL, err, id,
+			       rid[r->id]);
 		if (ret) {
 			if (fd >= 0)
 				close(fd);
@@ -325,10 +332,6 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 		}
 		if (fd < 0)
 			continue;
-		if (fstat(fd, &st)) {
-			close(fd);
-			continue;
-		}
 		ret = sel_add(&out->files, &out->nfiles, r->path, &st, id,
 			      r->action, rid[r->id]);
 		if (ret) {
