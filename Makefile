@@ -29,7 +29,7 @@ BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
 # Debian packages the build and the tests need.
 DEB_PKGS	:= clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev \
 		   zlib1g-dev libjson-c-dev nettle-dev libseccomp-dev liburing-dev libmicrohttpd-dev \
-		   iproute2 python3 python3-jsonschema util-linux
+		   iproute2 python3 python3-jsonschema util-linux tmux busybox-static
 
 ifeq ($(V),1)
 Q :=

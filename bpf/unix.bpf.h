@@ -36,6 +36,28 @@ static __always_inline void mw_unix_event(const struct mw_tracked *t,
 	mw_emit(&ev, MW_EVENT_UNIX, sizeof(ev), 1);
 }
 
+/*
+ * The length of the directory of @path, a string of @len bytes with its
+ * NUL: 11 for "/tmp/tmux-0/default". 0 when there is none but "/" or the
+ * path is relative: no directory rule can match.
+ */
+static __always_inline __u32 mw_unix_dirlen(const char *path, long len)
+{
+	__u32 i;
+
+	if (len < 3 || len > MW_UNIX_PATH_MAX || path[0] != '/')
+		return 0;
+	for (i = len - 2; i > 0; i--) {
+		/* An index the verifier bounds, not a pointer clang walks. */
+		mw_barrier_var(i);
+		if (i >= MW_UNIX_PATH_MAX)
+			return 0;
+		if (path[i] == '/')
+			return i;
+	}
+	return 0;
+}
+
 /* Linux 6.2+; weak: 6.1 lacks it, and there the program is not loaded. */
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 
@@ -50,9 +72,11 @@ int handle_connect_unix(struct bpf_sock_addr *ctx)
 	struct bpf_sock_addr_kern *sa;
 	struct mw_rule_value *v;
 	struct mw_unix_key *key;
+	__u32 zero = 0, gen, dlen, i;
+	char *path;
+	long len;
 	struct mw_profile *p;
 	struct mw_tracked *t;
-	__u32 zero = 0, gen;
 	__u64 start;
 	__u8 action;
 
@@ -67,12 +91,26 @@ int handle_connect_unix(struct bpf_sock_addr *ctx)
 	key->gen = gen;
 	key->profile = t->server.profile;
 	/* sun_path follows the 2-byte family in struct sockaddr_un */
-	if (bpf_probe_read_kernel_str(key->path, sizeof(key->path),
-				      (char *)BPF_CORE_READ(sa, uaddr) + 2) < 0)
+	path = (char *)BPF_CORE_READ(sa, uaddr) + 2;
+	len = bpf_probe_read_kernel_str(key->path, sizeof(key->path), path);
+	if (len < 0)
 		return 1;
 	v = bpf_map_lookup_elem(&mw_unix_paths, key);
+	/* A directory rule covers the sockets directly in it. */
+	dlen = v ? 0 : mw_unix_dirlen(key->path, len);
+	if (dlen) {
+		for (i = 0; i < MW_UNIX_PATH_MAX; i++) {
+			mw_barrier_var(i);	/* not a memset() */
+			if (i >= dlen)
+				key->path[i] = '\0';
+		}
+		v = bpf_map_lookup_elem(&mw_unix_paths, key);
+	}
 	if (!v)
 		return 1;
+	/* The event names the socket, not the directory that matched. */
+	if (bpf_probe_read_kernel_str(key->path, sizeof(key->path), path) < 0)
+		key->path[0] = '\0';
 	action = mw_mode_action(p, v->action);
 	mw_unix_event(t, start, action, v->rule_id, MW_UNIX_HOOK_CGROUP, 0, 0,
 		      key->path);
@@ -106,6 +144,14 @@ int BPF_PROG(handle_unix_connect, struct sock *sock, struct sock *other,
 	key.dev = BPF_CORE_READ(d, d_sb, s_dev);
 	key.ino = BPF_CORE_READ(d, d_inode, i_ino);
 	v = bpf_map_lookup_elem(&mw_unix_rules, &key);
+	if (!v) {
+		/* A directory rule covers the sockets directly in it. */
+		key.dev = BPF_CORE_READ(d, d_parent, d_sb, s_dev);
+		key.ino = BPF_CORE_READ(d, d_parent, d_inode, i_ino);
+		v = bpf_map_lookup_elem(&mw_unix_rules, &key);
+		key.ino = BPF_CORE_READ(d, d_inode, i_ino);
+		key.dev = BPF_CORE_READ(d, d_sb, s_dev);
+	}
 	if (!v)
 		return 0;
 	action = mw_mode_action(p, v->action);

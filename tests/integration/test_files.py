@@ -291,6 +291,68 @@ def host_root():
         shutil.rmtree(root, ignore_errors=True)
 
 
+@case("unix/command_runners")
+def command_runners():
+    """Issue 12 item 4: a tracked server cannot act through a command-running
+    daemon of the same user: a real tmux server the user runs (untracked)
+    refuses nothing, so its socket is refused to the server by the
+    command_runners set (a directory, /tmp/tmux-{uid}, covers every socket
+    in it). The proof is the command's own output: run-shell from the
+    tracked client leaves no file, from an untracked one it does. A "{uid}"
+    path of the policy's own is refused alike."""
+    name = f"mwtest-{os.getpid()}"
+    tmux = ["tmux", "-L", name]
+    env_vars = {k: v for k, v in os.environ.items()
+                if k not in ("TMUX", "TMUX_TMPDIR")}
+    d = tempfile.mkdtemp(prefix="mwunix-")
+    os.mkdir(os.path.join(d, str(os.getuid())))
+    bus = os.path.join(d, "{uid}", "bus")
+    bus_real = bus.replace("{uid}", str(os.getuid()))
+    pol = open_policy()
+    pol["profiles"]["default"]["unix"] = {"deny": ["command_runners", bus]}
+    started = False
+    try:
+        with Env(pol) as env:
+            # Started after the agent: the directory rule needs no reload.
+            r = subprocess.run(tmux + ["new-session", "-d", "-s", "w",
+                                       "sleep 600"], env=env_vars,
+                               capture_output=True, text=True, timeout=20)
+            check(r.returncode == 0, f"tmux new-session: {r.stderr!r}")
+            started = True
+            sock = f"/tmp/tmux-{os.getuid()}/{name}"
+            check(os.path.exists(sock), f"no socket at {sock}")
+            out_file = os.path.join(env.tmp, "pwned")
+            cmd = tmux + ["run-shell", f"echo ran > {out_file}"]
+            pid, rc, out, err = env.tracked(cmd, env=env_vars)
+            check(rc != 0 and "Operation not permitted" in err and
+                  not os.path.exists(out_file),
+                  f"tracked tmux run-shell: rc {rc} {out!r} {err!r}")
+            e = env.agent.wait(lambda e: e["type"] == "network_connect" and
+                               e["process"]["pid"] != 0 and
+                               e["network"]["family"] == "unix" and
+                               e["network"].get("path") == sock,
+                               what="tmux socket deny")
+            check(e["action"] == "deny" and
+                  e["rule"] == "profiles.default.unix.deny[0] (command_runners)",
+                  f"{e}")
+            _, rc, out, err = env.run(cmd, env=env_vars)
+            check(rc == 0 and os.path.exists(out_file),
+                  f"untracked tmux run-shell: rc {rc} {err!r}")
+            # The policy's own "{uid}" path: the bus socket of this user.
+            lst = env.spawn([PY, WORKLOAD, "unix-listen", bus_real])
+            check("listening" in lst.stdout.readline(), "listener")
+            pid, rc, out, err = env.tracked([PY, WORKLOAD, "unix-connect",
+                                             bus_real])
+            check(out.strip() == "errno EPERM", f"tracked {bus_real}: {out!r} {err!r}")
+            _, rc, out, err = env.run([PY, WORKLOAD, "unix-connect", bus_real])
+            check(out.strip() == "ok", f"untracked {bus_real}: {out!r}")
+    finally:
+        if started:
+            subprocess.run(tmux + ["kill-server"], env=env_vars,
+                           capture_output=True, timeout=20)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 DEEP = """
 import os, sys
 root, n, name, make = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "make"

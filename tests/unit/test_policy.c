@@ -205,10 +205,15 @@ UNIT_TEST(default_policy)
 	CHECK(count_prefix(prof, "127.0.0.53") == 1);	/* listed twice */
 	/* 15 metadata + 25 private + 2 loopback + 3 nameservers */
 	CHECK(prof->nnet == 45);
-	/* 4 network rules, 14 exec paths, secrets, persistence, runtimes, syscalls */
-	CHECK(p->nrule_names == 4 + 14 + 4);
+	/*
+	 * 4 network rules, 14 exec paths, secrets, persistence, runtimes,
+	 * command runners, syscalls
+	 */
+	CHECK(p->nrule_names == 4 + 14 + 5);
 	CHECK(prof->nfiles > 30 && !prof->files_allowlist);
-	CHECK(prof->nunix == 7 && prof->nsyscalls == 13);
+	/* runtimes: 7 paths and 2 a user; command runners: 3 and 9 a user */
+	CHECK(h.nuids > 0 && prof->nunix == 10 + 11 * h.nuids);
+	CHECK(prof->nsyscalls == 13);
 	CHECK_STR(p->rule_names[prof->files[0].id],
 		  "profiles.default.files.deny[0] (secrets)");
 	CHECK(!strncmp(p->rule_names[prof->syscalls_id],
@@ -332,6 +337,10 @@ UNIT_TEST(host_env_read)
 		CHECK_STR(h.homes[0], "/tmp");
 		CHECK_STR(h.homes[1], "/dev");
 	}
+	/* Every user of a kept home: what "{uid}" expands to. */
+	CHECK(h.nuids == 3);
+	if (h.nuids == 3)
+		CHECK(h.uids[0] == 1 && h.uids[1] == 2 && h.uids[2] == 7);
 	policy_env_init(&env, &h, NULL);
 	CHECK(parse(text, &env, &p, err, &w) == 0);
 	CHECK(w.n == 0);
@@ -341,8 +350,21 @@ UNIT_TEST(host_env_read)
 		CHECK_STR(p->profiles[0].files[1].path, "/dev/.ssh");
 	}
 	policy_free(p);
+	/* "{uid}": once for each of those users, every occurrence. */
+	p = NULL;
+	CHECK(parse("{\"version\": 1, \"profiles\": {\"u\": {"
+		    "\"unix\": {\"deny\": [\"/run/u/{uid}/s{uid}\"]}}}}",
+		    &env, &p, err, NULL) == 0);
+	CHECK(p && p->profiles[0].nunix == 3);
+	if (p && p->profiles[0].nunix == 3) {
+		CHECK_STR(p->profiles[0].unix_rules[0].path, "/run/u/1/s1");
+		CHECK_STR(p->profiles[0].unix_rules[2].path, "/run/u/7/s7");
+		CHECK(p->profiles[0].unix_rules[0].id ==
+		      p->profiles[0].unix_rules[2].id);
+	}
+	policy_free(p);
 	hostenv_free(&h);
-	CHECK(h.resolv_conf == NULL && h.homes == NULL);
+	CHECK(h.resolv_conf == NULL && h.homes == NULL && h.uids == NULL);
 	hostenv_free(&h);		/* a zeroed one: nothing */
 	hostenv_free(NULL);
 	unlink(path);

@@ -153,6 +153,15 @@ def main():
     result("good/docs/policy.md_has_examples",
            None if n >= 6 else f"only {n} complete policies found in docs/policy.md")
 
+    # "The built-in policy" shows policy/default.json as it is.
+    sect = md[md.index("## The built-in policy"):]
+    shown = re.search(r"^```json\n(.*?)^```", sect, re.S | re.M).group(1)
+    with open(os.path.join(ROOT, "policy", "default.json")) as f:
+        builtin = f.read()
+    result("good/docs/policy.md_shows_the_built_in_policy",
+           None if shown == builtin else
+           "the block under \"The built-in policy\" is not policy/default.json")
+
     # The bad corpus.
     names = sorted(f[:-5] for f in os.listdir(CORPUS) if f.endswith(".json"))
     for name in names:

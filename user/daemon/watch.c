@@ -15,6 +15,16 @@
 #include "lib/fs.h"
 #include "lib/hostpath.h"
 
+static bool watch_hit(struct daemon *d, int wd, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->nwatch; i++)
+		if (d->watch[i].wd == wd && !strcmp(d->watch[i].name, name))
+			return true;
+	return false;
+}
+
 /*
  * Watch the nearest directory of @path that exists, for the next component
  * of the path.
@@ -43,7 +53,8 @@ static void watch_path(struct daemon *d, const char *path)
 	}
 	wd = inotify_add_watch(d->inofd, dir, IN_CREATE | IN_MOVED_TO |
 			       IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
-	if (wd >= 0)
+	/* Rules share directories (~/.config/...): one entry each pair. */
+	if (wd >= 0 && !watch_hit(d, wd, d->watch[d->nwatch].name))
 		d->watch[d->nwatch++].wd = wd;
 }
 
@@ -64,16 +75,6 @@ void watch_rule_paths(struct daemon *d)
 		for (k = 0; k < pr->nunix; k++)
 			watch_path(d, pr->unix_rules[k].path);
 	}
-}
-
-static bool watch_hit(struct daemon *d, int wd, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < d->nwatch; i++)
-		if (d->watch[i].wd == wd && !strcmp(d->watch[i].name, name))
-			return true;
-	return false;
 }
 
 /* The directory of @file, watched for a replacement by rename; or -1. */

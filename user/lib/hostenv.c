@@ -2,6 +2,7 @@
 /* The host's resolv.conf and passwd, as the policy needs them. */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,8 +86,11 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
-/* The home field of passwd line @line if it is one to expand "~/" to. */
-static const char *passwd_home(char *line)
+/*
+ * The home field of passwd line @line if it is one to expand "~/" to, and
+ * the user's uid in *ret_uid.
+ */
+static const char *passwd_home(char *line, unsigned long *ret_uid)
 {
 	char hp[PATH_MAX], *f[7], *p;
 	struct stat st;
@@ -103,43 +107,61 @@ static const char *passwd_home(char *line)
 	if (!f[5] || f[5][0] != '/' || !strcmp(f[5], "/") ||
 	    stat(host_path(f[5], hp), &st) || !S_ISDIR(st.st_mode))
 		return NULL;
+	errno = 0;
+	*ret_uid = strtoul(f[2], &p, 10);
+	if (!f[2][0] || *p || errno || *ret_uid > UINT32_MAX - 1)
+		return NULL;
 	return f[5];
 }
 
-int hostenv_homes(const char *passwd, char ***ret, size_t *ret_n)
+static int add_uid(unsigned int **v, size_t *n, unsigned long uid)
 {
-	char line[1024], **v = NULL, **tmp;
-	const char *home;
-	size_t n = 0, k;
-	FILE *fp;
+	unsigned int *tmp;
+	size_t k;
 
-	*ret = NULL;
-	*ret_n = 0;
+	for (k = 0; k < *n && (*v)[k] != uid; k++)
+		;
+	if (k < *n)
+		return 0;
+	tmp = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!tmp)
+		return -ENOMEM;
+	*v = tmp;
+	(*v)[(*n)++] = uid;
+	return 0;
+}
+
+int hostenv_homes(const char *passwd, struct hostenv *h)
+{
+	char line[1024], **tmp;
+	unsigned long uid;
+	const char *home;
+	size_t k;
+	FILE *fp;
+	int err = 0;
+
 	fp = fopen(passwd, "re");
 	if (!fp)
 		return -errno;
-	while (fgets(line, sizeof(line), fp)) {
-		home = passwd_home(line);
+	while (!err && fgets(line, sizeof(line), fp)) {
+		home = passwd_home(line, &uid);
 		if (!home)
 			continue;
-		for (k = 0; k < n && strcmp(v[k], home); k++)
+		err = add_uid(&h->uids, &h->nuids, uid);
+		for (k = 0; k < h->nhomes && strcmp(h->homes[k], home); k++)
 			;
-		if (k < n)
+		if (err || k < h->nhomes)
 			continue;
-		tmp = realloc(v, (n + 1) * sizeof(*v));
+		tmp = realloc(h->homes, (h->nhomes + 1) * sizeof(*tmp));
 		if (tmp)
-			v = tmp;
-		if (!tmp || !(v[n] = strdup(home))) {
-			free_strv(v, n);
-			fclose(fp);
-			return -ENOMEM;
-		}
-		n++;
+			h->homes = tmp;
+		if (!tmp || !(h->homes[h->nhomes] = strdup(home)))
+			err = -ENOMEM;
+		else
+			h->nhomes++;
 	}
 	fclose(fp);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return err;
 }
 
 int hostenv_read(struct hostenv *h, const char *resolv_conf,
@@ -157,8 +179,7 @@ int hostenv_read(struct hostenv *h, const char *resolv_conf,
 						  &h->resolv_err);
 	}
 	/* No passwd to read: no homes, "~/" rules match nothing. */
-	if (!err && passwd &&
-	    hostenv_homes(passwd, &h->homes, &h->nhomes) == -ENOMEM)
+	if (!err && passwd && hostenv_homes(passwd, h) == -ENOMEM)
 		err = -ENOMEM;
 	if (err)
 		hostenv_free(h);
@@ -172,5 +193,6 @@ void hostenv_free(struct hostenv *h)
 	free(h->resolv_conf);
 	free(h->nameservers);
 	free_strv(h->homes, h->nhomes);
+	free(h->uids);
 	memset(h, 0, sizeof(*h));
 }

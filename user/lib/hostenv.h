@@ -18,6 +18,8 @@ struct hostenv {
 	int resolv_err;			/* errno of reading it, or 0 */
 	char **homes;			/* home directories that exist */
 	size_t nhomes;
+	unsigned int *uids;		/* the uids of their users, once each */
+	size_t nuids;
 };
 
 /*
@@ -28,11 +30,12 @@ struct hostenv {
 int hostenv_nameservers(const char *path, struct cidr **ret, size_t *ret_n,
 			int *ret_read_err);
 /*
- * The home directories of the users in @passwd that exist as directories
- * (looked up through host_path()), without duplicates and without "/".
- * Returns 0 or -errno; free each string and the array.
+ * Add to @h the home directories of the users in @passwd that exist as
+ * directories (looked up through host_path()), without duplicates and
+ * without "/", and those users' uids (what "{uid}" in a path means).
+ * Returns 0 or -errno; hostenv_free() frees what was added.
  */
-int hostenv_homes(const char *passwd, char ***ret, size_t *ret_n);
+int hostenv_homes(const char *passwd, struct hostenv *h);
 
 /*
  * Read @resolv_conf and @passwd (either NULL: not read, that part stays

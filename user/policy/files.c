@@ -20,7 +20,7 @@ struct path_walk {
 	size_t cap;
 	__u8 action;			/* of the list being walked */
 	bool readonly;			/* files.readonly */
-	const char *set_ok;		/* the path set the lists may name */
+	const char *const *set_ok;	/* the path sets the lists may name */
 };
 
 static int add_file_rule(struct ctx *c, struct path_walk *w, const char *path,
@@ -58,19 +58,62 @@ static int add_file_rule(struct ctx *c, struct path_walk *w, const char *path,
 	return 0;
 }
 
+/* @s with every "{uid}" in it replaced by @uid, into @out. */
+static int subst_uid(struct ctx *c, const char *s, unsigned int uid,
+		     char *out, size_t outlen)
+{
+	const char *p;
+	size_t n = 0;
+	int k;
+
+	while ((p = strstr(s, "{uid}"))) {
+		k = snprintf(out + n, outlen - n, "%.*s%u", (int)(p - s), s,
+			     uid);
+		if (k < 0 || (size_t)k >= outlen - n)
+			return ctx_fail(c, -EINVAL, "path longer than %d bytes",
+					PATH_MAX);
+		n += k;
+		s = p + 5;
+	}
+	if ((size_t)snprintf(out + n, outlen - n, "%s", s) >= outlen - n)
+		return ctx_fail(c, -EINVAL, "path longer than %d bytes",
+				PATH_MAX);
+	return 0;
+}
+
+/* The path set named @s if @set_ok (NULL-terminated) lists it. */
+static const struct pathset *set_named(const char *const *set_ok,
+				       const char *s)
+{
+	for (; set_ok && *set_ok; set_ok++)
+		if (!strcmp(s, *set_ok))
+			return pathsets_get(s);
+	return NULL;
+}
+
 /*
- * Add @s (a path, "~/path" or the path set @set_ok, NULL for none) expanded,
- * as rule @id.
+ * Add @s (a path, "~/path", a path with "{uid}" or one of the path sets
+ * @set_ok, NULL for none) expanded, as rule @id.
  */
 static int expand_path(struct ctx *c, struct path_walk *w, const char *s,
-		       __u32 id, const char *set_ok)
+		       __u32 id, const char *const *set_ok)
 {
 	const struct policy_env *env = c->env;
-	char q[QUOTE_BUF], path[PATH_MAX];
+	char q[QUOTE_BUF], path[PATH_MAX], sets[128] = "";
 	const struct pathset *set;
-	size_t i;
+	size_t i, n = 0;
 	int err;
 
+	if ((s[0] == '/' || s[0] == '~') && strstr(s, "{uid}")) {
+		for (i = 0; i < env->nuids; i++) {
+			err = subst_uid(c, s, env->uids[i], path, sizeof(path));
+			if (!err)
+				err = expand_path(c, w, path, id, NULL);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
 	if (s[0] == '/')
 		return add_file_rule(c, w, s, id, false);
 	if (s[0] == '~' && (s[1] == '/' || !s[1])) {
@@ -84,11 +127,17 @@ static int expand_path(struct ctx *c, struct path_walk *w, const char *s,
 		}
 		return 0;
 	}
-	set = set_ok && !strcmp(s, set_ok) ? pathsets_get(s) : NULL;
-	if (!set)
+	set = set_named(set_ok, s);
+	if (!set) {
+		for (i = 0; set_ok && set_ok[i] && n < sizeof(sets); i++)
+			n += snprintf(sets + n, sizeof(sets) - n, "%s\"%s\"",
+				      i ? ", " : "", set_ok[i]);
 		return ctx_fail(c, -EINVAL,
-				"%s is not an absolute path, a ~/path or the path set \"%s\"",
-				quote(s, q, sizeof(q)), set_ok ? set_ok : "");
+				"%s is not an absolute path, a ~/path or %s %s",
+				quote(s, q, sizeof(q)),
+				set_ok && set_ok[0] && set_ok[1] ?
+				"one of the path sets" : "the path set", sets);
+	}
 	for (i = 0; i < set->n; i++) {
 		err = expand_path(c, w, set->entries[i].path, id, NULL);
 		if (err)
@@ -117,13 +166,14 @@ static int path_list(struct ctx *c, const char *key, struct json_object *list,
 		     void *arg)
 {
 	struct path_walk *w = arg;
-	const char *set_ok = w->set_ok;
+	static const char *const persistence[] = { "persistence", NULL };
+	const char *const *set_ok = w->set_ok;
 	int err;
 
 	w->readonly = !strcmp(key, "readonly");
 	w->action = w->readonly ? MW_ACTION_DENY : list_action(key);
 	if (w->readonly)
-		w->set_ok = "persistence";
+		w->set_ok = persistence;
 	err = walk_strings(c, list, path_element, w);
 	w->set_ok = set_ok;
 	w->readonly = false;
@@ -160,13 +210,16 @@ int parse_files(struct ctx *c, const char *key, struct json_object *obj,
 		{ "audit", path_list, false },
 		{ NULL },
 	};
+	static const char *const unix_sets[] = { "container_runtimes",
+						 "command_runners", NULL };
+	static const char *const file_sets[] = { "secrets", NULL };
 	struct profile *prof = arg;
 	bool unix_sockets = !strcmp(key, "unix");
 	struct path_walk w = {
 		.prof = prof,
 		.v = unix_sockets ? &prof->unix_rules : &prof->files,
 		.n = unix_sockets ? &prof->nunix : &prof->nfiles,
-		.set_ok = unix_sockets ? "container_runtimes" : "secrets",
+		.set_ok = unix_sockets ? unix_sets : file_sets,
 	};
 
 	return walk_object(c, obj, unix_sockets ? unix_keys : file_keys,

@@ -276,6 +276,8 @@ void policy_env_init(struct policy_env *env, const struct hostenv *h,
 	env->resolv_err = h->resolv_err;
 	env->homes = h->homes;
 	env->nhomes = h->nhomes;
+	env->uids = h->uids;
+	env->nuids = h->nuids;
 }
 
 /* What the parse itself holds, apart from the policy it returns. */

@@ -99,6 +99,28 @@ static const struct pathset_entry container_runtimes[] = {
 	{ "/run/crio/crio.sock", "CRI-O API" },
 	{ "/var/run/crio/crio.sock", "CRI-O API" },
 	{ "/run/podman/podman.sock", "Podman API" },
+	{ "/run/user/{uid}/docker.sock", "rootless Docker Engine API" },
+	{ "/run/user/{uid}/podman/podman.sock", "rootless Podman API" },
+};
+
+/*
+ * Daemons that run a command, type into a terminal or sign with a key for
+ * whoever connects: a tracked server must not act through them. A
+ * directory covers the sockets directly in it.
+ */
+static const struct pathset_entry command_runners[] = {
+	{ "/tmp/tmux-{uid}", "tmux servers (send-keys, run-shell, new-window)" },
+	{ "/run/user/{uid}/bus", "D-Bus session bus (systemd-run --user, any session service)" },
+	{ "/run/dbus/system_bus_socket", "D-Bus system bus" },
+	{ "/var/run/dbus/system_bus_socket", "D-Bus system bus (the /var/run spelling)" },
+	{ "/run/user/{uid}/systemd", "the user's systemd manager (systemctl --user)" },
+	{ "/run/systemd/private", "the system's systemd manager (systemctl as root)" },
+	{ "/run/user/{uid}/gnupg", "gpg-agent (signing, and ssh keys it holds)" },
+	{ "/run/user/{uid}/openssh_agent", "ssh-agent started by systemd --user" },
+	{ "/run/user/{uid}/keyring", "GNOME Keyring (ssh agent, secrets)" },
+	{ "/run/user/{uid}/gcr", "gcr ssh agent" },
+	{ "/run/user/{uid}/emacs", "emacs server (emacsclient --eval)" },
+	{ "/tmp/emacs{uid}", "emacs server (the /tmp spelling)" },
 };
 
 static const struct pathset sets[] = {
@@ -107,6 +129,8 @@ static const struct pathset sets[] = {
 	  sizeof(container_runtimes) / sizeof(container_runtimes[0]) },
 	{ "persistence", persistence,
 	  sizeof(persistence) / sizeof(persistence[0]) },
+	{ "command_runners", command_runners,
+	  sizeof(command_runners) / sizeof(command_runners[0]) },
 };
 
 const struct pathset *pathsets_all(size_t *n)

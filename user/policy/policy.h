@@ -103,6 +103,8 @@ struct policy_env {
 	int resolv_err;			/* errno of reading it, or 0 */
 	char *const *homes;		/* what "~/" means: every user's home */
 	size_t nhomes;
+	const unsigned int *uids;	/* what "{uid}" means: their uids */
+	size_t nuids;
 };
 
 /* @env with the data of @h (NULL: none) and @cgroup_root; @env borrows. */

@@ -507,10 +507,12 @@ FU_SOCK=$FU/docker.sock
 
 # A listener at /run/test/docker.sock in "unix": {"deny"}: a tracked connect
 # fails with EPERM (by the socket's inode: through a symlink too); another
-# socket and untracked connects are fine.
+# socket and untracked connects are fine. A directory in the list
+# (/run/test/cmd, as command_runners lists /tmp/tmux-{uid}) covers a socket
+# made in it after the policy was loaded, with no reload.
 case_unix_socket_deny() {
 	rm -rf "$FU"
-	mkdir -p "$FU" || fail "mkdir $FU"
+	mkdir -p "$FU/cmd" || fail "mkdir $FU"
 	/bin/unixsrv "$FU_SOCK" 100 >/tmp/fu.srv1 2>&1 &
 	s1=$!
 	/bin/unixsrv "$FU/other.sock" 100 >/tmp/fu.srv2 2>&1 &
@@ -526,12 +528,28 @@ case_unix_socket_deny() {
 	"profiles": {
 		"default": {
 			"network": { "default": "allow" },
-			"unix": { "deny": ["$FU_SOCK"] }
+			"unix": { "deny": ["$FU_SOCK", "$FU/cmd"] }
 		}
 	}
 }
 EOF
 	ff_agent x /tmp/fu.json
+	/bin/unixsrv "$FU/cmd/default" 100 >/tmp/fu.srv3 2>&1 &
+	s3=$!
+	wait_for_line /tmp/fu.srv3 listening >/dev/null ||
+		fail "unixsrv did not listen: $(cat /tmp/fu.srv3)"
+	ff_run x /bin/unixconn "$FU/cmd/default"
+	echo "# tracked: unixconn $FU/cmd/default -> status $FF_RC: $FF_OUT"
+	case "$FF_OUT" in "errno 1 "*) ;; *) fail "tracked connect to a socket in a listed directory: not EPERM: $FF_OUT" ;; esac
+	ev=$(ff_event "$FF_PID" network_connect '"action":"deny"' \
+		'"network":{"family":"unix","path":"default",' \
+		"\"rule\":\"profiles.default.unix.deny[1] ($FU/cmd)\"") || {
+		echo "$ev"
+		fail "no unix deny event for the socket in $FU/cmd (server $FF_PID)"
+	}
+	out=$(/bin/unixconn "$FU/cmd/default" 2>&1)
+	[ "$out" = "ok
+hello" ] || fail "untracked connect to $FU/cmd/default: $out"
 	for p in "$FU_SOCK" "$FU/link.sock"; do
 		ff_run x /bin/unixconn "$p"
 		echo "# tracked: unixconn $p -> status $FF_RC: $FF_OUT"
@@ -557,7 +575,7 @@ hello" ] || fail "tracked connect to an unlisted socket: $FF_OUT"
 		'"path":"other.sock"')
 	[ -z "$ev" ] || fail "an event for the allowed connect: $ev"
 	agent_stop || fail "agent did not stop cleanly"
-	kill "$s1" "$s2" 2>/dev/null
+	kill "$s1" "$s2" "$s3" 2>/dev/null
 }
 
 # ---- escape syscalls ----
