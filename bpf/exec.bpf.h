@@ -82,6 +82,20 @@ static __always_inline void mw_exec_inode(struct mw_event_exec *ev,
 }
 
 /* The tracepoint comes after the exec has committed: a deny kills. */
+static __always_inline void mw_exec_verdict_tp(struct mw_event_exec *ev,
+					       const struct mw_exec_verdict *vd)
+{
+	ev->action = vd->action;
+	ev->rule_id = vd->rule_id;
+	ev->fileless = vd->fileless;
+	if (vd->action == MW_ACTION_DENY) {
+		/* The new image has not run an instruction yet. */
+		bpf_send_signal(SIGKILL);
+		ev->action = MW_ACTION_KILL;
+	}
+	mw_count_verdict(vd->action);
+}
+
 static __always_inline void mw_exec_judge_tp(struct mw_event_exec *ev,
 					     const struct mw_profile *p,
 					     const struct mw_path_buf *pb,
@@ -90,15 +104,70 @@ static __always_inline void mw_exec_judge_tp(struct mw_event_exec *ev,
 	struct mw_exec_verdict vd = {};
 
 	mw_exec_judge(&vd, p, pb, f);
-	ev->action = vd.action;
-	ev->rule_id = vd.rule_id;
-	ev->fileless = vd.fileless;
-	if (vd.action == MW_ACTION_DENY) {
-		/* The new image has not run an instruction yet. */
-		bpf_send_signal(SIGKILL);
-		ev->action = MW_ACTION_KILL;
+	mw_exec_verdict_tp(ev, &vd);
+}
+
+/*
+ * The mw_applet_rules key of @f's binary in @profile, with an empty name,
+ * if the binary has applets with rules there; else NULL.
+ */
+static __always_inline struct mw_applet_key *
+mw_applet_bin(struct file *f, __u32 gen, __u32 profile)
+{
+	struct mw_applet_key *k;
+	__u32 zero = 0;
+
+	k = bpf_map_lookup_elem(&mw_applet_scratch, &zero);
+	if (!k)
+		return NULL;
+	__builtin_memset(k, 0, sizeof(*k));
+	k->gen = gen;
+	k->profile = profile;
+	k->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	k->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	return bpf_map_lookup_elem(&mw_applet_rules, k) ? k : NULL;
+}
+
+/* argv of @task into ev->data[plen...]; its length, args_truncated set. */
+static __always_inline __u32 mw_exec_read_args(struct task_struct *task,
+					       struct mw_event_exec *ev,
+					       __u32 plen)
+{
+	__u64 arg_start, arg_end;
+	__u32 alen;
+
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	arg_end = BPF_CORE_READ(task, mm, arg_end);
+	alen = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (alen > MW_ARGS_MAX - 1) {
+		alen = MW_ARGS_MAX - 1;
+		ev->args_truncated = 1;
 	}
-	mw_count_verdict(vd.action);
+	mw_barrier_var(alen);
+	alen &= MW_ARGS_MAX - 1;
+	if (alen && bpf_probe_read_user(&ev->data[plen & (MW_PATH_MAX - 1)],
+					alen, (void *)arg_start)) {
+		mw_count(MW_CNT_READ_ERRS);
+		alen = 0;
+	}
+	ev->args_len = alen;
+	return alen;
+}
+
+/* The tracepoint's exec event: path and argv in ev->data. */
+static __always_inline void mw_exec_emit_tp(struct mw_event_exec *ev,
+					    struct task_struct *task,
+					    const struct mw_tracked *t,
+					    __u32 plen, __u32 alen)
+{
+	__u32 size;
+
+	mw_fill_process(&ev->proc, task);
+	ev->server = t->server;
+	size = offsetof(struct mw_event_exec, data) + plen + alen;
+	if (size > sizeof(*ev))
+		size = sizeof(*ev);
+	mw_emit(ev, MW_EVENT_EXEC, size, ev->action >= MW_ACTION_AUDIT);
 }
 
 /*
@@ -119,8 +188,8 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	struct mw_tracked *t;
 	struct mw_gen *g;
 	struct file *exe;
-	__u64 arg_start, arg_end, start;
-	__u32 zero = 0, tgid, gen, alen, plen, size, profile;
+	__u64 start;
+	__u32 zero = 0, tgid, gen, alen, plen, profile;
 	__u32 w_pos = 0, base_pos = 0, base_len = 0;
 
 	tgid = BPF_CORE_READ(task, tgid);
@@ -143,6 +212,9 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 
 	/* The image the kernel runs: the interpreter, for a script. */
 	exe = BPF_CORE_READ(task, mm, exe_file);
+	/* busybox with applet rules: handle_exec_applet judges and reports. */
+	if (exe && p && p->has_applets && mw_applet_bin(exe, gen, profile))
+		return 0;
 	if (exe) {
 		pb = mw_path_walk(exe, gen, p && p->has_exec ? profile : 0, MW_CHECK_EXEC);
 		if (pb) {
@@ -155,22 +227,8 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 		ev->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
 	}
 
-	arg_start = BPF_CORE_READ(task, mm, arg_start);
-	arg_end = BPF_CORE_READ(task, mm, arg_end);
-	alen = arg_end > arg_start ? arg_end - arg_start : 0;
-	if (alen > MW_ARGS_MAX - 1) {
-		alen = MW_ARGS_MAX - 1;
-		ev->args_truncated = 1;
-	}
 	plen = ev->exe_len & (MW_PATH_MAX - 1);
-	mw_barrier_var(alen);
-	alen &= MW_ARGS_MAX - 1;
-	if (alen && bpf_probe_read_user(&ev->data[plen], alen,
-					(void *)arg_start)) {
-		mw_count(MW_CNT_READ_ERRS);
-		alen = 0;
-	}
-	ev->args_len = alen;
+	alen = mw_exec_read_args(task, ev, plen);
 
 	if (!t) {
 		struct mw_detect_ctx dc = {
@@ -218,12 +276,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	if (exe && pb && p && p->present)
 		mw_exec_judge_tp(ev, p, pb, exe);
 
-	mw_fill_process(&ev->proc, task);
-	ev->server = t->server;
-	size = offsetof(struct mw_event_exec, data) + plen + alen;
-	if (size > sizeof(*ev))
-		size = sizeof(*ev);
-	mw_emit(ev, MW_EVENT_EXEC, size, ev->action >= MW_ACTION_AUDIT);
+	mw_exec_emit_tp(ev, task, t, plen, alen);
 	return 0;
 }
 

@@ -2,8 +2,8 @@
 /*
  * mcpwarden: the one BPF object, so one skeleton, that tracks MCP server
  * process trees and fences them. Each domain header holds its programs:
- * tracking (fork, exit, detection), exec, network, files, unix sockets and
- * escape primitives; bpf/lib/ holds what they share (the maps, the one emit
+ * tracking (fork, exit, detection), exec, applets of multi-call binaries,
+ * network, files, unix sockets and escape primitives; bpf/lib/ holds what they share (the maps, the one emit
  * path, the path walk, the network judge). The headers expect what is
  * included here before them.
  */
@@ -18,6 +18,7 @@
 #include "mw_match.h"
 #include "tracking.bpf.h"
 #include "exec.bpf.h"
+#include "applet.bpf.h"
 #include "network.bpf.h"
 #include "files.bpf.h"
 #include "unix.bpf.h"

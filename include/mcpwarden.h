@@ -29,6 +29,7 @@
 #define MW_EXEC_RULES_MAX	8192
 #define MW_FILE_RULES_MAX	16384
 #define MW_UNIX_RULES_MAX	512
+#define MW_APPLET_RULES_MAX	1024	/* mw_applet_rules entries */
 #define MW_CGROUP_DEPTH		8	/* ancestors checked for cgroup selection */
 #define MW_TICK_NS		10000000ULL /* USER_HZ 100: /proc start times */
 #define MW_PROFILE_NAME_MAX	64	/* a profile's name and its NUL */
@@ -222,7 +223,8 @@ struct mw_profile {
 	__u8 has_files;		/* file rules or confinement */
 	__u8 files_allowlist;	/* only what an allow rule covers may be opened */
 	__u8 has_unix;		/* unix socket rules */
-	__u8 pad[2];
+	__u8 has_applets;	/* exec rules on applets of multi-call binaries */
+	__u8 pad;
 	__u32 escape_deny;		/* bits of enum mw_escape */
 };
 
@@ -232,6 +234,22 @@ struct mw_unix_key {
 	__u32 gen;
 	__u32 profile;
 	char path[MW_UNIX_PATH_MAX];
+};
+
+/*
+ * mw_applet_rules: an applet of a multi-call binary (busybox), by the
+ * binary's inode and the name the binary runs as. The entry with an empty
+ * name says the binary has applets with rules: handle_exec leaves its execs
+ * to handle_exec_applet.
+ */
+#define MW_APPLET_NAME_MAX	32
+struct mw_applet_key {
+	__u32 gen;
+	__u32 profile;
+	__u32 dev;		/* the kernel's s_dev: major << 20 | minor */
+	__u32 pad;
+	__u64 ino;
+	char name[MW_APPLET_NAME_MAX];
 };
 
 /* mw_exec_rules: a binary or directory inode in a profile's generation. */

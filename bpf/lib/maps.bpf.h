@@ -101,6 +101,15 @@ struct {
 	__type(value, struct mw_rule_value);
 } mw_file_names SEC(".maps");
 
+/* Exec rules on applets: handle_exec_applet (exec.bpf.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_APPLET_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mw_applet_key);
+	__type(value, struct mw_rule_value);
+} mw_applet_rules SEC(".maps");
+
 /* Unix socket rules: by inode (LSM) ... */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -221,6 +230,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mw_event_file);
 } mw_file_scratch SEC(".maps");
+
+/* The mw_applet_rules key the exec programs build. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_applet_key);
+} mw_applet_scratch SEC(".maps");
 
 /* The mw_unix_paths key handle_connect_unix builds. */
 struct {

@@ -7,6 +7,7 @@ not to have run by its output, never by an errno guess."""
 import os
 import shutil
 import signal
+import tempfile
 
 from lib import PY, WORKLOAD, DirEnv, Env, case, check, marker, open_policy
 
@@ -224,3 +225,73 @@ def monitor():
         check(m in out, f"monitor mode must not block: {out!r} {err!r}")
         e = env.exec_event(lambda e: e["mcp_server"]["pid"] == pid, "audit")
         check(e["action"] == "audit", e["action"])
+
+
+@case("exec/busybox_applets")
+def busybox_applets():
+    """Issue 12 item 9: an exec rule on a busybox applet (/x/bin/nc, a
+    symlink to Debian's busybox-static) denies that applet, by every route
+    to it: the symlink, a hard link of busybox by that name, "busybox nc",
+    "busybox busybox nc", "busybox /a/path/nc", argv[0] "nc" or "-nc" with
+    busybox's own path, and the shell applet running it. The kill comes at
+    sched_process_exec, before the applet runs: its usage text never
+    appears, while untracked the same commands print it. The other applets
+    (sh, cat, ls) still run for the tracked server."""
+    bb = "/bin/busybox"
+    d = tempfile.mkdtemp(prefix="mwbb-")
+    try:
+        b = os.path.join(d, "bin")
+        hard = os.path.join(d, "hard")
+        os.mkdir(b)
+        os.mkdir(hard)
+        for a in ("nc", "wget", "sh", "cat", "ls"):
+            os.symlink(bb, os.path.join(b, a))
+        os.link(bb, os.path.join(hard, "nc"))
+        nc, wget = os.path.join(b, "nc"), os.path.join(b, "wget")
+        pol = open_policy()
+        pol["profiles"]["default"]["exec"] = {"deny": [nc, wget]}
+        as_nc = "import os, sys; os.execv(%r, [sys.argv[1], '--help'])" % bb
+        routes = [
+            ([nc, "--help"], "nc", nc),
+            ([wget, "--help"], "wget", wget),
+            ([os.path.join(hard, "nc"), "--help"], "nc", nc),
+            ([bb, "nc", "--help"], "nc", nc),
+            ([bb, "busybox", "nc", "--help"], "nc", nc),
+            ([bb, "/no/such/dir/nc", "--help"], "nc", nc),
+            ([PY, "-c", as_nc, "nc"], "nc", nc),
+            ([PY, "-c", as_nc, "-nc"], "nc", nc),
+            ([os.path.join(b, "sh"), "-c", f"{nc} --help; echo rc=$?"], "nc", nc),
+            ([bb, "sh", "-c", "nc --help; echo rc=$?"], "nc", nc),
+            ([bb, "sh", "-c", "wget --help; echo rc=$?"], "wget", wget),
+        ]
+        with Env(pol) as env:
+            for argv, applet, rule_path in routes:
+                usage = f"Usage: {applet} "
+                mark = env.agent.mark()
+                pid, rc, out, err = env.tracked(argv)
+                check(usage not in out + err,
+                      f"tracked {argv}: the applet ran: {out!r} {err!r}")
+                e = env.agent.wait(
+                    lambda e: e["type"] == "process_exec" and
+                    e["action"] == "kill" and e["mcp_server"]["pid"] == pid,
+                    after=mark, what=f"the kill of {argv}")
+                check(e["exec"]["hook"] == "raw_tp/sched_process_exec" and
+                      f"({rule_path})" in e["rule"] and
+                      e["exec"]["inode"] == os.stat(bb).st_ino,
+                      f"{argv}: {e}")
+                _, rc, out, err = env.run(argv)
+                check(usage in out + err,
+                      f"untracked {argv} must run: rc {rc} {out!r} {err!r}")
+            m = marker()
+            f = os.path.join(env.tmp, "m")
+            with open(f, "w") as fh:
+                fh.write(m + "\n")
+            for argv in ([os.path.join(b, "sh"), "-c", f"echo {m}"],
+                         [os.path.join(b, "cat"), f],
+                         [bb, "cat", f]):
+                _, rc, out, err = env.tracked(argv)
+                check(rc == 0 and m in out, f"tracked {argv}: rc {rc} {out!r} {err!r}")
+            _, rc, out, err = env.tracked([os.path.join(b, "ls"), env.tmp])
+            check(rc == 0 and "m" in out.split(), f"tracked ls: rc {rc} {out!r} {err!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

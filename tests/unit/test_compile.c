@@ -4,7 +4,12 @@
  * BPF exec hook shares (include/mw_match.h).
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "kernel/maps.h"
 #include "mw_match.h"
 #include "policy/policy.h"
@@ -110,6 +115,82 @@ UNIT_TEST(compile_network)
 	profile_ids_free(&ids);
 	rule_ids_free(&rules);
 	policy_free(p);
+}
+
+/*
+ * Exec rules on busybox applets (Debian's busybox-static at /bin/busybox):
+ * a symlink or a hard link by another name is a rule on the applet, with
+ * the binary's empty-name entry once; busybox by its own name, an allow
+ * rule and an ordinary binary stay rules on the inode.
+ */
+UNIT_TEST(compile_busybox_applets)
+{
+	char dir[] = "/tmp/mw-applets-XXXXXX", text[1024], path[PATH_MAX];
+	static const char *const names[] = { "nc", "wget", "busybox", "sh",
+					     "alt/nc" };
+	struct profile_ids ids = {};
+	struct rule_ids rules = {};
+	struct compiled c = {};
+	struct policy *p = NULL;
+	struct stat bb;
+	char err[256] = "";
+	size_t i, marker = 0, nc = 0;
+
+	CHECK(stat("/bin/busybox", &bb) == 0 && mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/alt", dir);
+	CHECK(mkdir(path, 0755) == 0);
+	for (i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		CHECK(symlink("/bin/busybox", path) == 0);
+	}
+	snprintf(path, sizeof(path), "%s/hardnc", dir);
+	if (link("/bin/busybox", path))	/* another file system: a symlink */
+		CHECK(symlink("/bin/busybox", path) == 0);
+	snprintf(text, sizeof(text),
+		 "{\"version\": 1, \"profiles\": {\"a\": {\"exec\": {"
+		 "\"deny\": [\"%s/nc\", \"%s/wget\", \"%s/busybox\", \"%s/hardnc\", \"/usr/bin/env\"],"
+		 "\"audit\": [\"%s/alt/nc\"], \"allow\": [\"%s/sh\"]}}}}",
+		 dir, dir, dir, dir, dir, dir);
+	p = parse(text);
+	CHECK(p != NULL);
+	if (p)
+		CHECK(compile_policy(p, 1, &ids, &rules, err, sizeof(err),
+				     NULL, NULL, &c) == 0);
+	/* "", nc (deny beats the audit), wget, hardnc */
+	CHECK(c.napplets == 4);
+	for (i = 0; i < c.napplets; i++) {
+		CHECK(c.applet_keys[i].ino == bb.st_ino &&
+		      c.applet_keys[i].gen == 1);
+		if (!c.applet_keys[i].name[0]) {
+			marker++;
+			CHECK(c.applet_vals[i].action == MW_ACTION_NONE);
+		}
+		if (!strcmp(c.applet_keys[i].name, "nc")) {
+			nc++;
+			CHECK(c.applet_vals[i].action == MW_ACTION_DENY);
+		}
+	}
+	CHECK(marker == 1 && nc == 1);
+	CHECK(c.napplets && c.profiles[c.applet_keys[0].profile].has_applets);
+	/* busybox by its name, the allow rule on sh, env: on the inode */
+	CHECK(c.nexec == 3);
+	for (i = 0; i < c.nexec; i++)
+		CHECK(c.exec[i].ino != bb.st_ino ||
+		      c.exec[i].action == MW_ACTION_ALLOW ||
+		      strstr(c.exec[i].path, "/busybox"));
+	compiled_free(&c);
+	profile_ids_free(&ids);
+	rule_ids_free(&rules);
+	policy_free(p);
+	for (i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/hardnc", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/alt", dir);
+	rmdir(path);
+	rmdir(dir);
 }
 
 UNIT_TEST(profile_ids_stable)

@@ -50,6 +50,8 @@ void compiled_free(struct compiled *c)
 	free(c->unix_inodes);
 	free(c->unix_keys);
 	free(c->unix_vals);
+	free(c->applet_keys);
+	free(c->applet_vals);
 	free(c->exec);
 	free(c->net_keys);
 	free(c->net_vals);
@@ -126,13 +128,142 @@ static int sel_add(struct inode_sel **v, size_t *n, const char *path,
 }
 
 /*
- * Resolve the exec rules of profile @pr (id @id) to the inodes their paths
- * name now; paths that do not exist are named in one warning.
+ * Is @hp (host path, a regular file @st) busybox? Its usage text says so:
+ * "BusyBox is a multi-call binary". Read only for a rule path that is a
+ * symlink or a hard link, the shapes an applet has.
  */
-static int exec_compile(const struct profile *pr, __u32 id, const __u32 *rid,
-			struct compiled *out,
+static bool read_busybox(const char *hp, const struct stat *st)
+{
+	static const char sig[] = "BusyBox is a multi-call binary";
+	const size_t n = sizeof(sig) - 1;
+	char buf[65536 + sizeof(sig)];
+	size_t have = 0;
+	bool found = false;
+	ssize_t r;
+	int fd;
+
+	if (!S_ISREG(st->st_mode) || st->st_size > 64 << 20)
+		return false;
+	fd = open(hp, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	while (!found && (r = read(fd, buf + have, sizeof(buf) - have)) > 0) {
+		have += r;
+		found = memmem(buf, have, sig, n) != NULL;
+		/* Keep the tail: the text may straddle two reads. */
+		if (have > n) {
+			memmove(buf, buf + have - n, n);
+			have = n;
+		}
+	}
+	close(fd);
+	return found;
+}
+
+/* The same, remembered per binary: every reload asks again. */
+static bool is_busybox(const char *hp, const struct stat *st)
+{
+	static __thread struct {
+		dev_t dev;
+		ino_t ino;
+		struct timespec mtime;
+		bool yes;
+	} seen[8];
+	static __thread unsigned int next;
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		if (seen[i].ino == st->st_ino && seen[i].dev == st->st_dev &&
+		    seen[i].mtime.tv_sec == st->st_mtim.tv_sec &&
+		    seen[i].mtime.tv_nsec == st->st_mtim.tv_nsec)
+			return seen[i].yes;
+	i = next++ % 8;
+	seen[i].dev = st->st_dev;
+	seen[i].ino = st->st_ino;
+	seen[i].mtime = st->st_mtim;
+	seen[i].yes = read_busybox(hp, st);
+	return seen[i].yes;
+}
+
+/*
+ * An exec rule on @path that names an applet of busybox (@st, what @path
+ * resolves to: a symlink or a hard link to the binary, by another name)
+ * as the applet name into @name. A rule on busybox by its own name is on
+ * the whole binary.
+ */
+static bool applet_of(const char *path, const char *hp, const struct stat *st,
+		      char name[MW_APPLET_NAME_MAX])
+{
+	const char *base = strrchr(path, '/');
+	struct stat lst;
+
+	base = base ? base + 1 : path;
+	if (!*base || strlen(base) >= MW_APPLET_NAME_MAX ||
+	    !strncmp(base, "busybox", 7) || lstat(hp, &lst) ||
+	    (!S_ISLNK(lst.st_mode) && lst.st_nlink < 2) || !is_busybox(hp, st))
+		return false;
+	memset(name, 0, MW_APPLET_NAME_MAX);
+	memcpy(name, base, strlen(base));
+	return true;
+}
+
+/*
+ * Enter applet @name of the binary @st for profile @id (@gen), the
+ * stricter of two rules on the same applet, and the binary's entry with
+ * an empty name that says it has applets with rules.
+ */
+static int applet_add(struct compiled *out, __u32 gen, __u32 id,
+		      const struct stat *st, const char *name, __u8 action,
+		      __u32 rule_id)
+{
+	struct mw_applet_key key = { .gen = gen, .profile = id,
+				     .dev = kdev(st->st_dev), .ino = st->st_ino };
+	struct mw_rule_value val = { .action = action, .rule_id = rule_id };
+	struct mw_applet_key *kk;
+	struct mw_rule_value *vv;
+	int pass;
+	size_t i;
+
+	for (pass = 0; pass < 2; pass++) {
+		memset(key.name, 0, sizeof(key.name));
+		if (pass)
+			memcpy(key.name, name, strlen(name));
+		for (i = 0; i < out->napplets; i++)
+			if (!memcmp(&out->applet_keys[i], &key, sizeof(key)))
+				break;
+		if (i < out->napplets) {
+			if (pass && action > out->applet_vals[i].action)
+				out->applet_vals[i] = val;
+			continue;
+		}
+		kk = realloc(out->applet_keys, (i + 1) * sizeof(*kk));
+		if (kk)
+			out->applet_keys = kk;
+		vv = realloc(out->applet_vals, (i + 1) * sizeof(*vv));
+		if (vv)
+			out->applet_vals = vv;
+		if (!kk || !vv)
+			return -ENOMEM;
+		out->applet_keys[i] = key;
+		out->applet_vals[i] = pass ? val :
+			(struct mw_rule_value){ .action = MW_ACTION_NONE };
+		out->napplets++;
+	}
+	out->profiles[id].has_applets = 1;
+	return 0;
+}
+
+/*
+ * Resolve the exec rules of profile @pr (id @id) to the inodes their paths
+ * name now; paths that do not exist are named in one warning. A deny or
+ * audit rule on an applet of busybox is a rule on the applet, not on every
+ * applet the binary has (bpf/applet.bpf.h).
+ */
+static int exec_compile(const struct profile *pr, __u32 id, __u32 gen,
+			const __u32 *rid, struct compiled *out,
 			void (*warn)(const char *msg, void *arg), void *warn_arg)
 {
+	char name[MW_APPLET_NAME_MAX];
 	char missing[400] = "";
 	size_t k, nmissing = 0, off = 0;
 	struct stat st;
@@ -140,9 +271,10 @@ static int exec_compile(const struct profile *pr, __u32 id, const __u32 *rid,
 
 	for (k = 0; k < pr->nexec; k++) {
 		const struct path_rule *r = &pr->exec[k];
-		char hp[PATH_MAX];
+		char hbuf[PATH_MAX];
+		const char *hp = host_path(r->path, hbuf);
 
-		if (stat(host_path(r->path, hp), &st)) {
+		if (stat(hp, &st)) {
 			if (nmissing++ < 6)
 				off += snprintf(missing + off, sizeof(missing) - off,
 						"%s%s", off ? ", " : "", r->path);
@@ -150,8 +282,13 @@ static int exec_compile(const struct profile *pr, __u32 id, const __u32 *rid,
 				off = sizeof(missing) - 1;
 			continue;
 		}
-		ret = sel_add(&out->exec, &out->nexec, r->path, &st, id,
-			      r->action, rid[r->id]);
+		if (r->action != MW_ACTION_ALLOW &&
+		    applet_of(r->path, hp, &st, name))
+			ret = applet_add(out, gen, id, &st, name, r->action,
+					 rid[r->id]);
+		else
+			ret = sel_add(&out->exec, &out->nexec, r->path, &st, id,
+				      r->action, rid[r->id]);
 		if (ret)
 			return ret;
 	}
@@ -728,7 +865,7 @@ int compile_policy(const struct policy *p, __u32 gen, struct profile_ids *ids,
 			goto fail;
 		}
 		profile_compile(pr, &out->profiles[pids[i]]);
-		ret = exec_compile(pr, pids[i], rid, out, warn, warn_arg);
+		ret = exec_compile(pr, pids[i], gen, rid, out, warn, warn_arg);
 		if (!ret) {
 			ret = files_compile(pr, pids[i], gen, rid, out);
 			if (ret)

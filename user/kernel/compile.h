@@ -72,6 +72,9 @@ struct compiled {
 	struct mw_unix_key *unix_keys;	/* mw_unix_paths (cgroup/connect_unix) */
 	struct mw_rule_value *unix_vals;
 	size_t nunix_paths;
+	struct mw_applet_key *applet_keys;	/* mw_applet_rules */
+	struct mw_rule_value *applet_vals;
+	size_t napplets;
 };
 
 /*

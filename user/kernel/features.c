@@ -195,10 +195,11 @@ json_object *features_backend_json(const struct features *f,
 		hook(o, "unix_connect", NULL,
 		     "needs Linux 6.7+ (cgroup/connect_unix) or BPF-LSM");
 	if (lsm)
-		hook(o, "exec", "lsm/bprm_check_security+mmap_file", NULL);
+		hook(o, "exec", "lsm/bprm_check_security+mmap_file; raw_tp/sched_process_exec+SIGKILL for busybox applets",
+		     NULL);
 	else
 		hook(o, "exec", f->fanotify_perm.ok ?
-		     "fanotify FAN_OPEN_EXEC_PERM+FAN_OPEN_PERM on denied binaries and directories; raw_tp/sched_process_exec+SIGKILL for fileless, new directories and allow-lists" :
+		     "fanotify FAN_OPEN_EXEC_PERM+FAN_OPEN_PERM on denied binaries and directories; raw_tp/sched_process_exec+SIGKILL for fileless, new directories, allow-lists and busybox applets" :
 		     "raw_tp/sched_process_exec+SIGKILL",
 		     "allow-lists: the wrapper also applies a Landlock execute rule set; auto-detected servers get the SIGKILL backstop only");
 	if (lsm)

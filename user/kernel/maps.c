@@ -219,7 +219,8 @@ static void gen_clear(struct mw_maps *m, __u32 gen)
 
 	_Static_assert(sizeof(struct mw_unix_key) >= sizeof(struct mw_net_key) &&
 		       sizeof(struct mw_unix_key) >= sizeof(struct mw_inode_key) &&
-		       sizeof(struct mw_unix_key) >= sizeof(struct mw_name_key),
+		       sizeof(struct mw_unix_key) >= sizeof(struct mw_name_key) &&
+		       sizeof(struct mw_unix_key) >= sizeof(struct mw_applet_key),
 		       "map_clear_gen key buffer");
 	bpf_map_update_elem(m->fd.gens, &gen, &g, BPF_ANY);
 	map_clear_gen(m->fd.net, sizeof(struct mw_net_key),
@@ -236,6 +237,8 @@ static void gen_clear(struct mw_maps *m, __u32 gen)
 		      offsetof(struct mw_inode_key, gen), gen);
 	map_clear_gen(m->fd.unix_paths, sizeof(struct mw_unix_key),
 		      offsetof(struct mw_unix_key, gen), gen);
+	map_clear_gen(m->fd.applets, sizeof(struct mw_applet_key),
+		      offsetof(struct mw_applet_key, gen), gen);
 	for (idx = 0; idx < MW_PROFILES_MAX; idx++) {
 		key = gen * MW_PROFILES_MAX + idx;
 		bpf_map_update_elem(m->fd.profiles, &key, &none, BPF_ANY);
@@ -336,6 +339,10 @@ static int gen_fill(struct mw_maps *m, __u32 gen, const struct compiled *c)
 	for (i = 0; i < c->nunix_paths; i++)
 		if (bpf_map_update_elem(m->fd.unix_paths, &c->unix_keys[i],
 					&c->unix_vals[i], BPF_ANY))
+			return -errno;
+	for (i = 0; i < c->napplets; i++)
+		if (bpf_map_update_elem(m->fd.applets, &c->applet_keys[i],
+					&c->applet_vals[i], BPF_ANY))
 			return -errno;
 	/* Last: the counts that make the entries above visible. */
 	if (bpf_map_update_elem(m->fd.gens, &gen, &g, BPF_ANY))
