@@ -42,6 +42,17 @@ int BPF_PROG(handle_ptrace, struct task_struct *child, unsigned int mode)
 	return mw_escape_check(MW_ESC_PTRACE);
 }
 
+/*
+ * PTRACE_TRACEME: the tracer's later PEEK and POKE pass no access check;
+ * a tracked process asks to be traced by its (tracked) parent, which then
+ * rewrites its memory after an exec was judged.
+ */
+SEC("lsm/ptrace_traceme")
+int BPF_PROG(handle_ptrace_traceme, struct task_struct *parent)
+{
+	return mw_escape_check(MW_ESC_PTRACE);
+}
+
 SEC("lsm/bpf")
 int BPF_PROG(handle_bpf, int cmd)
 {

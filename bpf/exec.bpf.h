@@ -128,6 +128,31 @@ mw_applet_bin(struct file *f, __u32 gen, __u32 profile)
 	return bpf_map_lookup_elem(&mw_applet_rules, k) ? k : NULL;
 }
 
+/*
+ * exec.writable applies to @f, run by @task: a binary its user may write,
+ * by owning it (root's own files are the system's: not those) or by its
+ * mode (group-writable for its group, writable by anyone).
+ */
+static __always_inline bool mw_exec_writable(const struct mw_profile *p,
+					     struct file *f,
+					     struct task_struct *task)
+{
+	__u32 uid, gid;
+	__u16 mode;
+
+	if (p->writable < MW_ACTION_AUDIT)
+		return false;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if (mode & S_IWOTH)
+		return true;
+	uid = BPF_CORE_READ(f, f_inode, i_uid.val);
+	gid = BPF_CORE_READ(f, f_inode, i_gid.val);
+	if ((mode & S_IWGRP) && gid == BPF_CORE_READ(task, cred, egid.val))
+		return true;
+	return uid && (uid == BPF_CORE_READ(task, cred, uid.val) ||
+		       uid == BPF_CORE_READ(task, cred, euid.val));
+}
+
 /* argv of @task into ev->data[plen...]; its length, args_truncated set. */
 static __always_inline __u32 mw_exec_read_args(struct task_struct *task,
 					       struct mw_event_exec *ev,
@@ -212,9 +237,18 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 
 	/* The image the kernel runs: the interpreter, for a script. */
 	exe = BPF_CORE_READ(task, mm, exe_file);
-	/* busybox with applet rules: handle_exec_applet judges and reports. */
-	if (exe && p && p->has_applets && mw_applet_bin(exe, gen, profile))
+	s->reported_bprm = 0;
+	/*
+	 * busybox with applet rules, or a binary exec.writable covers:
+	 * handle_exec_late judges and reports (exec_late.bpf.h).
+	 */
+	s->handoff_bprm = 0;
+	if (exe && p && p->present &&
+	    ((p->has_applets && mw_applet_bin(exe, gen, profile)) ||
+	     mw_exec_writable(p, exe, task))) {
+		s->handoff_bprm = (__u64)bprm;
 		return 0;
+	}
 	if (exe) {
 		pb = mw_path_walk(exe, gen, p && p->has_exec ? profile : 0, MW_CHECK_EXEC);
 		if (pb) {
@@ -276,6 +310,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	if (exe && pb && p && p->present)
 		mw_exec_judge_tp(ev, p, pb, exe);
 
+	s->reported_bprm = (__u64)bprm;
 	mw_exec_emit_tp(ev, task, t, plen, alen);
 	return 0;
 }
@@ -369,10 +404,18 @@ int BPF_PROG(handle_mmap_file, struct file *file, unsigned long reqprot,
 	key.pad = 0;
 	key.ino = BPF_CORE_READ(file, f_inode, i_ino);
 	v = bpf_map_lookup_elem(&mw_exec_rules, &key);
-	if (!v || v->is_dir || v->action != MW_ACTION_DENY)
+	if (v && !v->is_dir && v->action == MW_ACTION_DENY) {
+		vd.rule_id = v->rule_id;
+	} else if (p->has_applets && mw_applet_bin(file, gen, key.profile) &&
+		   BPF_CORE_READ(file, f_inode) !=
+		   BPF_CORE_READ(bpf_get_current_task_btf(), mm, exe_file,
+				 f_inode)) {
+		/* busybox mapped by a loader: which applet runs is unknown. */
+		vd.rule_id = MW_RULE_UNJUDGED;
+	} else {
 		return 0;	/* libraries: only named binaries are refused */
+	}
 	vd.action = mw_mode_action(p, MW_ACTION_DENY);
-	vd.rule_id = v->rule_id;
 	s = bpf_map_lookup_elem(&mw_exec_scratch, &zero);
 	if (s)
 		mw_exec_lsm_emit(&s->ev, file,

@@ -12,6 +12,7 @@
 #include "lib/task.bpf.h"
 #include "lib/emit.bpf.h"
 #include "lib/path.bpf.h"
+#include "unix.bpf.h"
 
 /*
  * The rule on @f's name in its directory (mw_file_names), or NULL: a file
@@ -160,40 +161,16 @@ static __always_inline __u8 mw_dentry_rule(struct dentry *d, __u32 gen,
 	return c.v.action;
 }
 
-/*
- * A tracked process renaming, linking or removing what a deny or audit
- * rule covers (@a: the object, or the place it goes, @b: the other side,
- * or NULL): moving a protected object out from under its rule (a name
- * nothing protects, a depth the walks do not climb), linking it out,
- * putting a file of its own in its place or into a protected directory,
- * deleting it. EPERM, and a file_change event.
- */
-static __always_inline int mw_change_check(struct dentry *a, struct dentry *b,
-					   __u8 op)
+/* The file_change event and the verdict of a change hook. */
+static __always_inline int mw_change_verdict(const struct mw_profile *p,
+					     const struct mw_tracked *t,
+					     __u64 start, struct dentry *hit,
+					     __u32 rule_id, __u8 action,
+					     __u8 op)
 {
 	struct mw_event_file *ev;
-	struct mw_profile *p;
-	struct mw_tracked *t;
-	__u32 zero = 0, gen, rule_id = 0, rule_b = 0;
-	__u64 start;
-	__u8 action, action_b;
-	struct dentry *hit = a;
+	__u32 zero = 0;
 
-	p = mw_current_profile(&t, &start, &gen);
-	if (!p || !p->has_files)
-		return 0;
-	action = mw_dentry_rule(a, gen, t->server.profile, &rule_id);
-	/* Both sides: an audited source does not excuse a denied target. */
-	if (action < MW_ACTION_DENY && b) {
-		action_b = mw_dentry_rule(b, gen, t->server.profile, &rule_b);
-		if (action_b > action) {
-			hit = b;
-			action = action_b;
-			rule_id = rule_b;
-		}
-	}
-	if (action < MW_ACTION_AUDIT)
-		return 0;
 	action = mw_mode_action(p, action);
 	ev = bpf_map_lookup_elem(&mw_file_scratch, &zero);
 	if (ev) {
@@ -214,19 +191,85 @@ static __always_inline int mw_change_check(struct dentry *a, struct dentry *b,
 	return action == MW_ACTION_AUDIT ? 0 : -EPERM;
 }
 
+/*
+ * A tracked process renaming, linking or removing what a deny or audit
+ * rule covers (@a: the object, or the place it goes, @b: the other side,
+ * or NULL): moving a protected object out from under its rule (a name
+ * nothing protects, a depth the walks do not climb), linking it out,
+ * putting a file of its own in its place or into a protected directory,
+ * deleting it. EPERM, and a file_change event.
+ */
+static __always_inline int mw_change_check(struct dentry *a, struct dentry *b,
+					   __u8 op)
+{
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u32 gen, rule_id = 0, rule_b = 0;
+	__u64 start;
+	__u8 action, action_b;
+	struct dentry *hit = a;
+
+	p = mw_current_profile(&t, &start, &gen);
+	if (!p || !p->has_files)
+		return 0;
+	action = mw_dentry_rule(a, gen, t->server.profile, &rule_id);
+	/* Both sides: an audited source does not excuse a denied target. */
+	if (action < MW_ACTION_DENY && b) {
+		action_b = mw_dentry_rule(b, gen, t->server.profile, &rule_b);
+		if (action_b > action) {
+			hit = b;
+			action = action_b;
+			rule_id = rule_b;
+		}
+	}
+	if (action < MW_ACTION_AUDIT)
+		return 0;
+	return mw_change_verdict(p, t, start, hit, rule_id, action, op);
+}
+
+/*
+ * A tracked process renaming or linking a socket a unix rule covers, by
+ * its own inode or its directory's: /tmp/tmux-0/default moved to /tmp/t
+ * would leave the directory rule behind (lsm/unix_stream_connect looks up
+ * the socket's parent).
+ */
+static __always_inline int mw_unix_change_check(struct dentry *d, __u8 op)
+{
+	struct mw_inode_key key = {};
+	struct mw_rule_value *v;
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u64 start;
+	__u16 mode;
+
+	p = mw_current_profile(&t, &start, &key.gen);
+	if (!p || !p->has_unix)
+		return 0;
+	mode = BPF_CORE_READ(d, d_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	key.profile = t->server.profile;
+	v = mw_unix_rule_of(d, &key);
+	if (!v || v->action < MW_ACTION_AUDIT)
+		return 0;
+	return mw_change_verdict(p, t, start, d, v->rule_id, v->action, op);
+}
+
 SEC("lsm/inode_rename")
 int BPF_PROG(handle_file_rename, struct inode *old_dir, struct dentry *old_dentry,
 	     struct inode *new_dir, struct dentry *new_dentry)
 {
 	/* The target's name: a protected one, or one in a protected tree. */
-	return mw_change_check(old_dentry, new_dentry, MW_FILE_OP_RENAME);
+	return mw_unix_change_check(old_dentry, MW_FILE_OP_RENAME) ?:
+	       mw_change_check(old_dentry, new_dentry, MW_FILE_OP_RENAME);
 }
 
 SEC("lsm/inode_link")
 int BPF_PROG(handle_file_link, struct dentry *old_dentry, struct inode *dir,
 	     struct dentry *new_dentry)
 {
-	return mw_change_check(old_dentry, new_dentry, MW_FILE_OP_LINK);
+	return mw_unix_change_check(old_dentry, MW_FILE_OP_LINK) ?:
+	       mw_change_check(old_dentry, new_dentry, MW_FILE_OP_LINK);
 }
 
 SEC("lsm/inode_unlink")

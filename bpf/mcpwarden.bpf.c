@@ -2,8 +2,9 @@
 /*
  * mcpwarden: the one BPF object, so one skeleton, that tracks MCP server
  * process trees and fences them. Each domain header holds its programs:
- * tracking (fork, exit, detection), exec, applets of multi-call binaries,
- * network, files, unix sockets and escape primitives; bpf/lib/ holds what they share (the maps, the one emit
+ * tracking (fork, exit, detection), exec (and its verdicts that need argv
+ * or the server's own image), network, files, unix sockets and escape
+ * primitives; bpf/lib/ holds what they share (the maps, the one emit
  * path, the path walk, the network judge). The headers expect what is
  * included here before them.
  */
@@ -18,10 +19,10 @@
 #include "mw_match.h"
 #include "tracking.bpf.h"
 #include "exec.bpf.h"
-#include "applet.bpf.h"
+#include "exec_late.bpf.h"
 #include "network.bpf.h"
-#include "files.bpf.h"
 #include "unix.bpf.h"
+#include "files.bpf.h"
 #include "escape.bpf.h"
 #include "self.bpf.h"
 

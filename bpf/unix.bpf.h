@@ -37,6 +37,24 @@ static __always_inline void mw_unix_event(const struct mw_tracked *t,
 }
 
 /*
+ * The unix rule on the socket @d in @key's profile and generation: by its
+ * inode, or by its directory's (a directory rule covers the sockets
+ * directly in it). @key's dev and ino are the socket's after.
+ */
+static __always_inline struct mw_rule_value *
+mw_unix_rule_of(struct dentry *d, struct mw_inode_key *key)
+{
+	struct mw_rule_value *v;
+
+	key->dev = BPF_CORE_READ(d, d_parent, d_sb, s_dev);
+	key->ino = BPF_CORE_READ(d, d_parent, d_inode, i_ino);
+	v = bpf_map_lookup_elem(&mw_unix_rules, key);
+	key->dev = BPF_CORE_READ(d, d_sb, s_dev);
+	key->ino = BPF_CORE_READ(d, d_inode, i_ino);
+	return bpf_map_lookup_elem(&mw_unix_rules, key) ?: v;
+}
+
+/*
  * The length of the directory of @path, a string of @len bytes with its
  * NUL: 11 for "/tmp/tmux-0/default". 0 when there is none but "/" or the
  * path is relative: no directory rule can match.
@@ -141,17 +159,7 @@ int BPF_PROG(handle_unix_connect, struct sock *sock, struct sock *other,
 	if (!d)
 		return 0;	/* abstract socket */
 	key.profile = t->server.profile;
-	key.dev = BPF_CORE_READ(d, d_sb, s_dev);
-	key.ino = BPF_CORE_READ(d, d_inode, i_ino);
-	v = bpf_map_lookup_elem(&mw_unix_rules, &key);
-	if (!v) {
-		/* A directory rule covers the sockets directly in it. */
-		key.dev = BPF_CORE_READ(d, d_parent, d_sb, s_dev);
-		key.ino = BPF_CORE_READ(d, d_parent, d_inode, i_ino);
-		v = bpf_map_lookup_elem(&mw_unix_rules, &key);
-		key.ino = BPF_CORE_READ(d, d_inode, i_ino);
-		key.dev = BPF_CORE_READ(d, d_sb, s_dev);
-	}
+	v = mw_unix_rule_of(d, &key);
 	if (!v)
 		return 0;
 	action = mw_mode_action(p, v->action);

@@ -28,8 +28,9 @@
 #define MW_NET_RULES_MAX	16384
 #define MW_EXEC_RULES_MAX	8192
 #define MW_FILE_RULES_MAX	16384
-#define MW_UNIX_RULES_MAX	512
+#define MW_UNIX_RULES_MAX	8192	/* {uid} entries times every user, twice in a reload */
 #define MW_APPLET_RULES_MAX	1024	/* mw_applet_rules entries */
+#define MW_SERVER_EXE_MAX	8192	/* mw_server_exe: servers at once */
 #define MW_CGROUP_DEPTH		8	/* ancestors checked for cgroup selection */
 #define MW_TICK_NS		10000000ULL /* USER_HZ 100: /proc start times */
 #define MW_PROFILE_NAME_MAX	64	/* a profile's name and its NUL */
@@ -224,7 +225,7 @@ struct mw_profile {
 	__u8 files_allowlist;	/* only what an allow rule covers may be opened */
 	__u8 has_unix;		/* unix socket rules */
 	__u8 has_applets;	/* exec rules on applets of multi-call binaries */
-	__u8 pad;
+	__u8 writable;		/* enum mw_action: binaries the user may write */
 	__u32 escape_deny;		/* bits of enum mw_escape */
 };
 
@@ -286,9 +287,10 @@ struct mw_rule_value {
 
 /*
  * Rule ids: userspace gives every rule name a stable id below
- * MW_RULE_IDS_MAX; the three above it are not rules of the document.
+ * MW_RULE_IDS_MAX; the four above it are not rules of the document.
  */
 #define MW_RULE_IDS_MAX		65534
+#define MW_RULE_WRITABLE	0xfffffffcu	/* the profile's exec.writable */
 #define MW_RULE_UNJUDGED	0xfffffffdu	/* fanotify: no rule could be found */
 #define MW_RULE_FILELESS	0xfffffffeu	/* the profile's exec.fileless */
 #define MW_RULE_DEFAULT		0xffffffffu	/* the profile's default */

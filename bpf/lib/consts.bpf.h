@@ -29,6 +29,11 @@
 
 #define PROT_EXEC	0x4
 
+#define S_IFMT		00170000
+#define S_IFSOCK	0140000
+#define S_IWGRP		00020
+#define S_IWOTH		00002
+
 /* Keep the verifier's bounds on @v: clang must not reuse an older copy. */
 #define mw_barrier_var(v)	asm volatile("" : "+r"(v))
 

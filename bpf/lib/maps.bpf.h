@@ -206,6 +206,8 @@ struct mw_exec_scratch {
 	char name[MW_NAME_BUF];
 	__u32 cand_start[MW_DETECT_CANDS];	/* in ev.data */
 	__u32 cand_len[MW_DETECT_CANDS];	/* 0: none */
+	__u64 reported_bprm;	/* handle_exec reported the exec of this bprm */
+	__u64 handoff_bprm;	/* handle_exec left it to handle_exec_late */
 };
 
 struct {
@@ -230,6 +232,25 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mw_event_file);
 } mw_file_scratch SEC(".maps");
+
+/*
+ * exec.writable: each server's own executable, the image its root process
+ * runs (a native server in the user's home may run, and its children may
+ * run it again). Pinned: a new agent's programs keep what the old ones saw.
+ */
+struct mw_server_exe {
+	__u64 start_time;	/* the root's, as in struct mw_server */
+	__u32 dev;
+	__u32 pad;
+	__u64 ino;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MW_SERVER_EXE_MAX);
+	__type(key, __u32);	/* the server's root tgid */
+	__type(value, struct mw_server_exe);
+} mw_server_exe SEC(".maps");
 
 /* The mw_applet_rules key the exec programs build. */
 struct {

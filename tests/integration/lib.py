@@ -8,6 +8,7 @@ inside network namespaces the test creates. Everything is cleaned up, also
 on failure.
 """
 import json
+import pwd
 import os
 import shutil
 import signal
@@ -255,6 +256,25 @@ def uninstall_pins(pin, state):
     if p.returncode != 0 or os.path.exists(pin):
         shutil.rmtree(pin, ignore_errors=True)
         raise Fail(f"uninstall left {pin}: {p.stderr.strip()}")
+
+
+class TestUser:
+    """A user of its own, with a home under /tmp: removed with its home."""
+
+    def __enter__(self):
+        self.name = "mwt" + uuid.uuid4().hex[:8]
+        self.base = tempfile.mkdtemp(prefix="mwhome-")
+        os.chmod(self.base, 0o755)
+        self.home = os.path.join(self.base, self.name)
+        subprocess.run(["useradd", "-m", "-d", self.home, "-s", "/bin/sh",
+                        self.name], check=True, capture_output=True)
+        pw = pwd.getpwnam(self.name)
+        self.uid, self.gid = pw.pw_uid, pw.pw_gid
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["userdel", "-r", self.name], capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def helper(name, libs=()):

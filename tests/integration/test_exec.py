@@ -7,9 +7,11 @@ not to have run by its output, never by an errno guess."""
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 
-from lib import PY, WORKLOAD, DirEnv, Env, case, check, marker, open_policy
+from lib import (BIN, PY, WORKLOAD, DirEnv, Env, TestUser, case, check, marker,
+                 open_policy)
 
 
 class ExecEnv(DirEnv):
@@ -295,3 +297,90 @@ def busybox_applets():
             check(rc == 0 and "m" in out.split(), f"tracked ls: rc {rc} {out!r} {err!r}")
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def as_user(uid, gid, argv):
+    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+            "--"] + argv
+
+
+@case("exec/writable_binaries")
+def writable_binaries():
+    """Issue 12 item 7, exec.writable "deny", for a server run by an
+    unprivileged user: a copy of a binary in its home (a copied tool, one
+    it downloads or writes itself) and a world-writable binary are killed
+    before they run; the server's own native executable in the home runs,
+    also when it runs itself again; root's binaries run; so do a node
+    script in the home (what npx runs) and a python3 -m venv server.
+    exec.allow exempts a listed binary. Proven by each binary's output;
+    untracked, the same user runs them all."""
+    with TestUser() as u:
+        uid, gid, home, base = u.uid, u.gid, u.home, u.base
+        hb = os.path.join(home, "bin")
+        os.mkdir(hb)
+        copies = {"server": "/usr/bin/dash", "copy": "/usr/bin/echo",
+                  "allowed": "/usr/bin/echo"}
+        for n, src in copies.items():
+            shutil.copy2(src, os.path.join(hb, n))
+        for p in [hb] + [os.path.join(hb, n) for n in copies]:
+            os.chown(p, uid, gid)
+        ww = os.path.join(base, "ww")       # root's, but anyone may write it
+        shutil.copy2("/usr/bin/echo", ww)
+        os.chmod(ww, 0o777)
+        js = os.path.join(home, "server.js")
+        with open(js, "w") as f:
+            f.write("console.log(process.argv[2]);\n")
+        venv = os.path.join(home, "venv")
+        subprocess.run(as_user(uid, gid, ["/usr/bin/python3", "-m", "venv",
+                                          "--without-pip", venv]),
+                       check=True, capture_output=True, timeout=120)
+        srv_py = os.path.join(venv, "bin", "mcp-server-demo")
+        with open(srv_py, "w") as f:
+            f.write(f"#!{venv}/bin/python\nimport sys\nprint(sys.argv[1])\n")
+        os.chown(srv_py, uid, gid)
+        os.chmod(srv_py, 0o755)
+        pol = open_policy()
+        pol["profiles"]["default"]["exec"] = {"writable": "deny"}
+        pol["profiles"]["listed"] = {
+            "network": {"default": "allow"},
+            "exec": {"writable": "deny",
+                     "allow": ["/usr", "/bin", "/lib", os.path.join(hb, "allowed")]}}
+        srv, copy = os.path.join(hb, "server"), os.path.join(hb, "copy")
+        with Env(pol) as env:
+            def tracked(argv, profile="default"):
+                return env.run(as_user(uid, gid, [
+                    BIN, "exec", "--socket", env.agent.sock, "--profile",
+                    profile, "--"] + argv))
+            m = marker()
+            written = os.path.join(hb, "written")
+            script = (f"{copy} {m}-copy; echo rc=$?; {ww} {m}-ww; "
+                      f"cp /usr/bin/echo {written}; {written} {m}-written; "
+                      f"{srv} -c 'echo {m}-again'; /usr/bin/echo {m}-root")
+            pid, rc, out, err = tracked([srv, "-c", script])
+            for what in ("copy", "ww", "written"):
+                check(f"{m}-{what}" not in out,
+                      f"tracked: the {what} binary ran: {out!r} {err!r}")
+            for what in ("again", "root"):
+                check(f"{m}-{what}" in out,
+                      f"tracked: {what} did not run: {out!r} {err!r}")
+            check("rc=137" in out, f"no SIGKILL status: {out!r}")
+            e = env.agent.wait(lambda e: e["type"] == "process_exec" and
+                               e["action"] == "kill" and
+                               e["mcp_server"]["pid"] == pid and
+                               e["process"].get("exe") == copy,
+                               what="the kill of the copy")
+            check(e["rule"] == "profiles.default.exec.writable", f"{e}")
+            _, rc, out, err = env.run(as_user(uid, gid, ["/bin/sh", "-c", script]))
+            for what in ("copy", "ww", "written", "again", "root"):
+                check(f"{m}-{what}" in out, f"untracked {what}: {out!r} {err!r}")
+            for argv, what in (([ "/usr/bin/node", js, f"{m}-node"], "node"),
+                               ([srv_py, f"{m}-venv"], "venv")):
+                _, rc, out, err = tracked(argv)
+                check(rc == 0 and f"{m}-{what}" in out,
+                      f"tracked {what} server: rc {rc} {out!r} {err!r}")
+            # A launcher's chain of execs in the root: env, then the server.
+            _, rc, out, err = tracked(["/usr/bin/env", srv, "-c", f"echo {m}-env"])
+            check(rc == 0 and f"{m}-env" in out, f"env launcher: {out!r} {err!r}")
+            _, rc, out, err = tracked(["/bin/sh", "-c",
+                                       f"{hb}/allowed {m}-listed"], "listed")
+            check(f"{m}-listed" in out, f"exec.allow: {out!r} {err!r}")

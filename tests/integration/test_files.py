@@ -10,10 +10,9 @@ import os
 import shutil
 import subprocess
 import tempfile
-import uuid
 
-from lib import (BIN, PY, ROOT, WORKLOAD, Agent, DirEnv, Env, case, check,
-                 helper, marker, open_policy)
+from lib import (BIN, PY, ROOT, WORKLOAD, Agent, DirEnv, Env, TestUser, case,
+                 check, helper, marker, open_policy)
 from test_reload import write_atomic
 
 OPENERS = os.path.join(ROOT, "build", "tests", "openers")
@@ -155,44 +154,33 @@ def confinement():
 
 @case("files/secrets_of_every_user")
 def secrets():
-    name = "mwt" + uuid.uuid4().hex[:8]
-    base = tempfile.mkdtemp(prefix="mwhome-")
-    os.chmod(base, 0o755)
-    home = os.path.join(base, name)
-    subprocess.run(["useradd", "-m", "-d", home, "-s", "/bin/sh", name],
-                   check=True, capture_output=True)
-    env = None
-    try:
+    with TestUser() as u:
+        name, home = u.name, u.home
         m_ssh, m_aws, m_kube = marker(), marker(), marker()
         for rel, m in ((".ssh/id_ed25519", m_ssh), (".aws/credentials", m_aws)):
             os.makedirs(os.path.join(home, os.path.dirname(rel)), exist_ok=True)
             with open(os.path.join(home, rel), "w") as f:
                 f.write(m + "\n")
-        env = Env(None)     # the built-in policy: files.deny ["secrets"]
-        for rel, m in ((".ssh/id_ed25519", m_ssh), (".aws/credentials", m_aws)):
-            _, rc, out, err = env.tracked(["cat", os.path.join(home, rel)])
-            check(m not in out, f"~{name}/{rel} was read: {out!r}")
-            _, rc, out, err = env.run(["cat", os.path.join(home, rel)])
-            check(m in out, f"untracked cat of ~{name}/{rel}: {out!r}")
-        e = env.agent.wait(lambda e: e["type"] == "file_open" and
-                           e.get("action") == "deny" and
-                           e["file"]["path"].endswith(".aws/credentials"),
-                           what="deny of ~/.aws/credentials")
-        check("(secrets)" in e["rule"], e["rule"])
-        # A secret that appears after the agent started is protected too.
-        n = len(env.agent.find(lambda e: e["type"] == "policy_load"))
-        os.makedirs(os.path.join(home, ".kube"))
-        env.agent.wait(lambda e: len(env.agent.find(
-            lambda x: x["type"] == "policy_load")) > n, what="reload")
-        with open(os.path.join(home, ".kube", "config"), "w") as f:
-            f.write(m_kube + "\n")
-        _, rc, out, err = env.tracked(["cat", os.path.join(home, ".kube", "config")])
-        check(m_kube not in out, f"~/.kube/config created later was read: {out!r}")
-    finally:
-        if env:
-            env.close()
-        subprocess.run(["userdel", "-r", name], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+        with Env(None) as env:  # the built-in policy: files.deny ["secrets"]
+            for rel, m in ((".ssh/id_ed25519", m_ssh), (".aws/credentials", m_aws)):
+                _, rc, out, err = env.tracked(["cat", os.path.join(home, rel)])
+                check(m not in out, f"~{name}/{rel} was read: {out!r}")
+                _, rc, out, err = env.run(["cat", os.path.join(home, rel)])
+                check(m in out, f"untracked cat of ~{name}/{rel}: {out!r}")
+            e = env.agent.wait(lambda e: e["type"] == "file_open" and
+                               e.get("action") == "deny" and
+                               e["file"]["path"].endswith(".aws/credentials"),
+                               what="deny of ~/.aws/credentials")
+            check("(secrets)" in e["rule"], e["rule"])
+            # A secret that appears after the agent started is protected too.
+            n = len(env.agent.find(lambda e: e["type"] == "policy_load"))
+            os.makedirs(os.path.join(home, ".kube"))
+            env.agent.wait(lambda e: len(env.agent.find(
+                lambda x: x["type"] == "policy_load")) > n, what="reload")
+            with open(os.path.join(home, ".kube", "config"), "w") as f:
+                f.write(m_kube + "\n")
+            _, rc, out, err = env.tracked(["cat", os.path.join(home, ".kube", "config")])
+            check(m_kube not in out, f"~/.kube/config created later was read: {out!r}")
 
 
 @case("unix/container_runtime_socket")

@@ -777,8 +777,10 @@ static void profile_compile(const struct profile *pr, struct mw_profile *mp)
 	mp->deny_raw = pr->deny_raw;
 	mp->exec_allowlist = pr->exec_allowlist;
 	mp->fileless = pr->fileless;
+	mp->writable = pr->writable;
 	mp->has_exec = pr->nexec || pr->exec_allowlist ||
-		       pr->fileless != MW_ACTION_ALLOW;
+		       pr->fileless != MW_ACTION_ALLOW ||
+		       pr->writable != MW_ACTION_ALLOW;
 	mp->has_files = pr->nfiles || pr->files_allowlist;
 	mp->files_allowlist = pr->files_allowlist;
 	mp->has_unix = pr->nunix != 0;

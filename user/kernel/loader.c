@@ -24,7 +24,7 @@ static const char *const pinned_maps[] = {
 	"mw_tracked", "mw_cgroups", "mw_detect", "mw_config", "mw_gens",
 	"mw_meta", "mw_profile_names", "mw_profiles", "mw_net_rules",
 	"mw_exec_rules", "mw_file_rules", "mw_file_names", "mw_unix_rules",
-	"mw_unix_paths", "mw_applet_rules",
+	"mw_unix_paths", "mw_applet_rules", "mw_server_exe",
 	"mw_counters", "mw_events", "mw_guarded", NULL,
 };
 
@@ -46,7 +46,7 @@ static size_t prog_defs(const struct loader *l, struct prog_def *defs)
 	struct prog_def v[] = {
 		{ sk->progs.handle_fork, P_TRACING },
 		{ sk->progs.handle_exec, P_TRACING },
-		{ sk->progs.handle_exec_applet, P_TRACING },
+		{ sk->progs.handle_exec_late, P_TRACING },
 		{ sk->progs.handle_exit, P_TRACING },
 		{ sk->progs.handle_connect4, P_CGROUP },
 		{ sk->progs.handle_connect6, P_CGROUP },
@@ -59,6 +59,7 @@ static size_t prog_defs(const struct loader *l, struct prog_def *defs)
 		{ sk->progs.handle_file_open, P_LSM },
 		{ sk->progs.handle_unix_connect, P_LSM },
 		{ sk->progs.handle_ptrace, P_LSM },
+		{ sk->progs.handle_ptrace_traceme, P_LSM },
 		{ sk->progs.handle_bpf, P_LSM },
 		{ sk->progs.handle_perf_event_open, P_LSM },
 		{ sk->progs.handle_mount, P_LSM },

@@ -223,6 +223,9 @@ static void add_rule(struct events *e, json_object *o, __u32 rule_id,
 	} else if (rule_id == MW_RULE_FILELESS) {
 		snprintf(buf, sizeof(buf), "profiles.%s.%s.fileless", pname,
 			 section);
+	} else if (rule_id == MW_RULE_WRITABLE) {
+		snprintf(buf, sizeof(buf), "profiles.%s.%s.writable", pname,
+			 section);
 	} else if (rule_id == MW_RULE_DEFAULT) {
 		/* An exec denied by default: the profile has an allow-list. */
 		if (!strcmp(section, "exec") && action >= MW_ACTION_AUDIT)

@@ -69,8 +69,9 @@ static int exec_list(struct ctx *c, const char *key, struct json_object *list,
 	return err;
 }
 
-static int exec_fileless(struct ctx *c, const char *key, struct json_object *v,
-			 void *arg)
+/* exec.fileless and exec.writable: an action. */
+static int exec_action(struct ctx *c, const char *key, struct json_object *v,
+		       void *arg)
 {
 	static const struct enum_name actions[] = {
 		{ "deny", MW_ACTION_DENY },
@@ -80,7 +81,8 @@ static int exec_fileless(struct ctx *c, const char *key, struct json_object *v,
 	};
 	struct exec_walk *w = arg;
 
-	return get_enum(c, v, actions, &w->prof->fileless);
+	return get_enum(c, v, actions, !strcmp(key, "writable") ?
+			&w->prof->writable : &w->prof->fileless);
 }
 
 int parse_exec(struct ctx *c, const char *key, struct json_object *ex,
@@ -90,7 +92,8 @@ int parse_exec(struct ctx *c, const char *key, struct json_object *ex,
 		{ "deny", exec_list, false },
 		{ "allow", exec_list, false },
 		{ "audit", exec_list, false },
-		{ "fileless", exec_fileless, false },
+		{ "fileless", exec_action, false },
+		{ "writable", exec_action, false },
 		{ NULL },
 	};
 	struct exec_walk w = { .prof = prof };

@@ -69,6 +69,7 @@ static int parse_profile(struct ctx *c, struct profile *prof,
 	prof->net_default = MW_ACTION_ALLOW;
 	prof->deny_raw = true;
 	prof->fileless = MW_ACTION_DENY;
+	prof->writable = MW_ACTION_ALLOW;
 	return walk_object(c, obj, keys, WALK_DOCUMENT, prof);
 }
 

@@ -64,6 +64,7 @@ struct profile {
 	size_t nexec;
 	bool exec_allowlist;	/* "allow" given: nothing else may run */
 	__u8 fileless;		/* enum mw_action for memfd / deleted files */
+	__u8 writable;		/* enum mw_action for binaries the user may write */
 	struct path_rule *files;	/* deny, audit and allow */
 	size_t nfiles;
 	bool files_allowlist;	/* "allow" given: confinement */

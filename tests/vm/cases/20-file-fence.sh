@@ -550,6 +550,22 @@ EOF
 	out=$(/bin/unixconn "$FU/cmd/default" 2>&1)
 	[ "$out" = "ok
 hello" ] || fail "untracked connect to $FU/cmd/default: $out"
+	# Moving or linking the socket out of the listed directory is refused.
+	for op in rename link; do
+		if [ $op = rename ]; then
+			ff_run x /bin/sys rename "$FU/cmd/default" "$FU/moved.sock"
+		else
+			ff_run x /bin/ln "$FU/cmd/default" "$FU/moved.sock"
+		fi
+		echo "# tracked: $op $FU/cmd/default -> status $FF_RC: $FF_OUT"
+		[ -S "$FU/cmd/default" ] && [ ! -e "$FU/moved.sock" ] ||
+			fail "tracked $op moved the socket out of $FU/cmd: $(ls -l $FU $FU/cmd)"
+		ev=$(ff_event "$FF_PID" file_change '"action":"deny"' \
+			"\"rule\":\"profiles.default.unix.deny[1] ($FU/cmd)\"") || {
+			echo "$ev"
+			fail "no file_change deny event for the socket $op (server $FF_PID)"
+		}
+	done
 	for p in "$FU_SOCK" "$FU/link.sock"; do
 		ff_run x /bin/unixconn "$p"
 		echo "# tracked: unixconn $p -> status $FF_RC: $FF_OUT"
@@ -581,7 +597,7 @@ hello" ] || fail "tracked connect to an unlisted socket: $FF_OUT"
 # ---- escape syscalls ----
 
 FS=/tmp/fs
-FS_CALLS="ptrace mount unshare bpf perf_event_open"
+FS_CALLS="ptrace traceme mount unshare bpf perf_event_open"
 
 # "syscalls": {"deny": [...]} on an auto-detected server (no wrapper, so no
 # seccomp: only the LSM hooks can refuse): each call fails with EPERM and
@@ -628,13 +644,15 @@ EOF
 		fail "tracked open_by_handle_at: not EPERM: $out"
 	for n in $FS_CALLS open_by_handle_at; do
 		# The hook sees the class of the call (docs/events.md).
+		args="\"/bin/sys\",\"$n\""
 		case $n in
 		unshare) class=userns ;;
 		perf_event_open) class=perf_event ;;
-		open_by_handle_at) class=handle ;;
+		open_by_handle_at) class=handle args='"/bin/vmopen","handle"' ;;
+		traceme) class=ptrace ;;	# lsm/ptrace_traceme
 		*) class=$n ;;
 		esac
-		ev=$(ff_event "$srv" process_syscall '"action":"deny"' \
+		ev=$(ff_event "$srv" process_syscall '"action":"deny"' "$args" \
 			"\"syscall\":{\"class\":\"$class\"}" '"rule":"profiles.sysd.syscalls.deny"' \
 			'"source":"detect"') || {
 			echo "$ev"

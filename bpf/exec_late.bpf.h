@@ -1,15 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Exec fence for multi-call binaries: busybox is one inode for nc, wget, sh
- * and cat, and it runs what its argv names. An exec rule on an applet
- * (/bin/nc, a symlink to busybox) is a rule on the binary's inode and the
- * applet name, which only argv gives, so it is judged after the exec has
- * committed, like every tracepoint verdict: a deny kills the new image
- * before it runs an instruction. handle_exec leaves the execs of such a
- * binary to this program, which reports them as it would.
+ * The exec verdicts that need what only the committed exec has, judged on
+ * the exec tracepoint after handle_exec; a deny kills the new image before
+ * it runs an instruction. Two of them:
+ *
+ * - Multi-call binaries: busybox is one inode for nc, wget, sh and cat,
+ *   and it runs what its argv names. An exec rule on an applet (/bin/nc, a
+ *   symlink to busybox) is a rule on the binary's inode and the applet
+ *   name, which only argv gives.
+ * - exec.writable: a binary the server's user may write (a copied curl, a
+ *   download, one the server wrote), run by a process of the server's
+ *   tree other than its root, unless it is the image the root runs.
+ *
+ * handle_exec leaves the execs these may judge to this program, which
+ * reports them as it would.
  */
-#ifndef MW_APPLET_BPF_H
-#define MW_APPLET_BPF_H
+#ifndef MW_EXEC_LATE_BPF_H
+#define MW_EXEC_LATE_BPF_H
 
 #include "exec.bpf.h"
 
@@ -108,15 +115,18 @@ __noinline long mw_applet_rule(__u32 plen, __u32 alen, __u32 truncated)
 		return 0;
 	/*
 	 * Zeros the verifier cannot see through: k->pad is 0 (mw_applet_bin()
-	 * zeroed it), but a map value is unknown to it. With clen, head and
+	 * zeroed it), but a map value is unknown to it (head: in all 64 bits). With clen, head and
 	 * elem starting as constants, Linux 6.1 (Debian 12's kernel, the VM
 	 * lane) ran the step as if "busybox" never matched: "busybox nc" was
 	 * no applet (the verifier hard-wires branches it finds constant, and
 	 * its pass over the callback saw them so).
 	 */
 	c.clen = k->pad;
-	c.head = k->pad;
+	c.head = (__u64)k->pad << 32 | k->pad;
 	c.elem = k->pad;
+	/* argv holds at least "" (the kernel sees to it): none was read. */
+	if (!alen)
+		return MW_ACTION_DENY | (__u64)MW_RULE_UNJUDGED << 8;
 	bpf_loop(MW_ARGS_MAX, mw_applet_step, &c, 0);
 	if (!c.done)
 		return c.too_deep || truncated ?
@@ -150,19 +160,51 @@ static __always_inline void mw_applet_judge(struct mw_exec_verdict *vd,
 	}
 }
 
+/*
+ * Is @exe the image of @t's server itself? Whatever the server's root
+ * process runs is (a launcher's chain of execs: env, a pyenv shim, then
+ * python; a native server in the home), and the last such image is
+ * recorded: a child that runs it again is the server too (Python's
+ * multiprocessing, a Go server re-running itself).
+ */
+static __always_inline bool mw_server_own(const struct mw_tracked *t,
+					  __u32 tgid, struct file *exe)
+{
+	struct mw_server_exe *e, rec = {};
+	__u32 pid = t->server.pid;
+
+	rec.dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	rec.ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	if (tgid == pid) {
+		rec.start_time = t->server.start_time;
+		bpf_map_update_elem(&mw_server_exe, &pid, &rec, BPF_ANY);
+		return true;
+	}
+	e = bpf_map_lookup_elem(&mw_server_exe, &pid);
+	return e && mw_same_start(e->start_time, t->server.start_time) &&
+	       e->dev == rec.dev && e->ino == rec.ino;
+}
+
+/*
+ * After handle_exec, for the verdicts it leaves here: a busybox applet's
+ * (argv names it) and exec.writable's (the server's own image is known
+ * here). It reports the exec when handle_exec did not, and adds an event
+ * when it is stricter than what handle_exec reported.
+ */
 SEC("raw_tp/sched_process_exec")
-int BPF_PROG(handle_exec_applet, struct task_struct *task, pid_t old_pid,
+int BPF_PROG(handle_exec_late, struct task_struct *task, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
 	struct mw_exec_verdict vd = {};
 	struct mw_exec_scratch *s;
-	struct mw_applet_key *k;
+	struct mw_applet_key *k = NULL;
 	struct mw_event_exec *ev;
 	struct mw_path_buf *pb;
 	struct mw_profile *p;
 	struct mw_tracked *t;
 	struct file *exe;
 	__u32 zero = 0, tgid, gen, plen, alen, profile;
+	bool writable, own, handed;
 	__u64 start;
 
 	tgid = BPF_CORE_READ(task, tgid);
@@ -170,17 +212,26 @@ int BPF_PROG(handle_exec_applet, struct task_struct *task, pid_t old_pid,
 	t = bpf_map_lookup_elem(&mw_tracked, &tgid);
 	if (!t || !mw_same_start(t->start_time, start))
 		return 0;
+	s = bpf_map_lookup_elem(&mw_exec_scratch, &zero);
+	if (!s)
+		return 0;
+	/* handle_exec left it here: report it even if a reload came between. */
+	handed = s->handoff_bprm == (__u64)bprm;
 	gen = mw_active_gen();
 	profile = t->server.profile;
 	p = mw_profile_get(gen, profile);
-	if (!p || !p->present || !p->has_applets)
+	if (!p || !p->present ||
+	    (!p->has_applets && p->writable < MW_ACTION_AUDIT && !handed))
 		return 0;
 	exe = BPF_CORE_READ(task, mm, exe_file);
 	if (!exe)
 		return 0;
-	k = mw_applet_bin(exe, gen, profile);
-	s = bpf_map_lookup_elem(&mw_exec_scratch, &zero);
-	if (!k || !s)
+	/* Every exec: the root's are recorded. */
+	own = p->writable >= MW_ACTION_AUDIT && mw_server_own(t, tgid, exe);
+	writable = mw_exec_writable(p, exe, task);
+	if (p->has_applets)
+		k = mw_applet_bin(exe, gen, profile);
+	if (!k && !writable && !handed)
 		return 0;
 	ev = &s->ev;
 	mw_exec_reset(ev, MW_HOOK_EXEC_TP);
@@ -191,12 +242,23 @@ int BPF_PROG(handle_exec_applet, struct task_struct *task, pid_t old_pid,
 		return 0;
 	ev->exe_len = mw_path_copy(ev->data, pb);
 	mw_exec_judge(&vd, p, pb, exe);
+	/* exec.allow names it: allowed, whoever may write it. */
+	if (writable && !own &&
+	    !(pb->matched && pb->match.action == MW_ACTION_ALLOW) &&
+	    mw_mode_action(p, p->writable) > vd.action) {
+		vd.action = mw_mode_action(p, p->writable);
+		vd.rule_id = MW_RULE_WRITABLE;
+	}
 	plen = ev->exe_len & (MW_PATH_MAX - 1);
 	alen = mw_exec_read_args(task, ev, plen);
-	mw_applet_judge(&vd, p, plen, alen, ev->args_truncated);
+	if (k)
+		mw_applet_judge(&vd, p, plen, alen, ev->args_truncated);
+	/* handle_exec reported it: only a stricter verdict adds an event. */
+	if (s->reported_bprm == (__u64)bprm && vd.action == MW_ACTION_ALLOW)
+		return 0;
 	mw_exec_verdict_tp(ev, &vd);
 	mw_exec_emit_tp(ev, task, t, plen, alen);
 	return 0;
 }
 
-#endif /* MW_APPLET_BPF_H */
+#endif /* MW_EXEC_LATE_BPF_H */
