@@ -54,6 +54,10 @@ static __always_inline void mw_exec_judge(struct mw_exec_verdict *v,
 	} else if (pb->matched) {
 		v->action = pb->match.action;
 		v->rule_id = pb->match.rule_id;
+	} else if (!pb->done) {
+		/* Deeper than a walk climbs: a rule may be above. */
+		v->action = MW_ACTION_DENY;
+		v->rule_id = MW_RULE_UNJUDGED;
 	} else if (p->exec_allowlist) {
 		v->action = MW_ACTION_DENY;
 	}
@@ -128,29 +132,65 @@ mw_applet_bin(struct file *f, __u32 gen, __u32 profile)
 	return bpf_map_lookup_elem(&mw_applet_rules, k) ? k : NULL;
 }
 
+/* CLOCK_REALTIME minus CLOCK_BOOTTIME, ns: the agent sets it (loader.c). */
+volatile __s64 mw_boot_to_real;
+
+/* struct inode's ctime: i_ctime_sec/nsec from 6.11, __i_ctime from 6.6. */
+struct inode___ctime_611 {
+	time64_t i_ctime_sec;
+	u32 i_ctime_nsec;
+} __attribute__((preserve_access_index));
+struct inode___ctime_66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+struct inode___ctime_61 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline __s64 mw_inode_ctime_ns(struct inode *in)
+{
+	struct inode___ctime_611 *a = (void *)in;
+	struct inode___ctime_66 *b = (void *)in;
+	struct inode___ctime_61 *c = (void *)in;
+
+	if (bpf_core_field_exists(a->i_ctime_sec))
+		return BPF_CORE_READ(a, i_ctime_sec) * 1000000000LL +
+		       BPF_CORE_READ(a, i_ctime_nsec);
+	if (bpf_core_field_exists(b->__i_ctime))
+		return BPF_CORE_READ(b, __i_ctime.tv_sec) * 1000000000LL +
+		       BPF_CORE_READ(b, __i_ctime.tv_nsec);
+	return BPF_CORE_READ(c, i_ctime.tv_sec) * 1000000000LL +
+	       BPF_CORE_READ(c, i_ctime.tv_nsec);
+}
+
 /*
- * exec.writable applies to @f, run by @task: a binary its user may write,
- * by owning it (root's own files are the system's: not those) or by its
- * mode (group-writable for its group, writable by anyone).
+ * exec.writable applies to @f, run by @task of server @t: a binary its
+ * user may write, by owning it (root's own files are the system's: not
+ * those) or by its mode (group-writable for its group, writable by
+ * anyone), made or changed since the server started (its ctime: a copy, a
+ * download, a write, a chmod all set it, and no one can set it back).
+ * The real ids: a setuid binary of another user is not the user's.
  */
 static __always_inline bool mw_exec_writable(const struct mw_profile *p,
 					     struct file *f,
-					     struct task_struct *task)
+					     struct task_struct *task,
+					     const struct mw_tracked *t)
 {
+	struct inode *in = BPF_CORE_READ(f, f_inode);
 	__u32 uid, gid;
 	__u16 mode;
 
 	if (p->writable < MW_ACTION_AUDIT)
 		return false;
-	mode = BPF_CORE_READ(f, f_inode, i_mode);
-	if (mode & S_IWOTH)
-		return true;
-	uid = BPF_CORE_READ(f, f_inode, i_uid.val);
-	gid = BPF_CORE_READ(f, f_inode, i_gid.val);
-	if ((mode & S_IWGRP) && gid == BPF_CORE_READ(task, cred, egid.val))
-		return true;
-	return uid && (uid == BPF_CORE_READ(task, cred, uid.val) ||
-		       uid == BPF_CORE_READ(task, cred, euid.val));
+	mode = BPF_CORE_READ(in, i_mode);
+	uid = BPF_CORE_READ(in, i_uid.val);
+	gid = BPF_CORE_READ(in, i_gid.val);
+	if (!(mode & S_IWOTH) &&
+	    !((mode & S_IWGRP) && gid == BPF_CORE_READ(task, cred, gid.val)) &&
+	    !(uid && uid == BPF_CORE_READ(task, cred, uid.val)))
+		return false;
+	return mw_inode_ctime_ns(in) >
+	       (__s64)t->server.start_time + mw_boot_to_real;
 }
 
 /* argv of @task into ev->data[plen...]; its length, args_truncated set. */
@@ -245,7 +285,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	s->handoff_bprm = 0;
 	if (exe && p && p->present &&
 	    ((p->has_applets && mw_applet_bin(exe, gen, profile)) ||
-	     mw_exec_writable(p, exe, task))) {
+	     mw_exec_writable(p, exe, task, t))) {
 		s->handoff_bprm = (__u64)bprm;
 		return 0;
 	}
@@ -404,7 +444,7 @@ int BPF_PROG(handle_mmap_file, struct file *file, unsigned long reqprot,
 	key.pad = 0;
 	key.ino = BPF_CORE_READ(file, f_inode, i_ino);
 	v = bpf_map_lookup_elem(&mw_exec_rules, &key);
-	if (v && !v->is_dir && v->action == MW_ACTION_DENY) {
+	if (v && !v->is_dir && v->action == MW_ACTION_DENY && !v->exec_only) {
 		vd.rule_id = v->rule_id;
 	} else if (p->has_applets && mw_applet_bin(file, gen, key.profile) &&
 		   BPF_CORE_READ(file, f_inode) !=

@@ -8,9 +8,9 @@
  *   and it runs what its argv names. An exec rule on an applet (/bin/nc, a
  *   symlink to busybox) is a rule on the binary's inode and the applet
  *   name, which only argv gives.
- * - exec.writable: a binary the server's user may write (a copied curl, a
- *   download, one the server wrote), run by a process of the server's
- *   tree other than its root, unless it is the image the root runs.
+ * - exec.writable: a binary the server's user may write, made or changed
+ *   since the server started (a copied curl, a download, one the server
+ *   wrote): handle_exec is at the verifier's limit.
  *
  * handle_exec leaves the execs these may judge to this program, which
  * reports them as it would.
@@ -161,31 +161,6 @@ static __always_inline void mw_applet_judge(struct mw_exec_verdict *vd,
 }
 
 /*
- * Is @exe the image of @t's server itself? Whatever the server's root
- * process runs is (a launcher's chain of execs: env, a pyenv shim, then
- * python; a native server in the home), and the last such image is
- * recorded: a child that runs it again is the server too (Python's
- * multiprocessing, a Go server re-running itself).
- */
-static __always_inline bool mw_server_own(const struct mw_tracked *t,
-					  __u32 tgid, struct file *exe)
-{
-	struct mw_server_exe *e, rec = {};
-	__u32 pid = t->server.pid;
-
-	rec.dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
-	rec.ino = BPF_CORE_READ(exe, f_inode, i_ino);
-	if (tgid == pid) {
-		rec.start_time = t->server.start_time;
-		bpf_map_update_elem(&mw_server_exe, &pid, &rec, BPF_ANY);
-		return true;
-	}
-	e = bpf_map_lookup_elem(&mw_server_exe, &pid);
-	return e && mw_same_start(e->start_time, t->server.start_time) &&
-	       e->dev == rec.dev && e->ino == rec.ino;
-}
-
-/*
  * After handle_exec, for the verdicts it leaves here: a busybox applet's
  * (argv names it) and exec.writable's (the server's own image is known
  * here). It reports the exec when handle_exec did not, and adds an event
@@ -204,7 +179,7 @@ int BPF_PROG(handle_exec_late, struct task_struct *task, pid_t old_pid,
 	struct mw_tracked *t;
 	struct file *exe;
 	__u32 zero = 0, tgid, gen, plen, alen, profile;
-	bool writable, own, handed;
+	bool writable, handed, reported;
 	__u64 start;
 
 	tgid = BPF_CORE_READ(task, tgid);
@@ -217,6 +192,9 @@ int BPF_PROG(handle_exec_late, struct task_struct *task, pid_t old_pid,
 		return 0;
 	/* handle_exec left it here: report it even if a reload came between. */
 	handed = s->handoff_bprm == (__u64)bprm;
+	reported = s->reported_bprm == (__u64)bprm;
+	s->handoff_bprm = 0;	/* never again for a later exec at this address */
+	s->reported_bprm = 0;
 	gen = mw_active_gen();
 	profile = t->server.profile;
 	p = mw_profile_get(gen, profile);
@@ -226,9 +204,7 @@ int BPF_PROG(handle_exec_late, struct task_struct *task, pid_t old_pid,
 	exe = BPF_CORE_READ(task, mm, exe_file);
 	if (!exe)
 		return 0;
-	/* Every exec: the root's are recorded. */
-	own = p->writable >= MW_ACTION_AUDIT && mw_server_own(t, tgid, exe);
-	writable = mw_exec_writable(p, exe, task);
+	writable = mw_exec_writable(p, exe, task, t);
 	if (p->has_applets)
 		k = mw_applet_bin(exe, gen, profile);
 	if (!k && !writable && !handed)
@@ -243,8 +219,7 @@ int BPF_PROG(handle_exec_late, struct task_struct *task, pid_t old_pid,
 	ev->exe_len = mw_path_copy(ev->data, pb);
 	mw_exec_judge(&vd, p, pb, exe);
 	/* exec.allow names it: allowed, whoever may write it. */
-	if (writable && !own &&
-	    !(pb->matched && pb->match.action == MW_ACTION_ALLOW) &&
+	if (writable && !(pb->matched && pb->match.action == MW_ACTION_ALLOW) &&
 	    mw_mode_action(p, p->writable) > vd.action) {
 		vd.action = mw_mode_action(p, p->writable);
 		vd.rule_id = MW_RULE_WRITABLE;
@@ -254,7 +229,7 @@ int BPF_PROG(handle_exec_late, struct task_struct *task, pid_t old_pid,
 	if (k)
 		mw_applet_judge(&vd, p, plen, alen, ev->args_truncated);
 	/* handle_exec reported it: only a stricter verdict adds an event. */
-	if (s->reported_bprm == (__u64)bprm && vd.action == MW_ACTION_ALLOW)
+	if (reported && vd.action == MW_ACTION_ALLOW)
 		return 0;
 	mw_exec_verdict_tp(ev, &vd);
 	mw_exec_emit_tp(ev, task, t, plen, alen);

@@ -79,6 +79,8 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 		action = MW_ACTION_ALLOW;	/* files.readonly: reading is fine */
 	else if (rule)
 		action = rule->action;
+	else if (!pb->done)
+		action = MW_ACTION_DENY;	/* a rule may be above: unjudged */
 	else
 		action = p->files_allowlist ? MW_ACTION_DENY : MW_ACTION_ALLOW;
 	if (action == MW_ACTION_ALLOW)
@@ -90,7 +92,8 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 		ev->path_len = plen;
 		ev->ino = BPF_CORE_READ(file, f_inode, i_ino);
 		ev->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-		ev->rule_id = rule ? rule->rule_id : MW_RULE_DEFAULT;
+		ev->rule_id = rule ? rule->rule_id :
+			      !pb->done ? MW_RULE_UNJUDGED : MW_RULE_DEFAULT;
 		ev->action = action;
 		ev->op = MW_FILE_OP_OPEN;
 		ev->pad2 = 0;
@@ -312,6 +315,33 @@ SEC("lsm/inode_mknod")
 int BPF_PROG(handle_file_mknod, struct inode *dir, struct dentry *dentry)
 {
 	return mw_change_check(dentry, NULL, MW_FILE_OP_CREATE);
+}
+
+/*
+ * Changing a covered file without opening it: truncate(2) empties a
+ * persistence file no write open could reach; chmod and chown change who
+ * may read a secret. (ftruncate needs a descriptor open for writing, which
+ * lsm/file_open judged.)
+ */
+SEC("lsm/path_truncate")
+int BPF_PROG(handle_file_truncate, const struct path *path)
+{
+	return mw_change_check(BPF_CORE_READ(path, dentry), NULL,
+			       MW_FILE_OP_TRUNCATE);
+}
+
+SEC("lsm/path_chmod")
+int BPF_PROG(handle_file_chmod, const struct path *path)
+{
+	return mw_change_check(BPF_CORE_READ(path, dentry), NULL,
+			       MW_FILE_OP_CHMOD);
+}
+
+SEC("lsm/path_chown")
+int BPF_PROG(handle_file_chown, const struct path *path)
+{
+	return mw_change_check(BPF_CORE_READ(path, dentry), NULL,
+			       MW_FILE_OP_CHOWN);
 }
 
 /*

@@ -30,7 +30,6 @@
 #define MW_FILE_RULES_MAX	16384
 #define MW_UNIX_RULES_MAX	8192	/* {uid} entries times every user, twice in a reload */
 #define MW_APPLET_RULES_MAX	1024	/* mw_applet_rules entries */
-#define MW_SERVER_EXE_MAX	8192	/* mw_server_exe: servers at once */
 #define MW_CGROUP_DEPTH		8	/* ancestors checked for cgroup selection */
 #define MW_TICK_NS		10000000ULL /* USER_HZ 100: /proc start times */
 #define MW_PROFILE_NAME_MAX	64	/* a profile's name and its NUL */
@@ -281,7 +280,7 @@ struct mw_rule_value {
 	__u8 action;		/* enum mw_action */
 	__u8 is_dir;		/* applies to everything beneath */
 	__u8 readonly;		/* files: the action is for writes and changes */
-	__u8 pad;
+	__u8 exec_only;		/* exec: not for lsm/mmap_file (the loaders) */
 	__u32 rule_id;
 };
 
@@ -409,6 +408,9 @@ enum mw_file_op {
 	MW_FILE_OP_LINK		= 2,
 	MW_FILE_OP_UNLINK	= 3,	/* unlink or rmdir */
 	MW_FILE_OP_CREATE	= 4,	/* a file, directory, symlink, node */
+	MW_FILE_OP_TRUNCATE	= 5,	/* truncate(2) */
+	MW_FILE_OP_CHMOD	= 6,
+	MW_FILE_OP_CHOWN	= 7,
 };
 
 /* A connect() to a unix socket judged by cgroup/connect_unix or LSM. */

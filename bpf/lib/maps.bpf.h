@@ -177,7 +177,8 @@ struct mw_path_buf {
 	__u32 pos;		/* start of the path built so far in buf */
 	__u32 base_pos;		/* start of the last component */
 	__u32 base_len;
-	__u32 truncated;
+	__u32 truncated;	/* the path did not fit buf: climbing went on */
+	__u32 done;		/* the walk reached the root of the mount tree */
 	/* Rules: checked on the file and each ancestor, if check. */
 	struct mw_inode_key key;	/* gen and profile set by the caller */
 	__u32 check;		/* MW_CHECK_*: which rule map */
@@ -232,25 +233,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mw_event_file);
 } mw_file_scratch SEC(".maps");
-
-/*
- * exec.writable: each server's own executable, the image its root process
- * runs (a native server in the user's home may run, and its children may
- * run it again). Pinned: a new agent's programs keep what the old ones saw.
- */
-struct mw_server_exe {
-	__u64 start_time;	/* the root's, as in struct mw_server */
-	__u32 dev;
-	__u32 pad;
-	__u64 ino;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MW_SERVER_EXE_MAX);
-	__type(key, __u32);	/* the server's root tgid */
-	__type(value, struct mw_server_exe);
-} mw_server_exe SEC(".maps");
 
 /* The mw_applet_rules key the exec programs build. */
 struct {

@@ -11,7 +11,12 @@
 #include "lib/consts.bpf.h"
 #include "lib/maps.bpf.h"	/* struct mw_path_buf, mw_path_scratch */
 
-#define MW_PATH_DEPTH	64
+/*
+ * Directory levels a walk climbs: a rule is looked for on each. A walk
+ * that does not reach the root (deeper, a read that failed) is not done
+ * (pb->done), and the fences refuse what they could not judge.
+ */
+#define MW_PATH_DEPTH	512
 
 /* The rules a walk looks up: none, mw_exec_rules, mw_file_rules. */
 enum { MW_CHECK_NONE = 0, MW_CHECK_EXEC = 1, MW_CHECK_FILES = 2 };
@@ -48,22 +53,29 @@ static long mw_path_step(__u32 i, void *unused)
 	}
 	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
 		mp = BPF_CORE_READ(m, mnt_parent);
-		if (mp == m)
+		if (mp == m) {
+			pb->done = 1;
 			return 1;	/* the root of the mount tree */
+		}
 		pb->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
 		pb->mnt = (__u64)mp;
 		return 0;
 	}
 	parent = BPF_CORE_READ(d, d_parent);
 	/* A root: done, unless it is a pseudo file (memfd) with no path yet. */
-	if (parent == d && pb->base_len)
+	if (parent == d && pb->base_len) {
+		pb->done = 1;
 		return 1;
+	}
 	len = BPF_CORE_READ(d, d_name.len) & 255;
 	name = BPF_CORE_READ(d, d_name.name);
 	pos = pb->pos;
-	if (pos < len + 2 || pos >= MW_PATH_MAX) {
+	if (pb->truncated || pos < len + 2 || pos >= MW_PATH_MAX) {
+		/* The path is cut here; the rules above are still looked for. */
 		pb->truncated = 1;
-		return 1;
+		pb->dentry = (__u64)parent;
+		pb->done = parent == d;
+		return parent == d;
 	}
 	pos -= len;
 	if (bpf_probe_read_kernel(&pb->buf[pos & (MW_PATH_MAX - 1)], len, name))
@@ -76,6 +88,7 @@ static long mw_path_step(__u32 i, void *unused)
 	}
 	pb->pos = pos;
 	pb->dentry = (__u64)parent;
+	pb->done = parent == d;
 	return parent == d;	/* "/memfd:name": the pseudo file alone */
 }
 
@@ -109,6 +122,7 @@ static __always_inline struct mw_path_buf *mw_path_walk(struct file *f,
 	pb->base_pos = pb->pos;
 	pb->base_len = 0;
 	pb->truncated = 0;
+	pb->done = 0;
 	pb->buf[MW_PATH_MAX - 1] = '\0';
 	bpf_loop(MW_PATH_DEPTH, mw_path_step, NULL, 0);
 	if (pb->pos >= MW_PATH_MAX - 1) {

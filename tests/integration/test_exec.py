@@ -307,19 +307,21 @@ def as_user(uid, gid, argv):
 @case("exec/writable_binaries")
 def writable_binaries():
     """Issue 12 item 7, exec.writable "deny", for a server run by an
-    unprivileged user: a copy of a binary in its home (a copied tool, one
-    it downloads or writes itself) and a world-writable binary are killed
-    before they run; the server's own native executable in the home runs,
-    also when it runs itself again; root's binaries run; so do a node
-    script in the home (what npx runs) and a python3 -m venv server.
-    exec.allow exempts a listed binary. Proven by each binary's output;
-    untracked, the same user runs them all."""
+    unprivileged user. What the server's user may write and was made or
+    changed since the server started is killed before it runs: a copy the
+    server makes of a tool, a world-writable binary it rewrites, a binary
+    it chmods, and such a copy run through the dynamic loader. What was
+    there before runs: the server's own native binary in the home (also run
+    again by itself and through env), a tool the user installed before,
+    root's binaries, a node script (what npx runs), a python3 -m venv
+    server. exec.allow exempts a listed binary. Proven by each binary's
+    output; untracked, the same user runs them all."""
     with TestUser() as u:
         uid, gid, home, base = u.uid, u.gid, u.home, u.base
         hb = os.path.join(home, "bin")
         os.mkdir(hb)
-        copies = {"server": "/usr/bin/dash", "copy": "/usr/bin/echo",
-                  "allowed": "/usr/bin/echo"}
+        copies = {"server": "/usr/bin/dash", "tool": "/usr/bin/echo",
+                  "allowed": "/usr/bin/echo", "later": "/usr/bin/echo"}
         for n, src in copies.items():
             shutil.copy2(src, os.path.join(hb, n))
         for p in [hb] + [os.path.join(hb, n) for n in copies]:
@@ -344,43 +346,60 @@ def writable_binaries():
         pol["profiles"]["listed"] = {
             "network": {"default": "allow"},
             "exec": {"writable": "deny",
-                     "allow": ["/usr", "/bin", "/lib", os.path.join(hb, "allowed")]}}
-        srv, copy = os.path.join(hb, "server"), os.path.join(hb, "copy")
+                     "allow": ["/usr", "/bin", "/lib", "/lib64",
+                               os.path.join(hb, "allowed")]}}
+        srv, tool, later = (os.path.join(hb, n) for n in ("server", "tool", "later"))
+        ld = "/lib64/ld-linux-x86-64.so.2"
         with Env(pol) as env:
             def tracked(argv, profile="default"):
                 return env.run(as_user(uid, gid, [
                     BIN, "exec", "--socket", env.agent.sock, "--profile",
                     profile, "--"] + argv))
             m = marker()
-            written = os.path.join(hb, "written")
-            script = (f"{copy} {m}-copy; echo rc=$?; {ww} {m}-ww; "
-                      f"cp /usr/bin/echo {written}; {written} {m}-written; "
-                      f"{srv} -c 'echo {m}-again'; /usr/bin/echo {m}-root")
+            copy = os.path.join(hb, "copy")
+            killed = {
+                "copy": f"cp /usr/bin/echo {copy}; {copy} {m}-copy",
+                "ww": f"cat /usr/bin/echo > {ww}; {ww} {m}-ww",
+                "chmod": f"chmod 0700 {later}; {later} {m}-chmod",
+                "loader": f"{ld} {copy} {m}-loader",
+            }
+            runs = {
+                "tool": f"{tool} {m}-tool",
+                "again": f"{srv} -c 'echo {m}-again'",
+                "root": f"/usr/bin/echo {m}-root",
+            }
+            script = "; ".join(list(killed.values()) + list(runs.values()) +
+                               ["echo rc=$?"])
             pid, rc, out, err = tracked([srv, "-c", script])
-            for what in ("copy", "ww", "written"):
+            for what in killed:
                 check(f"{m}-{what}" not in out,
                       f"tracked: the {what} binary ran: {out!r} {err!r}")
-            for what in ("again", "root"):
+            for what in runs:
                 check(f"{m}-{what}" in out,
                       f"tracked: {what} did not run: {out!r} {err!r}")
-            check("rc=137" in out, f"no SIGKILL status: {out!r}")
             e = env.agent.wait(lambda e: e["type"] == "process_exec" and
                                e["action"] == "kill" and
                                e["mcp_server"]["pid"] == pid and
                                e["process"].get("exe") == copy,
                                what="the kill of the copy")
             check(e["rule"] == "profiles.default.exec.writable", f"{e}")
+            e = env.agent.wait(lambda e: e["type"] == "process_exec" and
+                               e["action"] == "kill" and
+                               e["mcp_server"]["pid"] == pid and
+                               e["process"].get("exe") == os.path.realpath(ld),
+                               what="the kill of the loader")
+            check(e["rule"] == "profiles.default.exec.writable", f"{e}")
             _, rc, out, err = env.run(as_user(uid, gid, ["/bin/sh", "-c", script]))
-            for what in ("copy", "ww", "written", "again", "root"):
+            for what in list(killed) + list(runs):
                 check(f"{m}-{what}" in out, f"untracked {what}: {out!r} {err!r}")
             for argv, what in (([ "/usr/bin/node", js, f"{m}-node"], "node"),
-                               ([srv_py, f"{m}-venv"], "venv")):
+                               ([srv_py, f"{m}-venv"], "venv"),
+                               (["/usr/bin/env", srv, "-c", f"echo {m}-env"], "env")):
                 _, rc, out, err = tracked(argv)
                 check(rc == 0 and f"{m}-{what}" in out,
-                      f"tracked {what} server: rc {rc} {out!r} {err!r}")
-            # A launcher's chain of execs in the root: env, then the server.
-            _, rc, out, err = tracked(["/usr/bin/env", srv, "-c", f"echo {m}-env"])
-            check(rc == 0 and f"{m}-env" in out, f"env launcher: {out!r} {err!r}")
+                      f"tracked {what}: rc {rc} {out!r} {err!r}")
+            allowed = os.path.join(hb, "allowed")
             _, rc, out, err = tracked(["/bin/sh", "-c",
-                                       f"{hb}/allowed {m}-listed"], "listed")
+                                       f"chmod 0755 {allowed}; {allowed} {m}-listed"],
+                                      "listed")
             check(f"{m}-listed" in out, f"exec.allow: {out!r} {err!r}")

@@ -25,7 +25,8 @@ def build_openers():
 class FileEnv(DirEnv):
     """A directory of fake secrets and an agent protecting them."""
 
-    def __init__(self, files=None, mode=None, extra_profiles=None, **kw):
+    def __init__(self, files=None, mode=None, extra_profiles=None,
+                 before=None, **kw):
         build_openers()
         self.fixtures("mwfiles-")
         self.secret = os.path.join(self.d, "secret.txt")
@@ -42,6 +43,8 @@ class FileEnv(DirEnv):
             "deny": [self.secret, self.sdir]}
         if mode:
             pol["profiles"]["default"]["mode"] = mode
+        if before:
+            before(self)        # fixtures made before the agent starts
         super().__init__(pol, **kw)
 
 
@@ -73,6 +76,19 @@ def tricks():
         unread(env, ["cat", hard], env.m1)
         unread(env, ["cat", "./secret.txt"], env.m1, cwd=env.d)
         unread(env, ["cat", "../secret.txt"], env.m1, cwd=env.sdir)
+
+
+@case("files/hard_link_made_before_the_agent")
+def early_link():
+    """Issue 12 item 2: a hard link of a file in a protected directory, made
+    elsewhere before the agent started (ln ~/.ssh/id_ed25519 ~/k), is
+    refused by the file's inode: the agent looks for files with more than
+    one name beneath each protected directory and marks them."""
+    def link(env):
+        env.early = os.path.join(env.d, "k")
+        os.link(env.key, env.early)
+    with FileEnv(before=link) as env:
+        unread(env, ["cat", env.early], env.m2, rule="files.deny[1]")
 
 
 @case("files/proc_root_procfd_openat2_io_uring")

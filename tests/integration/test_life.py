@@ -129,6 +129,22 @@ def held(ps, what):
               f"{p.how} prober got through {what}: {r}")
 
 
+def crash_and_restart(env, ps):
+    """kill -9 the agent, let the probers run a while with none, start the
+    next on the same pins and state; the times of the kill and the start."""
+    old = env.agent
+    t_kill = time.time()
+    old.proc.kill()
+    old.proc.wait()
+    for p in ps:
+        p.progress(2)
+    t_start = time.time()
+    env.agent = Agent(policy=json.load(open(old.policy)), cgroup=env.cg,
+                      pin=old.pin, state=old.state)
+    old.stop(uninstall=False)
+    return t_kill, t_start
+
+
 def listen(env, ns):
     lst = env.spawn(ns.exec([PY, WORKLOAD, "listen", "80"]))
     line = lst.stdout.readline()
@@ -177,16 +193,7 @@ def crash():
         with LifeEnv() as env:
             listen(env, ns)
             ps = probers(env, ns)
-            old = env.agent
-            t_kill = time.time()
-            old.proc.kill()
-            old.proc.wait()
-            for p in ps:
-                p.progress(2)
-            t_start = time.time()
-            env.agent = Agent(policy=json.load(open(old.policy)), cgroup=env.cg,
-                              pin=old.pin, state=old.state)
-            old.stop(uninstall=False)
+            t_kill, t_start = crash_and_restart(env, ps)
             env.agent.wait(lambda e: e["type"] == "agent_start")
             held(ps, "the crash")
             env.agent.barrier()
@@ -199,6 +206,35 @@ def crash():
             check({"network_connect", "file_open", "process_exec"} <= kinds or
                   lost, f"the gap's denies: {sorted(kinds)}, lost {lost}")
             check(gap and gap[0]["type"] != "agent_start", "gap events")
+    finally:
+        ns.remove()
+
+
+@case("life/unpinned_while_running_is_pinned_again")
+def unpinned():
+    """Issue 12 item 6 without BPF-LSM, where nothing refuses it: a root
+    process removes the agent's pins (links, a map) while it runs. The
+    agent pins each again and reports it (agent_tamper); then it is killed
+    with -9, and the probers stay fenced: the pins it restored hold."""
+    ns = Netns([METADATA])
+    try:
+        with LifeEnv() as env:
+            listen(env, ns)
+            ps = probers(env, ns)
+            old = env.agent
+            mark = old.mark()
+            names = ("link_connect4", "link_exec", "link_fork", "mw_tracked")
+            for n in names:
+                os.unlink(os.path.join(old.pin, n))
+            for n in names:
+                e = old.wait(lambda e: e["type"] == "agent_tamper" and
+                             e["tamper"]["object"] == n, after=mark,
+                             what=f"agent_tamper for {n}")
+                check(e["tamper"] == {"what": "unpin", "object": n,
+                                      "repaired": True}, f"{e}")
+                check(os.path.exists(os.path.join(old.pin, n)), f"{n} not back")
+            crash_and_restart(env, ps)
+            held(ps, "the unpinning and the crash")
     finally:
         ns.remove()
 

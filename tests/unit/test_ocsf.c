@@ -263,6 +263,12 @@ UNIT_TEST(unclassed_events_are_base_events)
 	o = conv("{" TIME ",\"type\":\"policy_warning\",\"message\":\"never matches\"}");
 	check_base(unit_failed, o, 0, 99);
 	json_object_put(o);
+	o = conv("{" TIME ",\"type\":\"agent_tamper\",\"tamper\":{\"what\":\"unpin\","
+		 "\"object\":\"link_exec\",\"repaired\":true}}");
+	check_base(unit_failed, o, 0, 99);
+	CHECK_STR(str(o, "message"), "agent_tamper: pinned link_exec removed while the agent ran; pinned again");
+	CHECK(num(o, "severity_id") == 4);
+	json_object_put(o);
 	CHECK(conv("{\"time\":\"x\"}") == NULL);
 }
 

@@ -36,7 +36,7 @@ static void held_collect(struct daemon *d, struct state_held_list *l)
 	for (i = 0; c && i < c->nfiles; i++) {
 		e = &c->files[i];
 		name = profile_ids_name(&d->maps.ids, e->profile);
-		if (e->fd < 0 || !name ||
+		if (e->fd < 0 || e->link || !name ||
 		    handle_of(e->fd, &type, hex, sizeof(hex)))
 			continue;	/* no handles on this file system */
 		v = realloc(l->v, (l->n + 1) * sizeof(*v));

@@ -147,6 +147,7 @@ static void on_timer(struct daemon *d)
 	if (read(d->timerfd, &ticks, sizeof(ticks)) <= 0)
 		return;
 	loop_check_counters(d);
+	loader_clock(&d->bpf);
 	control_expire(&d->ctl);
 	/* A new cgroup a pattern selects. */
 	if (compile_cgroups_changed(maps_active(&d->maps), &d->maps.ids,

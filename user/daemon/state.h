@@ -46,7 +46,7 @@ struct daemon {
 	size_t nwatch;
 	struct output out;
 	int epfd, sigfd, timerfd, inofd, cgroup_fd;
-	int policy_wd, resolv_wd, k8s_wd;
+	int policy_wd, resolv_wd, k8s_wd, pin_wd;
 	struct ep_src src_rb, src_sig, src_timer, src_ino;
 	char cgroup_path[PATH_MAX];
 	char resolv_buf[PATH_MAX];

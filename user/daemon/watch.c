@@ -14,6 +14,8 @@
 #include "daemon/state.h"
 #include "lib/fs.h"
 #include "lib/hostpath.h"
+#include "lib/log.h"
+#include "output/agent_events.h"
 
 static bool watch_hit(struct daemon *d, int wd, const char *name)
 {
@@ -96,7 +98,7 @@ void watch_files(struct daemon *d)
 	char kpath[PATH_MAX];
 	const char *slash;
 
-	d->policy_wd = d->resolv_wd = d->k8s_wd = -1;
+	d->policy_wd = d->resolv_wd = d->k8s_wd = d->pin_wd = -1;
 	d->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (d->inofd < 0)
 		return;
@@ -113,7 +115,21 @@ void watch_files(struct daemon *d)
 	if (slash && slash != d->resolv_conf)
 		d->resolv_wd = watch_dir_of(d, d->resolv_conf,
 					    IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+	/* A pin removed while we run (rm by a root server): pinned again. */
+	d->pin_wd = inotify_add_watch(d->inofd, d->o->pin_dir,
+				      IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
 	ep_add(d, d->inofd, &d->src_ino, EP_INOTIFY);
+}
+
+static void watch_repin(struct daemon *d, const char *name)
+{
+	int ret = loader_repin(&d->bpf, name);
+
+	if (!ret)
+		return;
+	log_msg("%s/%s was removed while the agent runs: %s", d->o->pin_dir,
+		name, ret > 0 ? "pinned again" : strerror(-ret));
+	daemon_emit(d, agent_event_tamper(&d->ev, name, ret > 0 ? 0 : ret));
 }
 
 void watch_on_inotify(struct daemon *d)
@@ -138,6 +154,8 @@ void watch_on_inotify(struct daemon *d)
 				d->reload = true;
 			if (ie->wd == d->k8s_wd && policy_has_k8s(d->policy))
 				d->reload = true;
+			if (ie->wd == d->pin_wd)
+				watch_repin(d, ie->name);
 		}
 	}
 }

@@ -5,6 +5,7 @@
  * to the cgroups of matching containers, network rules to LPM trie entries.
  * Pure data out (struct compiled); kernel/maps.c writes it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -263,7 +264,7 @@ static int exec_compile(const struct profile *pr, __u32 id, __u32 gen,
 			const __u32 *rid, struct compiled *out,
 			void (*warn)(const char *msg, void *arg), void *warn_arg)
 {
-	char name[MW_APPLET_NAME_MAX];
+	char name[MW_APPLET_NAME_MAX], hbuf_g[PATH_MAX];
 	char missing[400] = "";
 	size_t k, nmissing = 0, off = 0;
 	struct stat st;
@@ -291,6 +292,41 @@ static int exec_compile(const struct profile *pr, __u32 id, __u32 gen,
 				      r->action, rid[r->id]);
 		if (ret)
 			return ret;
+	}
+	/*
+	 * exec.writable judges the image the kernel runs: "ld.so ~/curl" runs
+	 * the loader, so a tracked process may not run a loader as a command
+	 * (ldd does; the kernel's own loading of one is not an exec of it).
+	 */
+	for (k = 0; pr->writable >= MW_ACTION_AUDIT && k < 3; k++) {
+		static const char *const loaders[] = {
+			"/lib*/ld-linux*.so*", "/lib*/*/ld-linux*.so*",
+			"/lib*/ld-musl*.so*",
+		};
+		glob_t g;
+		size_t j, e;
+
+		if (glob(host_path(loaders[k], hbuf_g), 0, NULL, &g))
+			continue;
+		for (j = 0; j < g.gl_pathc; j++) {
+			if (stat(g.gl_pathv[j], &st) || !S_ISREG(st.st_mode))
+				continue;
+			for (e = 0; e < out->nexec; e++)
+				if (out->exec[e].profile == id &&
+				    out->exec[e].st_dev == st.st_dev &&
+				    out->exec[e].ino == st.st_ino)
+					break;
+			if (e < out->nexec)
+				continue;
+			ret = sel_add(&out->exec, &out->nexec, "ld.so", &st, id,
+				      pr->writable, MW_RULE_WRITABLE);
+			if (ret) {
+				globfree(&g);
+				return ret;
+			}
+			out->exec[out->nexec - 1].exec_only = true;
+		}
+		globfree(&g);
 	}
 	if (nmissing && warn) {
 		char msg[600];
@@ -433,6 +469,75 @@ static int name_add(struct compiled *out, const struct path_rule *r,
 }
 
 
+/* How far links_add() looks into a protected directory, per rule. */
+#define LINKS_DEPTH	16
+#define LINKS_ENTRIES	4096
+
+/*
+ * The files with more than one name beneath the protected directory @dir_fd
+ * (rule @r, on one file system), as inode rules of their own: a hard link
+ * made elsewhere before the agent started (ln ~/.ssh/id_ed25519 ~/k) has
+ * ancestors the directory rule does not know. Returns 0 or -ENOMEM; what
+ * cannot be read is skipped.
+ */
+static int links_add(struct compiled *out, int dir_fd, const struct stat *top,
+		     const struct path_rule *r, __u32 id, __u32 rule_id)
+{
+	DIR *stack[LINKS_DEPTH];
+	struct dirent *de;
+	struct stat st;
+	int depth = 0, fd, ret = 0;
+	size_t seen = 0;
+
+	fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(stack[0] = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (depth >= 0 && !ret) {
+		de = readdir(stack[depth]);
+		if (!de) {
+			closedir(stack[depth--]);
+			continue;
+		}
+		if (++seen > LINKS_ENTRIES)
+			break;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd(stack[depth]), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) || st.st_dev != top->st_dev)
+			continue;
+		if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+			/* Held, so that its marks are on this inode. */
+			fd = openat(dirfd(stack[depth]), de->d_name,
+				    O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			ret = sel_add(&out->files, &out->nfiles, r->path, &st, id,
+				      r->action, rule_id);
+			if (ret) {
+				close(fd);
+				break;
+			}
+			out->files[out->nfiles - 1].fd = fd;
+			out->files[out->nfiles - 1].readonly = r->readonly;
+			out->files[out->nfiles - 1].link = true;
+			out->files[out->nfiles - 1].moved = true;	/* not at r->path */
+		} else if (S_ISDIR(st.st_mode) && depth + 1 < LINKS_DEPTH) {
+			fd = openat(dirfd(stack[depth]), de->d_name,
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				    O_CLOEXEC);
+			if (fd >= 0 && (stack[depth + 1] = fdopendir(fd)))
+				depth++;
+			else if (fd >= 0)
+				close(fd);
+		}
+	}
+	while (depth >= 0)
+		closedir(stack[depth--]);
+	return ret;
+}
+
 /*
  * File rules: paths that exist now (a missing secret is simply not there;
  * the agent watches for it to appear). Unix rules: by inode for BPF-LSM,
@@ -477,6 +582,11 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 		}
 		out->files[out->nfiles - 1].fd = fd;
 		out->files[out->nfiles - 1].readonly = r->readonly;
+		if (S_ISDIR(st.st_mode) && r->action != MW_ACTION_ALLOW) {
+			ret = links_add(out, fd, &st, r, id, rid[r->id]);
+			if (ret)
+				return ret;
+		}
 	}
 	for (k = 0; pr->files_allowlist && confine_base[k]; k++) {
 		char hp[PATH_MAX];

@@ -33,6 +33,10 @@ struct inode_sel {
 	int fd;			/* files: O_PATH on the object, which it holds
 				 * (a rename keeps it; see maps.c), else -1 */
 	bool moved;		/* its path names another object now, or none */
+	bool exec_only;		/* exec: a dynamic loader (exec.writable): not
+				 * marked, not judged at mmap */
+	bool link;		/* a file with another name beneath a directory
+				 * rule (links_add): by its inode, never carried */
 	__u64 seq;		/* when the agent first had it (maps.c) */
 };
 

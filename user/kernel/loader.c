@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -24,7 +25,7 @@ static const char *const pinned_maps[] = {
 	"mw_tracked", "mw_cgroups", "mw_detect", "mw_config", "mw_gens",
 	"mw_meta", "mw_profile_names", "mw_profiles", "mw_net_rules",
 	"mw_exec_rules", "mw_file_rules", "mw_file_names", "mw_unix_rules",
-	"mw_unix_paths", "mw_applet_rules", "mw_server_exe",
+	"mw_unix_paths", "mw_applet_rules",
 	"mw_counters", "mw_events", "mw_guarded", NULL,
 };
 
@@ -81,6 +82,9 @@ static size_t prog_defs(const struct loader *l, struct prog_def *defs)
 		{ sk->progs.handle_file_mkdir, P_LSM },
 		{ sk->progs.handle_file_symlink, P_LSM },
 		{ sk->progs.handle_file_mknod, P_LSM },
+		{ sk->progs.handle_file_truncate, P_LSM },
+		{ sk->progs.handle_file_chmod, P_LSM },
+		{ sk->progs.handle_file_chown, P_LSM },
 		{ sk->progs.handle_signal_generate, P_FALLBACK },
 	};
 	size_t n = sizeof(v) / sizeof(v[0]);
@@ -115,6 +119,48 @@ static void link_path(const struct loader *l, struct bpf_program *prog,
 {
 	snprintf(buf, len, "%s/link_%s", l->pin_dir,
 		 bpf_program__name(prog) + strlen("handle_"));
+}
+
+int loader_repin(struct loader *l, const char *name)
+{
+	struct prog_def defs[LOADER_LINKS_MAX];
+	size_t i, n = prog_defs(l, defs);
+	char path[PATH_MAX], mine[PATH_MAX];
+	struct bpf_map *map;
+	int fd = -1;
+
+	if (!l->skel || strchr(name, '/') ||
+	    snprintf(path, sizeof(path), "%s/%s", l->pin_dir, name) >=
+	    (int)sizeof(path) || !access(path, F_OK))
+		return 0;
+	for (i = 0; i < n && fd < 0; i++) {
+		link_path(l, defs[i].prog, mine, sizeof(mine));
+		if (l->links[i] && !strcmp(mine, path))
+			fd = bpf_link__fd(l->links[i]);
+	}
+	for (i = 0; pinned_maps[i] && fd < 0; i++)
+		if (!strcmp(pinned_maps[i], name) &&
+		    (map = bpf_object__find_map_by_name(l->skel->obj, name)))
+			fd = bpf_map__fd(map);
+	if (fd < 0 && !strcmp(name, "mw_events"))
+		fd = bpf_map__fd(l->skel->maps.mw_events);
+	if (fd < 0 && !strcmp(name, FENCE_PROG_PIN))
+		fd = l->fence_prog_fd;
+	if (fd < 0)
+		return 0;
+	return bpf_obj_pin(fd, path) ? -errno : 1;
+}
+
+void loader_clock(struct loader *l)
+{
+	struct timespec real, boot;
+
+	if (!l->skel || !l->skel->bss || clock_gettime(CLOCK_REALTIME, &real) ||
+	    clock_gettime(CLOCK_BOOTTIME, &boot))
+		return;
+	l->skel->bss->mw_boot_to_real =
+		(real.tv_sec - boot.tv_sec) * 1000000000LL +
+		(real.tv_nsec - boot.tv_nsec);
 }
 
 void loader_object_digest(__u8 out[32])
@@ -377,6 +423,7 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 				l->pin_dir, MW_ABI_VERSION, l->pin_dir);
 		return err;
 	}
+	loader_clock(l);
 	pin_path(l, FENCE_PROG_PIN, path, sizeof(path));
 	if (o->fence && l->adopted == ADOPT_ALL) {
 		l->fence_prog_fd = bpf_obj_get(path);

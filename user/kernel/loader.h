@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #include "kernel/maps.h"
 
-#define LOADER_LINKS_MAX	40
+#define LOADER_LINKS_MAX	48
 
 struct loader_opts {
 	const char *pin_dir;
@@ -58,6 +58,18 @@ int loader_attach(struct loader *l, int cgroup_fd);
 /* No tracked process may signal @tgid (0: nobody) as @who (mw_guarded). */
 void loader_guard(const struct loader *l, enum mw_guarded_idx who, pid_t tgid);
 void loader_map_fds(const struct loader *l, struct mw_map_fds *out);
+/*
+ * The programs' CLOCK_REALTIME - CLOCK_BOOTTIME (exec.writable compares a
+ * file's ctime with a server's start): at load, and again on every tick,
+ * for the clock steps NTP makes.
+ */
+void loader_clock(struct loader *l);
+/*
+ * @name (an entry of the pin directory) was removed or renamed away while
+ * we run: pin what we hold by that name again. 1 if it was ours and is
+ * pinned again, 0 if not ours (or back already), -errno.
+ */
+int loader_repin(struct loader *l, const char *name);
 int loader_ringbuf_fd(const struct loader *l);
 /* Are all loaded programs attached? */
 bool loader_attached(const struct loader *l);

@@ -259,6 +259,7 @@ static int sels_fill(int fd, __u32 gen, const struct inode_sel *v, size_t n)
 		struct mw_rule_value val = {
 			.action = v[i].action, .is_dir = v[i].is_dir,
 			.readonly = v[i].readonly, .rule_id = v[i].rule_id,
+			.exec_only = v[i].exec_only,
 		};
 
 		if (!bpf_map_lookup_elem(fd, &k, &cur) &&
@@ -390,7 +391,8 @@ static size_t moved_count(const struct compiled *c, __u32 profile,
 	size_t i, n = 0;
 
 	for (i = 0; i < c->nfiles; i++)
-		n += c->files[i].moved && c->files[i].profile == profile &&
+		n += c->files[i].moved && !c->files[i].link &&
+		     c->files[i].profile == profile &&
 		     c->files[i].path == path && c->files[i].fd >= 0 &&
 		     !fstat(c->files[i].fd, &st) && !st.st_nlink == deleted;
 	return n;
@@ -492,7 +494,8 @@ static int files_carry(struct mw_maps *m, const struct policy *p,
 	if (!cand)
 		return -ENOMEM;
 	for (i = 0; i < old->nfiles; i++)
-		if (old->files[i].fd >= 0 && !file_named(c, &old->files[i]))
+		if (old->files[i].fd >= 0 && !old->files[i].link &&
+		    !file_named(c, &old->files[i]))
 			cand[n++] = &old->files[i];
 	qsort(cand, n, sizeof(*cand), seq_cmp);
 	/* Moved and linked: oldest first. Deleted: newest first. */

@@ -271,7 +271,8 @@ static void marks_wanted(const struct compiled *c, struct mark_list *l)
 	for (i = 0; c && i < c->nexec; i++) {
 		const struct inode_sel *e = &c->exec[i];
 
-		if (e->action == MW_ACTION_ALLOW)
+		/* A loader: every dynamic exec opens it; the kernel judges it. */
+		if (e->action == MW_ACTION_ALLOW || e->exec_only)
 			continue;
 		/*
 		 * A directory alone, not its tree: a mount mark where it is

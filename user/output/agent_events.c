@@ -89,6 +89,22 @@ json_object *agent_event_policy_warning(const struct events *e,
 	return o;
 }
 
+json_object *agent_event_tamper(const struct events *e, const char *object,
+				int err)
+{
+	json_object *o = event_new(e, "agent_tamper", 0);
+	json_object *t = json_object_new_object();
+
+	json_object_object_add(t, "what", json_object_new_string("unpin"));
+	json_object_object_add(t, "object", json_object_new_string(object));
+	json_object_object_add(t, "repaired", json_object_new_boolean(!err));
+	if (err)
+		json_object_object_add(t, "error",
+				       json_object_new_string(strerror(-err)));
+	json_object_object_add(o, "tamper", t);
+	return o;
+}
+
 json_object *agent_event_lost(const struct events *e, __u64 count,
 			      __u64 total, const char *reason,
 			      const char *sink)

@@ -33,6 +33,12 @@ json_object *agent_event_policy_error(const struct events *e, const char *err,
 				      const struct policy *running);
 json_object *agent_event_policy_warning(const struct events *e,
 					const char *msg);
+/*
+ * agent_tamper: the pinned @object was removed from the pin directory by
+ * someone; @err 0: the agent pinned it again, else why it could not.
+ */
+json_object *agent_event_tamper(const struct events *e, const char *object,
+				int err);
 /* @count lost since the last report, @total since start; @sink or NULL. */
 json_object *agent_event_lost(const struct events *e, __u64 count,
 			      __u64 total, const char *reason,

@@ -464,13 +464,18 @@ static json_object *file_json(struct events *e, const struct mw_event_file *ev,
 		[MW_FILE_OP_LINK] = "lsm/inode_link",
 		[MW_FILE_OP_UNLINK] = "lsm/inode_unlink",
 		[MW_FILE_OP_CREATE] = "lsm/inode_create",
+		[MW_FILE_OP_TRUNCATE] = "lsm/path_truncate",
+		[MW_FILE_OP_CHMOD] = "lsm/path_chmod",
+		[MW_FILE_OP_CHOWN] = "lsm/path_chown",
 	};
 	static const char *const ops[] = {
 		[MW_FILE_OP_RENAME] = "rename", [MW_FILE_OP_LINK] = "link",
 		[MW_FILE_OP_UNLINK] = "unlink", [MW_FILE_OP_CREATE] = "create",
+		[MW_FILE_OP_TRUNCATE] = "truncate", [MW_FILE_OP_CHMOD] = "chmod",
+		[MW_FILE_OP_CHOWN] = "chown",
 	};
 	json_object *f;
-	__u8 op = ev->op <= MW_FILE_OP_CREATE ? ev->op : MW_FILE_OP_OPEN;
+	__u8 op = ev->op <= MW_FILE_OP_CHOWN ? ev->op : MW_FILE_OP_OPEN;
 
 	o = common(e, op == MW_FILE_OP_OPEN ? "file_open" : "file_change",
 		   &ev->hdr, &ev->proc, &ev->server);

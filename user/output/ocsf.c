@@ -353,6 +353,14 @@ static int change_activity(const char *op, const char **name)
 		*name = "Create";
 		return 1;
 	}
+	if (op && !strcmp(op, "truncate")) {
+		*name = "Update";
+		return 3;
+	}
+	if (op && (!strcmp(op, "chmod") || !strcmp(op, "chown"))) {
+		*name = "Set Security";
+		return 7;
+	}
 	*name = "Other";	/* a hard link: no activity of its own */
 	return 99;
 }
@@ -492,7 +500,10 @@ static json_object *agent_event(json_object *native, const struct ocsf_ctx *c,
 	return o;
 }
 
-/* events_lost, policy_error, policy_warning, and any type added later. */
+/*
+ * events_lost, policy_error, policy_warning, agent_tamper, and any type
+ * added later.
+ */
 static json_object *base_event(json_object *native, const struct ocsf_ctx *c,
 			       const char *type)
 {
@@ -514,6 +525,16 @@ static json_object *base_event(json_object *native, const struct ocsf_ctx *c,
 		sev = SEV_MEDIUM;
 	} else if (!strcmp(type, "policy_error")) {
 		sev = SEV_MEDIUM;
+	} else if (!strcmp(type, "agent_tamper")) {
+		json_object *tp = get(native, "tamper");
+		bool fixed = json_object_get_boolean(
+			json_object_object_get(tp, "repaired"));
+
+		snprintf(buf, sizeof(buf), "pinned %s removed while the agent ran; %s",
+			 get_str(tp, "object") ?: "?",
+			 fixed ? "pinned again" : "not pinned again");
+		what = buf;
+		sev = SEV_HIGH;
 	}
 	set_severity(o, sev);
 	add_device(o, c);

@@ -161,21 +161,68 @@ ff_untracked() {
 
 # ---- files ----
 
-# The protected file by its path, a symlink, a hard link, relative paths.
+# The protected file by its path, a symlink, a hard link, relative paths;
+# a file of a protected directory by a hard link made elsewhere before the
+# agent started (issue 12 item 2: looked up by its inode).
 case_file_fence_path_links() {
 	ff_setup
-	ln -s "$FF_SECRET" "$FF/link" && ln "$FF_SECRET" "$FF/hard" ||
-		fail "cannot make the links"
+	ln -s "$FF_SECRET" "$FF/link" && ln "$FF_SECRET" "$FF/hard" &&
+		ln "$FF_KEY" "$FF/early" || fail "cannot make the links"
 	ff_agent p
 	ff_unread p "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" cat "$FF_SECRET"
 	ff_unread p "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" cat "$FF/link"
 	ff_unread p "$FF_M1" "$FF_SECRET_RULE" "$FF/hard" cat "$FF/hard"
+	ff_unread p "$FF_M2" "$FF_SDIR_RULE" "$FF/early" cat "$FF/early"
 	cd "$FF" || fail "cd $FF"
 	ff_unread p "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" cat ./secret.txt
 	cd "$FF_SDIR" || fail "cd $FF_SDIR"
 	ff_unread p "$FF_M1" "$FF_SECRET_RULE" "$FF_SECRET" cat ../secret.txt
 	cd / || fail "cd /"
 	agent_stop || fail "agent did not stop cleanly"
+}
+
+# Issue 12 item 2, BPF-LSM: a key 200 levels below the protected directory,
+# and one below names too long for a path string (8 KB), are refused by the
+# directory's rule (the walk climbs 512 levels, and past a cut path); a
+# file 600 levels down outside any rule is refused too: the walk cannot
+# reach the root, so it cannot say no rule is above (files.unjudged).
+# Untracked, all three are read. /bin/vmopen deep walks by directory fds.
+case_file_fence_deep_paths() {
+	ff_setup
+	long=$(printf 'n%.0s' $(seq 200))
+	rm -rf /tmp/deep600
+	mkdir -p /tmp/deep600 || fail "mkdir /tmp/deep600"
+	for spec in "$FF_SDIR 200 d deep200$$ $FF_SDIR" \
+		"$FF_SDIR 40 $long long40$$ $FF_SDIR" \
+		"/tmp/deep600 600 d deep600$$ -"; do
+		# shellcheck disable=SC2086
+		set -- $spec
+		/bin/vmopen deep "$1" "$2" "$3" make "$4" || fail "cannot make $2 levels below $1"
+	done
+	ff_agent dp
+	for spec in "$FF_SDIR 200 d deep200$$ $FF_SDIR" \
+		"$FF_SDIR 40 $long long40$$ $FF_SDIR" \
+		"/tmp/deep600 600 d deep600$$ -"; do
+		# shellcheck disable=SC2086
+		set -- $spec
+		rule=$FF_SDIR_RULE
+		[ "$5" = - ] && rule=profiles.default.files.unjudged
+		ff_run dp /bin/vmopen deep "$1" "$2" "$3" read
+		echo "# tracked: $2 levels below $1 -> status $FF_RC: $FF_OUT"
+		case "$FF_OUT" in *"$4"*) fail "tracked: read the key $2 levels below $1" ;; esac
+		case "$FF_OUT" in *"errno 13 "*) ;; *) fail "tracked: no EACCES $2 levels below $1: $FF_OUT" ;; esac
+		ff_event "$FF_PID" file_open '"action":"deny"' "\"rule\":\"$rule\"" >/dev/null ||
+			fail "no file_open deny event with $rule ($2 levels below $1)"
+		out=$(/bin/vmopen deep "$1" "$2" "$3" read 2>&1)
+		case "$out" in *"$4"*) ;; *) fail "untracked: did not read the key $2 levels below $1: $out" ;; esac
+	done
+	agent_stop || fail "agent did not stop cleanly"
+	for spec in "$FF_SDIR 200 d" "$FF_SDIR 40 $long" "/tmp/deep600 600 d"; do
+		# shellcheck disable=SC2086
+		set -- $spec
+		/bin/vmopen deep "$1" "$2" "$3" remove || fail "cannot remove $2 levels below $1"
+	done
+	rmdir /tmp/deep600
 }
 
 # ff_reloaded N: wait (10 s) until the agent has written more than N
@@ -279,11 +326,17 @@ case_file_fence_readonly() {
 	ff_run ro /bin/vmopen trunc /tmp/ff/rc
 	echo "$FF_OUT" | grep -q 'vmopen: trunc open .*errno 13 ' || fail "O_RDONLY|O_TRUNC: $FF_OUT"
 	grep -q "rcmark$$" /tmp/ff/rc || fail "the readonly file was truncated"
+	# Without an open: truncate(2), chmod, chown (lsm/path_*).
+	ff_refused ro "profiles.default.files.readonly[0] (/tmp/ff/rc)" truncate /bin/sys truncate /tmp/ff/rc
+	grep -q "rcmark$$" /tmp/ff/rc || fail "truncate(2) emptied the readonly file"
+	ff_refused ro "profiles.default.files.readonly[0] (/tmp/ff/rc)" chmod chmod 0777 /tmp/ff/rc
+	ff_refused ro "profiles.default.files.readonly[1] (/tmp/ff/units)" chown chown 1:1 /tmp/ff/units/a
 	# Paths that are not there: not made by the server (~/.zshenv, a unit
 	# directory) before the reload could name them.
 	ff_refused ro "profiles.default.files.readonly[2] (/tmp/ff/absent-rc)" create sh -c 'echo x > /tmp/ff/absent-rc'
 	ff_refused ro "profiles.default.files.readonly[3] (/tmp/ff/nodir/units)" create mkdir -p /tmp/ff/nodir/units
-	echo ok >>/tmp/ff/rc && echo x >/tmp/ff/units/b || fail "the untracked shell could not write"
+	echo ok >>/tmp/ff/rc && echo x >/tmp/ff/units/b && chmod 0600 /tmp/ff/rc &&
+		truncate -s 0 /tmp/ff/units/a || fail "the untracked shell could not write"
 	agent_stop || fail "agent did not stop cleanly"
 }
 

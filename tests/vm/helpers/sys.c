@@ -5,6 +5,7 @@
  * (exit 0 or 1):
  *   ptrace           fork a child, PTRACE_ATTACH to it, detach, kill it
  *   traceme          PTRACE_TRACEME (the parent becomes the tracer)
+ *   truncate PATH    truncate(2) to 0 bytes: no open
  *   mount            mount a tmpfs on DIR (then unmount it)
  *   unshare          unshare(CLONE_NEWUSER)
  *   bpf              bpf(BPF_MAP_CREATE) of a one-entry array
@@ -105,6 +106,8 @@ int main(int argc, char **argv)
 
 	if (!strcmp(n, "ptrace"))
 		ret = do_ptrace();
+	else if (!strcmp(n, "truncate") && argc > 2)
+		ret = truncate(argv[2], 0);
 	else if (!strcmp(n, "traceme"))
 		ret = ptrace(PTRACE_TRACEME, 0, 0, 0) ? -1 : 0;
 	else if (!strcmp(n, "mount"))
@@ -120,7 +123,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(n, "rename") && argc > 3)
 		ret = rename(argv[2], argv[3]);
 	else {
-		fprintf(stderr, "usage: sys ptrace|traceme|mount DIR|unshare|bpf|perf_event_open|unlink PATH|rename OLD NEW\n");
+		fprintf(stderr, "usage: sys ptrace|traceme|truncate PATH|mount DIR|unshare|bpf|perf_event_open|unlink PATH|rename OLD NEW\n");
 		return 2;
 	}
 	if (ret) {

@@ -12,13 +12,18 @@
  * On failure prints "vmopen: MODE PATH: errno N (text)" and exits 1.
  * "vmopen until STOP PATH" opens PATH over and over until STOP exists and
  * prints "ok A denied D other O".
+ * "vmopen deep DIR N NAME make|read|remove [MARK]": N directories named NAME
+ * below DIR, through directory fds (no path: deeper than PATH_MAX), with a
+ * file "key" at the bottom: made (holding MARK), read to stdout, removed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -31,6 +36,48 @@ static int failed(const char *mode, const char *what, const char *path)
 	return 1;
 }
 
+static int deep(const char *dir, int n, const char *name, const char *op,
+		const char *mark)
+{
+	int *fds = calloc(n + 1, sizeof(int)), i, fd, ret = 0;
+	char buf[4096];
+	ssize_t r;
+
+	if (!fds || (fds[0] = open(dir, O_PATH | O_DIRECTORY)) < 0)
+		return failed("deep", "open", dir);
+	for (i = 0; i < n; i++) {
+		if (!strcmp(op, "make") && mkdirat(fds[i], name, 0755) &&
+		    errno != EEXIST)
+			return failed("deep", "mkdir", name);
+		fds[i + 1] = openat(fds[i], name, O_PATH | O_DIRECTORY);
+		if (fds[i + 1] < 0)
+			return failed("deep", "open", name);
+	}
+	if (!strcmp(op, "make")) {
+		fd = openat(fds[n], "key", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || dprintf(fd, "%s\n", mark ? mark : "") < 0)
+			return failed("deep", "write", "key");
+		close(fd);
+	} else if (!strcmp(op, "read")) {
+		fd = openat(fds[n], "key", O_RDONLY);
+		if (fd < 0)
+			return failed("deep", "open", "key");
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			if (write(1, buf, r) != r)
+				return failed("deep", "write", "stdout");
+		close(fd);
+	} else {
+		unlinkat(fds[n], "key", 0);
+		for (i = n; i > 0; i--)
+			if (unlinkat(fds[i - 1], name, AT_REMOVEDIR))
+				ret = failed("deep", "rmdir", name);
+	}
+	for (i = 0; i <= n; i++)
+		close(fds[i]);
+	free(fds);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	char buf[4096], proc[64];
@@ -38,6 +85,9 @@ int main(int argc, char **argv)
 	int fd, pfd;
 	ssize_t n;
 
+	if (argc >= 6 && !strcmp(argv[1], "deep"))
+		return deep(argv[2], atoi(argv[3]), argv[4], argv[5],
+			    argc > 6 ? argv[6] : NULL);
 	if (argc == 4 && !strcmp(argv[1], "until")) {
 		long ok = 0, denied = 0, other = 0, i;
 
