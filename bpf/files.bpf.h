@@ -231,6 +231,31 @@ static __always_inline int mw_change_check(struct dentry *a, struct dentry *b,
 }
 
 /*
+ * A tracked process renaming or removing a directory above a file rule's
+ * path (mw_file_guards): mv ~/.config ~/.c0, then mkdir ~/.config/git,
+ * would make the path anew where no rule is until the reload.
+ */
+static __always_inline int mw_guard_check(struct dentry *d, __u8 op)
+{
+	struct mw_inode_key key = {};
+	struct mw_rule_value *v;
+	struct mw_profile *p;
+	struct mw_tracked *t;
+	__u64 start;
+
+	p = mw_current_profile(&t, &start, &key.gen);
+	if (!p || !p->has_files)
+		return 0;
+	key.profile = t->server.profile;
+	key.dev = BPF_CORE_READ(d, d_sb, s_dev);
+	key.ino = BPF_CORE_READ(d, d_inode, i_ino);
+	v = key.ino ? bpf_map_lookup_elem(&mw_file_guards, &key) : NULL;
+	if (!v || v->action < MW_ACTION_AUDIT)
+		return 0;
+	return mw_change_verdict(p, t, start, d, v->rule_id, v->action, op);
+}
+
+/*
  * A tracked process renaming or linking a socket a unix rule covers, by
  * its own inode or its directory's: /tmp/tmux-0/default moved to /tmp/t
  * would leave the directory rule behind (lsm/unix_stream_connect looks up
@@ -264,6 +289,7 @@ int BPF_PROG(handle_file_rename, struct inode *old_dir, struct dentry *old_dentr
 {
 	/* The target's name: a protected one, or one in a protected tree. */
 	return mw_unix_change_check(old_dentry, MW_FILE_OP_RENAME) ?:
+	       mw_guard_check(old_dentry, MW_FILE_OP_RENAME) ?:
 	       mw_change_check(old_dentry, new_dentry, MW_FILE_OP_RENAME);
 }
 
@@ -284,7 +310,8 @@ int BPF_PROG(handle_file_unlink, struct inode *dir, struct dentry *dentry)
 SEC("lsm/inode_rmdir")
 int BPF_PROG(handle_file_rmdir, struct inode *dir, struct dentry *dentry)
 {
-	return mw_change_check(dentry, NULL, MW_FILE_OP_UNLINK);
+	return mw_guard_check(dentry, MW_FILE_OP_UNLINK) ?:
+	       mw_change_check(dentry, NULL, MW_FILE_OP_UNLINK);
 }
 
 /*

@@ -101,7 +101,20 @@ struct {
 	__type(value, struct mw_rule_value);
 } mw_file_names SEC(".maps");
 
-/* Exec rules on applets: handle_exec_applet (exec.bpf.h). */
+/*
+ * The directories above a file rule's path (~/.config above
+ * ~/.config/git): a tracked process may not rename or remove them, and so
+ * make the path anew where no rule is yet (files.bpf.h).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_FILE_GUARDS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mw_inode_key);
+	__type(value, struct mw_rule_value);
+} mw_file_guards SEC(".maps");
+
+/* Exec rules on applets: handle_exec_late (exec_late.bpf.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MW_APPLET_RULES_MAX);

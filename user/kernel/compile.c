@@ -51,6 +51,7 @@ void compiled_free(struct compiled *c)
 	free(c->unix_inodes);
 	free(c->unix_keys);
 	free(c->unix_vals);
+	free(c->guards);
 	free(c->applet_keys);
 	free(c->applet_vals);
 	free(c->exec);
@@ -539,6 +540,42 @@ static int links_add(struct compiled *out, int dir_fd, const struct stat *top,
 }
 
 /*
+ * The directories above @r's path, to the root or --host-root (not it):
+ * renaming ~/.config away and making ~/.config/git anew would put a path
+ * no rule names yet where a rule's was, until the reload.
+ */
+static int guards_add(struct compiled *out, const struct path_rule *r,
+		      __u32 id, __u32 rule_id)
+{
+	char dir[PATH_MAX], hbuf[PATH_MAX], *slash;
+	struct stat st;
+	size_t k;
+	int ret;
+
+	if (r->action == MW_ACTION_ALLOW)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", r->path);
+	while ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		if (stat(host_path(dir, hbuf), &st) || !S_ISDIR(st.st_mode))
+			continue;
+		for (k = 0; k < out->nguards; k++)
+			if (out->guards[k].profile == id &&
+			    out->guards[k].st_dev == st.st_dev &&
+			    out->guards[k].ino == st.st_ino)
+				break;
+		if (k < out->nguards)
+			continue;
+		ret = sel_add(&out->guards, &out->nguards, r->path, &st, id,
+			      r->readonly ? MW_ACTION_DENY : r->action, rule_id);
+		if (ret)
+			return ret;
+		out->guards[out->nguards - 1].is_dir = false;	/* this one only */
+	}
+	return 0;
+}
+
+/*
  * File rules: paths that exist now (a missing secret is simply not there;
  * the agent watches for it to appear). Unix rules: by inode for BPF-LSM,
  * and by the path strings a connect() may give for cgroup/connect_unix.
@@ -567,6 +604,8 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 		/* What the fd holds: one object for its inode and name rules. */
 		ret = name_add(out, r, hp, fd >= 0 ? &st : NULL, err, id,
 			       rid[r->id]);
+		if (!ret)
+			ret = guards_add(out, r, id, rid[r->id]);
 		if (ret) {
 			if (fd >= 0)
 				close(fd);

@@ -71,6 +71,8 @@ struct compiled {
 	size_t nfiles;
 	struct name_sel *names;		/* mw_file_names, and the marks */
 	size_t nnames;
+	struct inode_sel *guards;	/* mw_file_guards: directories above */
+	size_t nguards;
 	struct inode_sel *unix_inodes;	/* mw_unix_rules (BPF-LSM) */
 	size_t nunix_inodes;
 	struct mw_unix_key *unix_keys;	/* mw_unix_paths (cgroup/connect_unix) */

@@ -25,7 +25,7 @@ static const char *const pinned_maps[] = {
 	"mw_tracked", "mw_cgroups", "mw_detect", "mw_config", "mw_gens",
 	"mw_meta", "mw_profile_names", "mw_profiles", "mw_net_rules",
 	"mw_exec_rules", "mw_file_rules", "mw_file_names", "mw_unix_rules",
-	"mw_unix_paths", "mw_applet_rules",
+	"mw_unix_paths", "mw_applet_rules", "mw_file_guards",
 	"mw_counters", "mw_events", "mw_guarded", NULL,
 };
 
@@ -563,6 +563,7 @@ void loader_map_fds(const struct loader *l, struct mw_map_fds *out)
 		.unix_inodes = bpf_map__fd(sk->maps.mw_unix_rules),
 		.unix_paths = bpf_map__fd(sk->maps.mw_unix_paths),
 		.applets = bpf_map__fd(sk->maps.mw_applet_rules),
+		.guards = bpf_map__fd(sk->maps.mw_file_guards),
 	};
 }
 

@@ -239,6 +239,8 @@ static void gen_clear(struct mw_maps *m, __u32 gen)
 		      offsetof(struct mw_unix_key, gen), gen);
 	map_clear_gen(m->fd.applets, sizeof(struct mw_applet_key),
 		      offsetof(struct mw_applet_key, gen), gen);
+	map_clear_gen(m->fd.guards, sizeof(struct mw_inode_key),
+		      offsetof(struct mw_inode_key, gen), gen);
 	for (idx = 0; idx < MW_PROFILES_MAX; idx++) {
 		key = gen * MW_PROFILES_MAX + idx;
 		bpf_map_update_elem(m->fd.profiles, &key, &none, BPF_ANY);
@@ -332,6 +334,8 @@ static int gen_fill(struct mw_maps *m, __u32 gen, const struct compiled *c)
 		ret = sels_fill(m->fd.files, gen, c->files, c->nfiles);
 	if (!ret)
 		ret = names_fill(m->fd.names, gen, c->names, c->nnames);
+	if (!ret)
+		ret = sels_fill(m->fd.guards, gen, c->guards, c->nguards);
 	if (!ret)
 		ret = sels_fill(m->fd.unix_inodes, gen, c->unix_inodes,
 				c->nunix_inodes);

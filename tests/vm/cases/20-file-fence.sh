@@ -290,6 +290,10 @@ case_file_fence_changes_refused() {
 	ff_refused ch "$FF_SDIR_RULE" create ln -s /tmp/mine "$FF_SDIR/config"
 	ff_refused ch "$FF_SDIR_RULE" create mkdir "$FF_SDIR/new"
 	ff_refused ch "$FF_SDIR_RULE" create sh -c "echo x > $FF_SDIR/created"
+	# The directory above the rules' paths: not renamed away, so that
+	# they could be made anew where no rule is yet.
+	ff_refused ch "$FF_SECRET_RULE" rename mv "$FF" /tmp/ff-away
+	[ -d "$FF" ] || fail "the tracked rename moved $FF away"
 	[ ! -e "$FF_SDIR/created" ] || fail "the refused open(O_CREAT) left $FF_SDIR/created"
 	ff_untracked "$FF_M1" cat "$FF_SECRET"
 	ff_untracked "$FF_M2" cat "$FF_KEY"
@@ -303,11 +307,11 @@ case_file_fence_changes_refused() {
 # deny event), replace it by rename, or plant a unit in the directory; the
 # untracked shell may.
 case_file_fence_readonly() {
-	FF_FILES_EXTRA=', "readonly": ["/tmp/ff/rc", "/tmp/ff/units", "/tmp/ff/absent-rc", "/tmp/ff/nodir/units"]'
+	FF_FILES_EXTRA=', "readonly": ["/tmp/ff/rc", "/tmp/ff/units", "/tmp/ff/absent-rc", "/tmp/ff/nodir/units", "/tmp/ff/emptyp/rc"]'
 	ff_setup
 	FF_FILES_EXTRA=
-	echo "rcmark$$" >/tmp/ff/rc && mkdir /tmp/ff/units && echo unit >/tmp/ff/units/a ||
-		fail "readonly fixtures"
+	echo "rcmark$$" >/tmp/ff/rc && mkdir /tmp/ff/units && echo unit >/tmp/ff/units/a &&
+		mkdir /tmp/ff/emptyp || fail "readonly fixtures"
 	ff_agent ro
 	ff_run ro cat /tmp/ff/rc
 	case "$FF_OUT" in *"rcmark$$"*) ;; *) fail "tracked read of a readonly file: $FF_OUT" ;; esac
@@ -335,6 +339,8 @@ case_file_fence_readonly() {
 	# directory) before the reload could name them.
 	ff_refused ro "profiles.default.files.readonly[2] (/tmp/ff/absent-rc)" create sh -c 'echo x > /tmp/ff/absent-rc'
 	ff_refused ro "profiles.default.files.readonly[3] (/tmp/ff/nodir/units)" create mkdir -p /tmp/ff/nodir/units
+	# The directory above a missing path: not removed to be made anew.
+	ff_refused ro "profiles.default.files.readonly[4] (/tmp/ff/emptyp/rc)" unlink rmdir /tmp/ff/emptyp
 	echo ok >>/tmp/ff/rc && echo x >/tmp/ff/units/b && chmod 0600 /tmp/ff/rc &&
 		truncate -s 0 /tmp/ff/units/a || fail "the untracked shell could not write"
 	agent_stop || fail "agent did not stop cleanly"
