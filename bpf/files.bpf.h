@@ -288,8 +288,10 @@ int BPF_PROG(handle_file_rename, struct inode *old_dir, struct dentry *old_dentr
 	     struct inode *new_dir, struct dentry *new_dentry)
 {
 	/* The target's name: a protected one, or one in a protected tree. */
+	/* A directory renamed over an empty guarded one removes it too. */
 	return mw_unix_change_check(old_dentry, MW_FILE_OP_RENAME) ?:
 	       mw_guard_check(old_dentry, MW_FILE_OP_RENAME) ?:
+	       mw_guard_check(new_dentry, MW_FILE_OP_RENAME) ?:
 	       mw_change_check(old_dentry, new_dentry, MW_FILE_OP_RENAME);
 }
 

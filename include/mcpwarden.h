@@ -30,7 +30,8 @@
 #define MW_FILE_RULES_MAX	16384
 #define MW_UNIX_RULES_MAX	8192	/* {uid} entries times every user, twice in a reload */
 #define MW_APPLET_RULES_MAX	1024	/* mw_applet_rules entries */
-#define MW_FILE_GUARDS_MAX	8192	/* mw_file_guards: directories above rules */
+#define MW_FILE_GUARDS_MAX	65536	/* mw_file_guards: directories above rules,
+					 * ~15 a home and profile, twice in a reload */
 #define MW_CGROUP_DEPTH		8	/* ancestors checked for cgroup selection */
 #define MW_TICK_NS		10000000ULL /* USER_HZ 100: /proc start times */
 #define MW_PROFILE_NAME_MAX	64	/* a profile's name and its NUL */

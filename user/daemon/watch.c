@@ -121,15 +121,21 @@ void watch_files(struct daemon *d)
 	ep_add(d, d->inofd, &d->src_ino, EP_INOTIFY);
 }
 
+static void repinned(const char *name, int ret, void *arg)
+{
+	struct daemon *d = arg;
+
+	log_msg("%s/%s was removed while the agent runs: %s", d->o->pin_dir,
+		name, ret > 0 ? "pinned again" : strerror(-ret));
+	daemon_emit(d, agent_event_tamper(&d->ev, name, ret > 0 ? 0 : ret));
+}
+
 static void watch_repin(struct daemon *d, const char *name)
 {
 	int ret = loader_repin(&d->bpf, name);
 
-	if (!ret)
-		return;
-	log_msg("%s/%s was removed while the agent runs: %s", d->o->pin_dir,
-		name, ret > 0 ? "pinned again" : strerror(-ret));
-	daemon_emit(d, agent_event_tamper(&d->ev, name, ret > 0 ? 0 : ret));
+	if (ret)
+		repinned(name, ret, d);
 }
 
 void watch_on_inotify(struct daemon *d)
@@ -142,6 +148,11 @@ void watch_on_inotify(struct daemon *d)
 	while ((n = read(d->inofd, buf, sizeof(buf))) > 0) {
 		for (p = buf; p < buf + n; p += sizeof(*ie) + ie->len) {
 			ie = (const struct inotify_event *)p;
+			/* Events were lost: any rule path or pin may have gone. */
+			if (ie->mask & IN_Q_OVERFLOW) {
+				d->reload = true;
+				loader_repin_all(&d->bpf, repinned, d);
+			}
 			if (!ie->len)
 				continue;
 			if (ie->wd == d->policy_wd && d->o->policy_path &&

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <nettle/sha2.h>
 #include "mcpwarden.skel.h"
@@ -95,11 +96,35 @@ static size_t prog_defs(const struct loader *l, struct prog_def *defs)
 	return n;
 }
 
-static bool prog_wanted(enum prog_kind kind, const struct loader_opts *o)
+/*
+ * Does this kernel have the LSM hook @prog attaches to? The path_* hooks
+ * need CONFIG_SECURITY_PATH (Debian and most distributions enable it for
+ * AppArmor); without one, that program is left out, not the backend.
+ */
+static bool lsm_hook_exists(const struct bpf_program *prog)
 {
-	return kind == P_LSM ? o->lsm :
-	       kind == P_FALLBACK ? !o->lsm :
-	       kind == P_CGROUP_UNIX ? o->connect_unix : true;
+	static struct btf *btf;
+	static bool tried;
+	const char *sec = bpf_program__section_name(prog);
+	char fn[128];
+
+	if (strncmp(sec, "lsm/", 4))
+		return true;
+	if (!tried) {
+		tried = true;
+		btf = btf__load_vmlinux_btf();
+		if (libbpf_get_error(btf))
+			btf = NULL;
+	}
+	snprintf(fn, sizeof(fn), "bpf_lsm_%s", sec + 4);
+	return !btf || btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC) >= 0;
+}
+
+static bool prog_wanted(const struct prog_def *d, const struct loader_opts *o)
+{
+	return d->kind == P_LSM ? o->lsm && lsm_hook_exists(d->prog) :
+	       d->kind == P_FALLBACK ? !o->lsm :
+	       d->kind == P_CGROUP_UNIX ? o->connect_unix : true;
 }
 
 static bool is_cgroup(enum prog_kind kind)
@@ -119,6 +144,37 @@ static void link_path(const struct loader *l, struct bpf_program *prog,
 {
 	snprintf(buf, len, "%s/link_%s", l->pin_dir,
 		 bpf_program__name(prog) + strlen("handle_"));
+}
+
+int loader_repin_all(struct loader *l,
+		     void (*cb)(const char *name, int ret, void *arg), void *arg)
+{
+	struct prog_def defs[LOADER_LINKS_MAX];
+	size_t i, n = prog_defs(l, defs);
+	char path[PATH_MAX];
+	int ret, done = 0;
+
+	for (i = 0; i < n + 1; i++) {
+		const char *name = i < n ? NULL : FENCE_PROG_PIN;
+
+		if (i < n) {
+			if (!l->links[i])
+				continue;
+			link_path(l, defs[i].prog, path, sizeof(path));
+			name = strrchr(path, '/') + 1;
+		}
+		ret = loader_repin(l, name);
+		if (ret && cb)
+			cb(name, ret, arg);
+		done += ret > 0;
+	}
+	for (i = 0; pinned_maps[i]; i++) {
+		ret = loader_repin(l, pinned_maps[i]);
+		if (ret && cb)
+			cb(pinned_maps[i], ret, arg);
+		done += ret > 0;
+	}
+	return done;
 }
 
 int loader_repin(struct loader *l, const char *name)
@@ -226,9 +282,9 @@ static bool links_adoptable(struct loader *l, const struct loader_opts *o,
 	n = prog_defs(l, defs);
 	for (i = 0; i < n; i++) {
 		link_path(l, defs[i].prog, path, sizeof(path));
-		if (prog_wanted(defs[i].kind, o) != !access(path, F_OK))
+		if (prog_wanted(&defs[i], o) != !access(path, F_OK))
 			return false;
-		if (prog_wanted(defs[i].kind, o) && is_cgroup(defs[i].kind) &&
+		if (prog_wanted(&defs[i], o) && is_cgroup(defs[i].kind) &&
 		    !link_on_cgroup(path, o->cgroup_id))
 			return false;
 	}
@@ -270,7 +326,7 @@ static void prog_select(struct loader *l, const struct loader_opts *o)
 				(enum bpf_attach_type)MW_BPF_CGROUP_UNIX_CONNECT);
 		}
 		bpf_program__set_autoload(defs[i].prog,
-					  load && prog_wanted(defs[i].kind, o));
+					  load && prog_wanted(&defs[i], o));
 	}
 	bpf_program__set_autoload(l->skel->progs.handle_fence_report,
 				  load && o->fence);
@@ -518,7 +574,7 @@ int loader_attach(struct loader *l, int cgroup_fd)
 		name = bpf_program__name(defs[i].prog);
 		link_path(l, defs[i].prog, path, sizeof(path));
 		if (l->adopted == ADOPT_ALL) {
-			if (!prog_wanted(defs[i].kind, &l->opts))
+			if (!prog_wanted(&defs[i], &l->opts))
 				continue;
 			l->links[i] = bpf_link__open(path);
 			if (!l->links[i]) {
@@ -591,7 +647,7 @@ bool loader_attached(const struct loader *l)
 	n = prog_defs(l, defs);
 	for (i = 0; i < n; i++) {
 		want += l->adopted == ADOPT_ALL ?
-			prog_wanted(defs[i].kind, &l->opts) :
+			prog_wanted(&defs[i], &l->opts) :
 			bpf_program__autoload(defs[i].prog);
 		have += l->links[i] != NULL;
 	}

@@ -70,6 +70,9 @@ void loader_clock(struct loader *l);
  * pinned again, 0 if not ours (or back already), -errno.
  */
 int loader_repin(struct loader *l, const char *name);
+/* The same for every pin (a lost inotify event); @cb for each it tried. */
+int loader_repin_all(struct loader *l,
+		     void (*cb)(const char *name, int ret, void *arg), void *arg);
 int loader_ringbuf_fd(const struct loader *l);
 /* Are all loaded programs attached? */
 bool loader_attached(const struct loader *l);

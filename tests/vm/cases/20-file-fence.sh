@@ -339,8 +339,13 @@ case_file_fence_readonly() {
 	# directory) before the reload could name them.
 	ff_refused ro "profiles.default.files.readonly[2] (/tmp/ff/absent-rc)" create sh -c 'echo x > /tmp/ff/absent-rc'
 	ff_refused ro "profiles.default.files.readonly[3] (/tmp/ff/nodir/units)" create mkdir -p /tmp/ff/nodir/units
-	# The directory above a missing path: not removed to be made anew.
+	# The directory above a missing path: not removed to be made anew, nor
+	# replaced by a directory of the server's renamed over it.
 	ff_refused ro "profiles.default.files.readonly[4] (/tmp/ff/emptyp/rc)" unlink rmdir /tmp/ff/emptyp
+	mkdir -p /tmp/over/x && echo evil >/tmp/over/rc || fail "mkdir /tmp/over"
+	ff_refused ro "profiles.default.files.readonly[4] (/tmp/ff/emptyp/rc)" rename /bin/sys rename /tmp/over /tmp/ff/emptyp
+	[ ! -e /tmp/ff/emptyp/rc ] || fail "the directory renamed over /tmp/ff/emptyp is there"
+	rm -rf /tmp/over
 	echo ok >>/tmp/ff/rc && echo x >/tmp/ff/units/b && chmod 0600 /tmp/ff/rc &&
 		truncate -s 0 /tmp/ff/units/a || fail "the untracked shell could not write"
 	agent_stop || fail "agent did not stop cleanly"
