@@ -162,8 +162,8 @@ static __always_inline void mw_applet_judge(struct mw_exec_verdict *vd,
 
 /*
  * After handle_exec, for the verdicts it leaves here: a busybox applet's
- * (argv names it) and exec.writable's (the server's own image is known
- * here). It reports the exec when handle_exec did not, and adds an event
+ * (argv names it) and exec.writable's (handle_exec is at the verifier's
+ * limit). It reports the exec when handle_exec did not, and adds an event
  * when it is stricter than what handle_exec reported.
  */
 SEC("raw_tp/sched_process_exec")

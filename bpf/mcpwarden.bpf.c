@@ -2,8 +2,8 @@
 /*
  * mcpwarden: the one BPF object, so one skeleton, that tracks MCP server
  * process trees and fences them. Each domain header holds its programs:
- * tracking (fork, exit, detection), exec (and its verdicts that need argv
- * or the server's own image), network, files, unix sockets and escape
+ * tracking (fork, exit, detection), exec (and the late verdicts: busybox
+ * applets, exec.writable), network, files, unix sockets and escape
  * primitives; bpf/lib/ holds what they share (the maps, the one emit
  * path, the path walk, the network judge). The headers expect what is
  * included here before them.

@@ -242,7 +242,7 @@ struct mw_unix_key {
  * mw_applet_rules: an applet of a multi-call binary (busybox), by the
  * binary's inode and the name the binary runs as. The entry with an empty
  * name says the binary has applets with rules: handle_exec leaves its execs
- * to handle_exec_applet.
+ * to handle_exec_late.
  */
 #define MW_APPLET_NAME_MAX	32
 struct mw_applet_key {

@@ -106,6 +106,19 @@ static bool mount_root(const char *host, const struct stat *st)
 	return pst.st_dev != st->st_dev || pst.st_ino == st->st_ino;
 }
 
+/* Does @v hold a selection of the object @st for @profile? */
+static bool sel_find(const struct inode_sel *v, size_t n, __u32 profile,
+		     const struct stat *st)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].profile == profile && v[i].st_dev == st->st_dev &&
+		    v[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
 static int sel_add(struct inode_sel **v, size_t *n, const char *path,
 		   const struct stat *st, __u32 profile, __u8 action,
 		   __u32 rule_id)
@@ -259,7 +272,7 @@ static int applet_add(struct compiled *out, __u32 gen, __u32 id,
  * Resolve the exec rules of profile @pr (id @id) to the inodes their paths
  * name now; paths that do not exist are named in one warning. A deny or
  * audit rule on an applet of busybox is a rule on the applet, not on every
- * applet the binary has (bpf/applet.bpf.h).
+ * applet the binary has (bpf/exec_late.bpf.h).
  */
 static int exec_compile(const struct profile *pr, __u32 id, __u32 gen,
 			const __u32 *rid, struct compiled *out,
@@ -305,19 +318,13 @@ static int exec_compile(const struct profile *pr, __u32 id, __u32 gen,
 			"/lib*/ld-musl*.so*",
 		};
 		glob_t g;
-		size_t j, e;
+		size_t j;
 
 		if (glob(host_path(loaders[k], hbuf_g), 0, NULL, &g))
 			continue;
 		for (j = 0; j < g.gl_pathc; j++) {
-			if (stat(g.gl_pathv[j], &st) || !S_ISREG(st.st_mode))
-				continue;
-			for (e = 0; e < out->nexec; e++)
-				if (out->exec[e].profile == id &&
-				    out->exec[e].st_dev == st.st_dev &&
-				    out->exec[e].ino == st.st_ino)
-					break;
-			if (e < out->nexec)
+			if (stat(g.gl_pathv[j], &st) || !S_ISREG(st.st_mode) ||
+			    sel_find(out->exec, out->nexec, id, &st))
 				continue;
 			ret = sel_add(&out->exec, &out->nexec, "ld.so", &st, id,
 				      pr->writable, MW_RULE_WRITABLE);
@@ -549,7 +556,6 @@ static int guards_add(struct compiled *out, const struct path_rule *r,
 {
 	char dir[PATH_MAX], hbuf[PATH_MAX], *slash;
 	struct stat st;
-	size_t k;
 	int ret;
 
 	if (r->action == MW_ACTION_ALLOW)
@@ -557,14 +563,8 @@ static int guards_add(struct compiled *out, const struct path_rule *r,
 	snprintf(dir, sizeof(dir), "%s", r->path);
 	while ((slash = strrchr(dir, '/')) && slash != dir) {
 		*slash = '\0';
-		if (stat(host_path(dir, hbuf), &st) || !S_ISDIR(st.st_mode))
-			continue;
-		for (k = 0; k < out->nguards; k++)
-			if (out->guards[k].profile == id &&
-			    out->guards[k].st_dev == st.st_dev &&
-			    out->guards[k].ino == st.st_ino)
-				break;
-		if (k < out->nguards)
+		if (stat(host_path(dir, hbuf), &st) || !S_ISDIR(st.st_mode) ||
+		    sel_find(out->guards, out->nguards, id, &st))
 			continue;
 		ret = sel_add(&out->guards, &out->nguards, r->path, &st, id,
 			      r->readonly ? MW_ACTION_DENY : r->action, rule_id);
@@ -630,15 +630,10 @@ static int files_compile(const struct profile *pr, __u32 id, __u32 gen,
 	for (k = 0; pr->files_allowlist && confine_base[k]; k++) {
 		char hp[PATH_MAX];
 
-		if (stat(host_path(confine_base[k], hp), &st))
+		/* Not where the policy says something of it. */
+		if (stat(host_path(confine_base[k], hp), &st) ||
+		    sel_find(out->files, out->nfiles, id, &st))
 			continue;
-		for (j = 0; j < out->nfiles; j++)
-			if (out->files[j].profile == id &&
-			    out->files[j].st_dev == st.st_dev &&
-			    out->files[j].ino == st.st_ino)
-				break;
-		if (j < out->nfiles)
-			continue;	/* the policy says something of it */
 		ret = sel_add(&out->files, &out->nfiles, confine_base[k], &st,
 			      id, MW_ACTION_ALLOW, MW_RULE_DEFAULT);
 		if (ret)

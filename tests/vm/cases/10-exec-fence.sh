@@ -483,7 +483,7 @@ case_exec_fence_busybox_applets() {
 # Detection reads the first MW_DETECT_ARGS elements of argv: a server with
 # many arguments after its name (a filesystem server given 20 directories)
 # is still detected on 6.1, whose verifier treats bpf_loop() callbacks
-# differently from 6.18's (bpf/applet.bpf.h).
+# differently from 6.18's (bpf/exec_late.bpf.h).
 case_exec_fence_detected_with_many_args() {
 	m=xfmany$$
 	xf_setup '' ', "strictd": {
