@@ -153,9 +153,15 @@ static __always_inline __s64 mw_inode_ctime_ns(struct inode *in)
 	struct inode___ctime_66 *b = (void *)in;
 	struct inode___ctime_61 *c = (void *)in;
 
+	/*
+	 * Since 6.13 (multigrain timestamps) bit 31 of i_ctime_nsec says a
+	 * stat() has seen the ctime (I_CTIME_QUERIED): not time. Read as
+	 * nanoseconds it made every binary stat()ed within 2.1 s before the
+	 * server started look changed since.
+	 */
 	if (bpf_core_field_exists(a->i_ctime_sec))
 		return BPF_CORE_READ(a, i_ctime_sec) * 1000000000LL +
-		       BPF_CORE_READ(a, i_ctime_nsec);
+		       (BPF_CORE_READ(a, i_ctime_nsec) & ~(1U << 31));
 	if (bpf_core_field_exists(b->__i_ctime))
 		return BPF_CORE_READ(b, __i_ctime.tv_sec) * 1000000000LL +
 		       BPF_CORE_READ(b, __i_ctime.tv_nsec);
@@ -233,6 +239,17 @@ static __always_inline void mw_exec_emit_tp(struct mw_event_exec *ev,
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);
 	mw_emit(ev, MW_EVENT_EXEC, size, ev->action >= MW_ACTION_AUDIT);
+}
+
+/* Is the image of @ev a launcher: profile 0's entry in mw_exec_rules? */
+static __always_inline bool mw_launcher(__u32 gen,
+					const struct mw_event_exec *ev)
+{
+	struct mw_inode_key key = {
+		.gen = gen, .dev = ev->exe_dev, .ino = ev->exe_ino,
+	};
+
+	return ev->exe_ino && bpf_map_lookup_elem(&mw_exec_rules, &key);
 }
 
 /*
@@ -315,7 +332,8 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 			.source = MW_SOURCE_DETECT,
 		};
 
-		if (dc.ndetect) {
+		/* A launcher (env, sudo, the wrapper) is not the server. */
+		if (dc.ndetect && !mw_launcher(gen, ev)) {
 			/* The executable's own name, then argv elements. */
 			s->cand_start[0] = base_pos - w_pos;
 			s->cand_len[0] = ev->exe_len > 1 ? base_len : 0;
@@ -355,7 +373,89 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	return 0;
 }
 
-/* An LSM hook's verdict on @f: no argv, the exec has not committed. */
+/* bpf_loop state of mw_exec_call_args: the argv array execve() was given. */
+struct mw_argv_ctx {
+	__u64 argv;		/* user pointer to argv[] */
+	__u32 base;		/* the strings go to ev.data[base + off] */
+	__u32 off;
+	__u8 truncated;
+};
+
+/*
+ * argv[i] into the scratch event. At most MW_ARGV_ROOM bytes each and the
+ * last one starting before MW_ARGV_ROOM: base (a path length, < 4096) +
+ * off + MW_ARGV_ROOM stays inside ev.data, which the verifier checks.
+ */
+#define MW_ARGV_ROOM	(MW_ARGS_MAX / 2)
+
+static long mw_argv_step(__u32 i, struct mw_argv_ctx *c)
+{
+	struct mw_exec_scratch *s;
+	__u32 zero = 0, off = c->off;
+	__u64 arg = 0;
+	long n;
+
+	s = bpf_map_lookup_elem(&mw_exec_scratch, &zero);
+	if (!s || bpf_probe_read_user(&arg, sizeof(arg),
+				      (void *)(c->argv + (__u64)i * 8)) || !arg)
+		return 1;
+	if (off >= MW_ARGV_ROOM) {
+		c->truncated = 1;
+		return 1;
+	}
+	off &= MW_ARGV_ROOM - 1;
+	n = bpf_probe_read_user_str(&s->ev.data[(c->base & (MW_PATH_MAX - 1)) + off],
+				    MW_ARGV_ROOM, (void *)arg);
+	if (n <= 0)
+		return 1;
+	if (n == MW_ARGV_ROOM)
+		c->truncated = 1;
+	c->off = off + n;
+	return 0;
+}
+
+/*
+ * The argv of the execve() being refused, from the caller's memory (its
+ * old image: the exec has not committed), into ev->data[plen...]. x86-64
+ * only: there the syscall and its argv are in the task's user registers.
+ */
+static __always_inline __u32 mw_exec_call_args(struct mw_event_exec *ev,
+					       __u32 plen)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(
+		bpf_get_current_task_btf());
+	struct mw_argv_ctx c = { .base = plen };
+
+	if (!regs)
+		return 0;
+	switch (BPF_CORE_READ(regs, orig_ax)) {
+	case 59:	/* execve(path, argv, envp) */
+		c.argv = BPF_CORE_READ(regs, si);
+		break;
+	case 322:	/* execveat(dirfd, path, argv, envp, flags) */
+		c.argv = BPF_CORE_READ(regs, dx);
+		break;
+	default:
+		return 0;
+	}
+	if (!c.argv)
+		return 0;
+	bpf_loop(MW_ARGS_MAX, mw_argv_step, &c, 0);
+	ev->args_truncated = c.truncated;
+	ev->args_len = c.off & (MW_ARGS_MAX - 1);
+	return ev->args_len;
+#else
+	(void)ev;
+	(void)plen;
+	return 0;
+#endif
+}
+
+/*
+ * An LSM hook's verdict on @f; the argv the refused execve() was given,
+ * at bprm_check (the exec has not committed: the image is the caller's).
+ */
 static __always_inline void mw_exec_lsm_emit(struct mw_event_exec *ev,
 					     struct file *f,
 					     struct mw_path_buf *pb,
@@ -375,14 +475,20 @@ static __always_inline void mw_exec_lsm_emit(struct mw_event_exec *ev,
 	ev->fileless = vd->fileless;
 	mw_fill_current(&ev->proc, start);
 	ev->server = t->server;
-	size = offsetof(struct mw_event_exec, data) +
-	       (ev->exe_len & (MW_PATH_MAX - 1));
+	size = ev->exe_len & (MW_PATH_MAX - 1);
+	if (hook == MW_HOOK_BPRM_CHECK)
+		size += mw_exec_call_args(ev, size);
+	size += offsetof(struct mw_event_exec, data);
+	if (size > sizeof(*ev))
+		size = sizeof(*ev);
 	mw_emit(ev, MW_EVENT_EXEC, size, 1);
 }
 
 /*
  * BPF-LSM backend: judge every binfmt pass of an exec (a script, then its
- * interpreter) before anything is committed; EPERM fails the execve().
+ * interpreter) before anything is committed; EACCES fails the execve(),
+ * as a noexec mount or a missing x bit would: every runtime handles that
+ * one (Node's spawn() throws on EPERM instead of reporting an error).
  */
 SEC("lsm/bprm_check_security")
 int BPF_PROG(handle_bprm_check, struct linux_binprm *bprm, int ret)
@@ -413,7 +519,7 @@ int BPF_PROG(handle_bprm_check, struct linux_binprm *bprm, int ret)
 		return 0;	/* reported by the exec tracepoint, with argv */
 	mw_exec_lsm_emit(&s->ev, f, pb, &vd, MW_HOOK_BPRM_CHECK, t, start);
 	mw_count_verdict(vd.action);
-	return vd.action == MW_ACTION_DENY ? -EPERM : 0;
+	return vd.action == MW_ACTION_DENY ? -EACCES : 0;
 }
 
 /*

@@ -291,6 +291,7 @@ struct mw_rule_value {
  * MW_RULE_IDS_MAX; the four above it are not rules of the document.
  */
 #define MW_RULE_IDS_MAX		65534
+#define MW_RULE_LAUNCHER	0xfffffffbu	/* profile 0: a launcher, no rule */
 #define MW_RULE_WRITABLE	0xfffffffcu	/* the profile's exec.writable */
 #define MW_RULE_UNJUDGED	0xfffffffdu	/* fanotify: no rule could be found */
 #define MW_RULE_FILELESS	0xfffffffeu	/* the profile's exec.fileless */
@@ -481,8 +482,14 @@ struct mw_event_fanotify {
 	__u8 action;		/* MW_ACTION_DENY or MW_ACTION_AUDIT */
 	__u8 kind;		/* enum mw_fanotify_kind */
 	__u16 path_len;		/* bytes of path[], with its NUL */
-	__u32 pad;
-	char path[MW_PATH_MAX];
+	/*
+	 * The requester's image and argv, after the path, read while it
+	 * waits for the verdict (a short-lived child is gone by the time
+	 * the agent writes the event); 0: not read (allowed requests).
+	 */
+	__u16 exe_len;		/* with its NUL, <= MW_PATH_MAX */
+	__u16 args_len;		/* <= MW_ARGS_MAX */
+	char path[MW_PATH_MAX + MW_PATH_MAX + MW_ARGS_MAX];
 };
 
 /* The context handle_fence_report takes: a record in the caller's memory. */

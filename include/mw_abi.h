@@ -81,10 +81,12 @@ MW_ABI_SIZE(mw_meta, 48);
 MW_ABI_OFF(mw_meta, cgroup_id, 8);
 MW_ABI_OFF(mw_meta, object, 16);
 MW_ABI_SIZE(mw_profile_name, 64);
-MW_ABI_SIZE(mw_event_fanotify, 4216);
+MW_ABI_SIZE(mw_event_fanotify, 10360);
 MW_ABI_OFF(mw_event_fanotify, ino, 96);
 MW_ABI_OFF(mw_event_fanotify, rule_id, 108);
 MW_ABI_OFF(mw_event_fanotify, path_len, 114);
+MW_ABI_OFF(mw_event_fanotify, exe_len, 116);
+MW_ABI_OFF(mw_event_fanotify, args_len, 118);
 MW_ABI_OFF(mw_event_fanotify, path, 120);
 MW_ABI_SIZE(mw_fence_report_args, 16);
 

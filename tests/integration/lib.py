@@ -296,9 +296,16 @@ def has_arg(e, m):
     return any(m in a for a in e.get("process", {}).get("args", []))
 
 
+def stopped(signo, frame):
+    """SIGTERM (a cancelled CI job, a timeout): unwind, so that each
+    case's cleanup (agents, pins, cgroups, users) runs."""
+    raise KeyboardInterrupt(f"signal {signo}")
+
+
 def main():
     only = sys.argv[1:]
     passed = failed = 0
+    signal.signal(signal.SIGTERM, stopped)
     if os.geteuid() != 0:
         print("FAIL integration: the kernel tests need root (they load BPF programs)")
         print("0 passed, 1 failed")

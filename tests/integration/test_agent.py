@@ -166,6 +166,20 @@ def control_robust():
                          (b"x" * 5000, "longer than 4096")):
             r = ask(bad)
             check(r and r["ok"] is False and why in r["error"], f"{bad[:20]}: {r}")
+        # A malformed "exec" (what the wrapper names for its message) is
+        # ignored: the peer, a process of its own, is tracked all the same.
+        asker = ("import json, socket, sys\n"
+                 "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+                 "s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b'\\n')\n"
+                 "print(s.makefile().readline())\n")
+        for ex in ('5', '[{"path": 1, "chain": "x"}]',
+                   '[{"path": "/x", "chain": [[1, 2, 3], "y"]}]',
+                   '[{"path": "/x", "chain": [' + ",".join(["[1,2]"] * 600) + ']}]'):
+            _, rc, out, err = env.run([PY, "-c", asker, sock,
+                                       '{"op": "track", "exec": ' + ex + '}'])
+            r = json.loads(out or "null")
+            check(r and r["ok"] is True and "exec_refused" not in r,
+                  f"exec {ex[:30]}: {r} {err}")
         # Peers that connect and say nothing do not stall the agent, and
         # filling every slot only delays the wrapper until they time out.
         idle = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(70)]

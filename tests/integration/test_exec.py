@@ -139,6 +139,31 @@ def new_subdir():
         check(m in out, "untracked")
 
 
+@case("exec/new_tree_marked_whole")
+def new_tree():
+    """A tree made at once under a denied directory (cp -r, mkdir -p, an
+    unpacked archive) is marked whole when the agent sees its top: a
+    script deep in it is refused by its mark (a script is otherwise judged
+    by its interpreter, which runs), every time."""
+    with ExecEnv() as env:
+        m = marker()
+        for i in range(3):
+            top = os.path.join(env.denydir, f"tree{i}")
+            deep = os.path.join(top, "a", "b", "c", "d")
+            os.makedirs(deep)
+            s = os.path.join(deep, "run.sh")
+            with open(s, "w") as f:
+                f.write(f"#!/bin/sh\necho {m}\n")
+            os.chmod(s, 0o755)
+            env.agent.barrier()	# the agent has seen the new top
+            pid, rc, out, err = env.tracked([s])
+            check(m not in out and rc == 126, f"round {i}: rc {rc}, out {out!r}")
+            e = env.exec_event(lambda e: e["mcp_server"]["pid"] == pid, "refusal")
+            check(e["action"] == "deny" and "exec.deny[2]" in e["rule"] and
+                  e["exec"]["hook"] == "fanotify/FAN_OPEN_EXEC_PERM",
+                  f"round {i}: {e['action']} {e['rule']} {e['exec']}")
+
+
 @case("exec/loader_trick")
 def loader():
     with ExecEnv() as env:
@@ -403,3 +428,50 @@ def writable_binaries():
                                        f"chmod 0755 {allowed}; {allowed} {m}-listed"],
                                       "listed")
             check(f"{m}-listed" in out, f"exec.allow: {out!r} {err!r}")
+
+
+@case("exec/wrapper_says_refused")
+def wrapper_says():
+    """A server the policy will not let start says so on the wrapper's
+    stderr (what an MCP client shows), with the rule: refused by errno, or
+    killed at its exec where the kernel cannot refuse (a deep entry of a
+    denied directory), or by its interpreter. The kernel still judges and
+    reports; an allowed server prints nothing of the kind."""
+    with ExecEnv() as env:
+        m = marker()
+        deep = os.path.join(env.denydir, "sub", "echo")
+        shutil.copy2("/usr/bin/echo", deep)
+        s = os.path.join(env.d, "script")
+        with open(s, "w") as f:
+            f.write(f"#!{env.shell}\necho {m}\n")
+        os.chmod(s, 0o755)
+        for argv, path, rule, how in (
+                ([env.denied, m], env.denied, "exec.deny[0]", "deny"),
+                ([deep, m], deep, "exec.deny[2]", "kill"),
+                ([s], env.shell, "exec.deny[1]", "deny")):
+            pid, rc, out, err = env.tracked(argv)
+            check(m not in out, f"{argv}: ran: {out!r}")
+            check(f'refuses the exec of "{path}": profiles.default.{rule}' in err,
+                  f"{argv}: stderr {err!r}")
+            e = env.exec_event(lambda e: e["mcp_server"]["pid"] == pid,
+                               f"the kernel's refusal of {argv}")
+            check(e["action"] == how and rule in e["rule"],
+                  f"{argv}: {e['action']} {e['rule']}")
+            if how == "kill":
+                check(rc == -signal.SIGKILL, f"{argv}: rc {rc}")
+            else:
+                check(rc == 126, f"{argv}: rc {rc}")
+        # By PATH, as clients give commands.
+        pid, rc, out, err = env.tracked(["denied", m],
+                                        env={"PATH": os.path.dirname(env.denied)})
+        check(rc == 126 and "refuses the exec of" in err, f"by PATH: {rc} {err!r}")
+        pid, rc, out, err = env.tracked([env.allowed, m])
+        check(rc == 0 and m in out and "refuses" not in err,
+              f"allowed: {rc} {out!r} {err!r}")
+        # A command too deep for the request to name its directories: the
+        # wrapper asks without them (no message), the server starts.
+        deepdir = os.path.join(env.d, *(["d"] * 300))
+        os.makedirs(deepdir)
+        shutil.copy2("/usr/bin/echo", os.path.join(deepdir, "echo"))
+        pid, rc, out, err = env.tracked([os.path.join(deepdir, "echo"), m])
+        check(rc == 0 and m in out, f"deep: {rc} {out!r} {err!r}")

@@ -5,8 +5,8 @@ import json
 import os
 import subprocess
 
-from lib import (BIN, PY, WORKLOAD, Cgroup, Env, case, check, has_arg, helper,
-                 marker, open_policy)
+from lib import (BIN, PY, WORKLOAD, Cgroup, Env, Netns, case, check, has_arg,
+                 helper, marker, open_policy)
 
 
 def execs(agent, m):
@@ -64,6 +64,70 @@ def wrapper_refusals():
 
 def open_policy_two():
     return open_policy({"other": {"network": {"default": "allow"}}})
+
+
+@case("tracking/wrapper_and_launchers")
+def wrapper_launchers():
+    """A wrapped server whose argv names a detection pattern gets the
+    profile the wrapper asked for, through the launchers clients and users
+    put in front (docs/clients.md); a launcher without the wrapper passes
+    detection on to the server it execs; "launchers": [] turns that off."""
+    ns = Netns()
+    try:
+        with Env(open_policy_two()) as env:
+            m = marker()
+            wrap = [BIN, "exec", "--socket", env.agent.sock, "--profile",
+                    "other", "--"]
+            server = ["/bin/sh", "-c", "echo $0", "mcp-server-demo"]
+            for name, pre in (("plain", []),
+                              ("env", ["env", "A=1"]),
+                              ("timeout", ["timeout", "20"]),
+                              ("nice", ["nice", "-n", "1"]),
+                              ("setpriv", ["setpriv", "--reuid=65534",
+                                           "--regid=65534", "--clear-groups"]),
+                              ("netns", ns.exec([]))):
+                argv = pre + wrap + [a.replace("$0", f"{m}-{name}")
+                                     for a in server]
+                pid, rc, out, err = env.run(argv)
+                check(rc == 0 and f"{m}-{name}" in out,
+                      f"{name}: rc {rc} out {out!r} err {err!r}")
+                e = env.agent.wait(lambda e: e["type"] == "process_exec" and
+                                   has_arg(e, f"{m}-{name}"),
+                                   what=f"{name}: the server's exec")
+                s = e["mcp_server"]
+                check(s["profile"] == "other" and s["source"] == "wrapper",
+                      f"{name}: mcp_server {s}")
+                check(not env.agent.find(
+                    lambda e: e["type"] == "process_exec" and
+                    e["mcp_server"]["source"] == "detect" and
+                    e["process"]["pid"] == pid),
+                    f"{name}: the launcher was detected")
+            # No wrapper: the launcher execs the server, which is detected.
+            srv = env.script("mcp-server-demo", f"#!/bin/sh\necho {m}-direct\n")
+            pid, rc, out, err = env.run(["env", "A=1", srv])
+            e = env.agent.wait(lambda e: e["type"] == "process_exec" and
+                               e["mcp_server"]["pid"] == pid and
+                               e["process"]["args"][-1:] == [srv],
+                               what="the server env ran")
+            check(e["mcp_server"]["source"] == "detect" and
+                  e["process"]["exe"] in ("/usr/bin/dash", "/bin/dash"),
+                  f"env's server: {e['mcp_server']} {e['process']}")
+            check(not env.agent.find(
+                lambda e: e["type"] == "process_exec" and
+                e["process"]["pid"] == pid and
+                e["process"].get("exe") == "/usr/bin/env"), "env was tracked")
+        pol = open_policy_two()
+        pol["launchers"] = []
+        with Env(pol) as env:
+            pid, rc, out, err = env.run(["env", "A=1", "/bin/echo",
+                                         "mcp-server-demo"])
+            e = env.agent.wait(lambda e: e["type"] == "process_exec" and
+                               e["process"]["pid"] == pid,
+                               what="env, detected without launchers")
+            check(e["process"]["exe"] == "/usr/bin/env",
+                  f"exe {e['process'].get('exe')}")
+    finally:
+        ns.remove()
 
 
 @case("tracking/detect_script")

@@ -202,6 +202,59 @@ UNIT_TEST(exit_record)
 	proc_cache_free(e.cache);
 }
 
+/*
+ * A fanotify verdict carries what the fence read of the requester while it
+ * waited; a fork gone before its exit was written, never exec'd, shows its
+ * parent's image, which it ran.
+ */
+UNIT_TEST(fanotify_record_image_and_fork_exit)
+{
+	static const char exe[] = "/usr/bin/python3", args[] = "python3\0srv.py";
+	static struct mw_event_fanotify f;
+	struct events e = ev_ctx();
+	struct mw_event_exit x = {};
+	size_t size;
+	json_object *o;
+	int err;
+
+	fill_common(&f.proc, &f.server);
+	f.hdr.type = MW_EVENT_FANOTIFY;
+	f.action = MW_ACTION_DENY;
+	f.kind = MW_FAN_EXEC;
+	f.rule_id = 7;
+	memcpy(f.path, "/usr/bin/curl", 14);
+	f.path_len = 14;
+	memcpy(f.path + 14, exe, sizeof(exe));
+	f.exe_len = sizeof(exe);
+	memcpy(f.path + 14 + sizeof(exe), args, sizeof(args));
+	f.args_len = sizeof(args);
+	size = offsetof(struct mw_event_fanotify, path) + 14 + sizeof(exe) +
+	       sizeof(args);
+	f.hdr.size = size;
+	o = event_from_record(&e, &f, size, &err);
+	CHECK_STR(get(o, "process.exe"), exe);
+	CHECK_STR(get(o, "exec.path"), "/usr/bin/curl");
+	CHECK(o && strstr(json_object_to_json_string(o), "\"srv.py\""));
+	json_object_put(o);
+	/* Lengths past the record, or an image without its NUL: refused. */
+	o = event_from_record(&e, &f, size - 1, &err);
+	CHECK(o == NULL && err == -EINVAL);
+	f.path[14 + sizeof(exe) - 1] = 'x';
+	CHECK(event_from_record(&e, &f, size, &err) == NULL);
+
+	/* Its fork (pid 101, parent 100), gone, never exec'd. */
+	fill_common(&x.proc, &x.server);
+	x.proc.pid = 101;
+	x.proc.ppid = 100;
+	x.proc.start_time += 1000000000ULL;
+	x.hdr.type = MW_EVENT_EXIT;
+	x.hdr.size = sizeof(x);
+	o = event_from_record(&e, &x, sizeof(x), &err);
+	CHECK_STR(get(o, "process.exe"), exe);
+	json_object_put(o);
+	proc_cache_free(e.cache);
+}
+
 UNIT_TEST(signal_record)
 {
 	struct events e = ev_ctx();

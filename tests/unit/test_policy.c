@@ -466,6 +466,41 @@ UNIT_TEST(files_in_home)
 	hostenv_free(&h);
 }
 
+/* "except" leaves a set's entry out, for every home, and only it. */
+UNIT_TEST(files_except)
+{
+	char err[POLICY_ERR_MAX] = "";
+	struct policy_env env;
+	struct policy *p = NULL, *all = NULL;
+	struct hostenv h;
+	size_t k, npmrc = 0, netrc = 0;
+
+	host_env(resolv_conf(), &h, &env);
+	CHECK(parse("{\"version\": 1, \"profiles\": {\"x\": {\"files\": {"
+		    "\"deny\": [\"secrets\"], \"except\": [\"~/.npmrc\"]}}}}",
+		    &env, &p, err, NULL) == 0);
+	CHECK_STR(err, "");
+	CHECK(parse("{\"version\": 1, \"profiles\": {\"x\": {\"files\": {"
+		    "\"deny\": [\"secrets\"]}}}}", &env, &all, err, NULL) == 0);
+	for (k = 0; p && k < p->profiles[0].nfiles; k++) {
+		npmrc += !!strstr(p->profiles[0].files[k].path, "/.npmrc");
+		netrc += !!strstr(p->profiles[0].files[k].path, "/.netrc");
+	}
+	CHECK(h.nhomes > 0 && npmrc == 0 && netrc == h.nhomes);
+	CHECK(p && all && p->profiles[0].nfiles + h.nhomes ==
+	      all->profiles[0].nfiles);
+	policy_free(p);
+	policy_free(all);
+	p = NULL;
+	/* A typo excepts nothing: an error, not a silent no-op. */
+	CHECK(parse("{\"version\": 1, \"profiles\": {\"x\": {\"files\": {"
+		    "\"deny\": [\"secrets\"], \"except\": [\"~/.npmrcc\"]}}}}",
+		    &env, &p, err, NULL) == -EINVAL);
+	CHECK_STR(err, "test.json:1: profiles.x.files.except[0]: \"~/.npmrcc\" is not one of the paths the lists above name");
+	policy_free(p);
+	hostenv_free(&h);
+}
+
 UNIT_TEST(user_sets_ports_protocol)
 {
 	static const char text[] =

@@ -100,6 +100,7 @@ void daemon_save_state(struct daemon *d)
 
 void daemon_emit(struct daemon *d, json_object *o)
 {
+	notice_event(&d->notices, o);
 	output_emit(&d->out, o);
 }
 
@@ -402,6 +403,7 @@ static void teardown(struct daemon *d)
 	maps_free(&d->maps);
 	policy_free(d->policy);
 	proc_cache_free(d->ev.cache);
+	notices_free(&d->notices);
 	output_close(&d->out);
 	close_fd(&d->cgroup_fd);
 	close_fd(&d->epfd);
@@ -424,6 +426,7 @@ int daemon_run(const struct run_opts *o)
 	 */
 	loop_signals(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	notices_init(&d->notices);
 	/* The node's resolver, also from a pod (--host-root). */
 	d->resolv_conf = o->resolv_conf ? o->resolv_conf :
 			       host_path("/etc/resolv.conf", d->resolv_buf);

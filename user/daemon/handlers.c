@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "daemon/precheck.h"
 #include "daemon/state.h"
 #include "lib/proc.h"
 #include "mw_ident.h"
@@ -121,6 +122,34 @@ static json_object *track_peer(struct daemon *d, const struct control_peer *peer
 	return NULL;
 }
 
+/*
+ * "exec_refused" if profile @profile will refuse the exec the wrapper's
+ * @files describe: the wrapper says so on its stderr, for the client.
+ */
+static void refusal_json(struct daemon *d, __u32 profile, json_object *files,
+			 json_object *resp)
+{
+	const char *pname = profile_ids_name(&d->maps.ids, profile) ?: "?";
+	struct precheck pc;
+	json_object *o;
+	char buf[160];
+	const char *rule = NULL;
+
+	if (!precheck_exec(maps_active(&d->maps), profile, files, &pc))
+		return;
+	if (pc.rule_id < MW_RULE_IDS_MAX)
+		rule = rule_ids_name(&d->maps.rules, pc.rule_id);
+	if (!rule) {
+		snprintf(buf, sizeof(buf), "profiles.%s.exec.allow (not listed)",
+			 pname);
+		rule = buf;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "path", json_object_new_string(pc.path));
+	json_object_object_add(o, "rule", json_object_new_string(rule));
+	json_object_object_add(resp, "exec_refused", o);
+}
+
 /* Opting into restriction is always allowed; opting out never is. */
 static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 			     json_object *req)
@@ -134,7 +163,8 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 
 	json_object_object_foreach(req, key, val) {
 		(void)val;
-		if (strcmp(key, "op") && strcmp(key, "profile"))
+		if (strcmp(key, "op") && strcmp(key, "profile") &&
+		    strcmp(key, "exec"))
 			return err_response("unknown key \"%s\"", key);
 	}
 	if (json_object_object_get_ex(req, "profile", &jp)) {
@@ -151,6 +181,8 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 	resp = track_peer(d, peer, id, &server);
 	if (resp)
 		return resp;
+	if (server.pid == (__u32)peer->pid)	/* a new server's root */
+		notice_track(&d->notices, peer->pid, peer->pidfd);
 	resp = ok_response();
 	pr = policy_profile(d->policy, profile_ids_name(&d->maps.ids,
 							 server.profile));
@@ -160,6 +192,8 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 	json_object_object_add(resp, "profile", json_object_new_string(profile));
 	json_object_object_add(resp, "server_pid",
 			       json_object_new_int(server.pid));
+	if (json_object_object_get_ex(req, "exec", &jp))
+		refusal_json(d, server.profile, jp, resp);
 	return resp;
 }
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include "daemon/control.h"
+#include "daemon/notice.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
 #include "daemon/statefile.h"
@@ -45,6 +46,7 @@ struct daemon {
 	struct watch watch[WATCH_MAX];	/* (directory, next component) of rules */
 	size_t nwatch;
 	struct output out;
+	struct notices notices;		/* refused execs said on stderr */
 	int epfd, sigfd, timerfd, inofd, cgroup_fd;
 	int policy_wd, resolv_wd, k8s_wd, pin_wd;
 	struct ep_src src_rb, src_sig, src_timer, src_ino;

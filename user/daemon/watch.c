@@ -62,6 +62,7 @@ static void watch_path(struct daemon *d, const char *path)
 
 void watch_rule_paths(struct daemon *d)
 {
+	const struct compiled *c;
 	size_t i, k;
 
 	if (d->inofd < 0)
@@ -77,6 +78,12 @@ void watch_rule_paths(struct daemon *d)
 		for (k = 0; k < pr->nunix; k++)
 			watch_path(d, pr->unix_rules[k].path);
 	}
+	/* Launchers too: an upgraded wrapper is a new inode. */
+	c = maps_active(&d->maps);
+	for (k = 0; c && k < c->nlaunchers; k++)
+		if (c->launchers[k].path[0] == '/' &&
+		    strncmp(c->launchers[k].path, "/proc/", 6))
+			watch_path(d, c->launchers[k].path);
 }
 
 /* The directory of @file, watched for a replacement by rename; or -1. */

@@ -362,6 +362,67 @@ static bool requester(const struct answerer *a, __u32 pid,
 	return true;
 }
 
+/* The id of process @pid's cgroup v2 (its directory's inode), or 0. */
+static __u64 cgroup_of(struct answerer *a, __u32 pid)
+{
+	char path[64], line[PATH_MAX + 8], dir[2 * PATH_MAX + 8];
+	char mnt[PATH_MAX], type[32];
+	struct stat st;
+	__u64 id = 0;
+	FILE *f;
+
+	if (!a->cgroup2[0] && (f = fopen("/proc/self/mounts", "re"))) {
+		while (fscanf(f, "%*s %4095s %31s %*[^\n]", mnt, type) == 2)
+			if (!strcmp(type, "cgroup2")) {
+				snprintf(a->cgroup2, sizeof(a->cgroup2), "%s", mnt);
+				break;
+			}
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	if (!a->cgroup2[0] || !(f = fopen(path, "re")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			/* Outside our cgroup namespace: not under our mount. */
+			if (!strncmp(line + 3, "/..", 3))
+				break;
+			snprintf(dir, sizeof(dir), "%s%s", a->cgroup2, line + 3);
+			if (!stat(dir, &st))
+				id = st.st_ino;
+			break;
+		}
+	fclose(f);
+	return id;
+}
+
+/*
+ * The requester's image and cgroup into a record, read while it waits for
+ * our answer: a short-lived child (a spawn() whose exec we refuse) is gone
+ * by the time the agent writes the event. For deny and audit records
+ * only. /proc/PID/exe takes the task's lock alone, no lock a waiting exec
+ * or open holds; /proc/PID/cgroup takes cgroup_mutex, which they do not
+ * hold either (a host busy making cgroups delays the answer, briefly).
+ * Not its argv: /proc/PID/cmdline reads its memory under its mmap lock,
+ * which another thread of it may hold or queue for; the agent has the
+ * argv its exec captured, or its parent's for a fork that never exec'd.
+ */
+static void requester_image(struct answerer *a, __u32 pid,
+			    struct mw_event_fanotify *rec)
+{
+	char path[64], *at = rec->path + rec->path_len;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	n = readlink(path, at, MW_PATH_MAX - 1);
+	if (n > 0) {
+		at[n] = '\0';
+		rec->exe_len = n + 1;
+	}
+	rec->proc.cgroup_id = cgroup_of(a, pid);
+}
+
 /*
  * The rule that decides, of the active generation: exec rules decide a
  * binary on any open and a directory's entries on exec; file rules the
@@ -439,7 +500,7 @@ static void judge(struct answerer *a, const struct request *r,
 		return;
 	c.profile = rec->server.profile & (MW_PROFILES_MAX - 1);
 	if (r->fdpath)
-		n = readlink(r->fdpath, rec->path, sizeof(rec->path) - 1);
+		n = readlink(r->fdpath, rec->path, MW_PATH_MAX - 1);
 	rec->path[n > 0 ? n : 0] = '\0';
 	ret = decide(&c, rec, &mode);
 	if (!ret)
@@ -458,6 +519,8 @@ static void judge(struct answerer *a, const struct request *r,
 	rec->dev = r->dev;
 	rec->path_len = rec->path[0] ? strlen(rec->path) + 1 : 0;
 	rec->hdr.time = r->read_ns;
+	if (v->report)
+		requester_image(a, r->pid, rec);
 }
 
 /* Into the ring buffer, in order with the kernel's records. */
@@ -466,7 +529,8 @@ static void report(struct answerer *a, struct verdict *v,
 {
 	struct mw_fence_report_args args = {
 		.record = (__u64)(unsigned long)&v->rec,
-		.size = offsetof(struct mw_event_fanotify, path) + v->rec.path_len,
+		.size = offsetof(struct mw_event_fanotify, path) + v->rec.path_len +
+			v->rec.exe_len + v->rec.args_len,
 	};
 	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &args,
 		    .ctx_size_in = sizeof(args));

@@ -16,6 +16,7 @@
 #ifndef MW_ANSWER_H
 #define MW_ANSWER_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <linux/types.h>
 
@@ -100,6 +101,7 @@ struct answerer {
 	struct answer_shared *shm;
 	enum answer_side side;
 	struct answer_park park[ANSWER_BATCH];	/* by slot */
+	char cgroup2[PATH_MAX];	/* where cgroup v2 is mounted; "" not yet */
 };
 
 /*

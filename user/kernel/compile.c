@@ -55,6 +55,7 @@ void compiled_free(struct compiled *c)
 	free(c->applet_keys);
 	free(c->applet_vals);
 	free(c->exec);
+	free(c->launchers);
 	free(c->net_keys);
 	free(c->net_vals);
 	free(c->cgroups);
@@ -346,6 +347,100 @@ static int exec_compile(const struct profile *pr, __u32 id, __u32 gen,
 		warn(msg, warn_arg);
 	}
 	return 0;
+}
+
+/*
+ * Launchers when the policy names none ("launchers" in docs/policy.md):
+ * programs that exec the command in their argv, in the same process or a
+ * child, and do nothing of their own worth fencing. Shells and
+ * interpreters are not among them: "sh mcp-server-x.sh" is the server.
+ */
+static const char *const launchers_builtin[] = {
+	"/usr/bin/env", "/usr/bin/timeout", "/usr/bin/nice", "/usr/bin/ionice",
+	"/usr/bin/nohup", "/usr/bin/setsid", "/usr/bin/stdbuf",
+	"/usr/bin/taskset", "/usr/bin/chrt", "/usr/bin/prlimit",
+	"/usr/bin/setpriv", "/usr/bin/unshare", "/usr/bin/nsenter",
+	"/usr/bin/flock", "/usr/bin/sudo", "/usr/bin/doas", "/usr/bin/su",
+	"/usr/sbin/runuser", "/usr/sbin/chroot", "/usr/bin/systemd-run",
+	"/usr/bin/ip", "/usr/sbin/ip", "/bin/ip", "/sbin/ip",
+	"/usr/local/bin/mcpwarden", "/usr/bin/mcpwarden", NULL,
+};
+
+static int launcher_add(struct compiled *out, const char *path)
+{
+	char hbuf[PATH_MAX];
+	const char *hp = host_path(path, hbuf);
+	struct stat st;
+
+	/*
+	 * Root's and written by root alone: one a tracked server could write
+	 * over, keeping its inode, would make what it writes undetected.
+	 * busybox is every applet, a shell among them: never a launcher.
+	 */
+	if (stat(hp, &st) || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) || is_busybox(hp, &st) ||
+	    sel_find(out->launchers, out->nlaunchers, 0, &st))
+		return 0;
+	return sel_add(&out->launchers, &out->nlaunchers, path, &st, 0,
+		       MW_ACTION_NONE, MW_RULE_LAUNCHER);
+}
+
+/*
+ * The launchers of @p, and the agent's own binary (the wrapper is a
+ * launcher too), as mw_exec_rules entries of profile 0, which no profile
+ * is: handle_exec skips detection for them.
+ */
+/* A shell or an interpreter: "sh x-mcp-server.sh" is the server. */
+static bool interpreter_name(const char *path)
+{
+	static const char *const names[] = {
+		"sh", "bash", "dash", "zsh", "ksh", "fish", "busybox", "python",
+		"node", "nodejs", "deno", "bun", "ruby", "perl", "php", "java",
+		"lua", "uv", "uvx", "npx", "npm", NULL,
+	};
+	const char *base = strrchr(path, '/');
+	size_t i, n;
+
+	base = base ? base + 1 : path;
+	for (i = 0; names[i]; i++) {
+		n = strlen(names[i]);
+		/* python3, python3.11, perl5.36 */
+		if (!strncmp(base, names[i], n) &&
+		    strspn(base + n, "0123456789.") == strlen(base + n))
+			return true;
+	}
+	return false;
+}
+
+static int launchers_compile(const struct policy *p, struct compiled *out,
+			     void (*warn)(const char *msg, void *arg),
+			     void *warn_arg)
+{
+	size_t k, n = p->has_launchers ? p->nlaunchers :
+		      sizeof(launchers_builtin) / sizeof(*launchers_builtin) - 1;
+	struct stat st;
+	char msg[PATH_MAX + 160];
+	int ret;
+
+	for (k = 0; k < n; k++) {
+		const char *l = p->has_launchers ? p->launchers[k] :
+				launchers_builtin[k];
+
+		if (p->has_launchers && warn && interpreter_name(l)) {
+			snprintf(msg, sizeof(msg), "launchers[%zu]: \"%s\" runs programs of its own: servers it runs are not detected by its argv (\"sh mcp-server-x.sh\")",
+				 k, l);
+			warn(msg, warn_arg);
+		}
+		ret = launcher_add(out, l);
+		if (ret)
+			return ret;
+	}
+	/* Not through host_path(): the agent's binary is its own. */
+	if (stat("/proc/self/exe", &st) || !S_ISREG(st.st_mode) ||
+	    sel_find(out->launchers, out->nlaunchers, 0, &st))
+		return 0;
+	return sel_add(&out->launchers, &out->nlaunchers, "/proc/self/exe", &st,
+		       0, MW_ACTION_NONE, MW_RULE_LAUNCHER);
 }
 
 /*
@@ -1025,6 +1120,9 @@ int compile_policy(const struct policy *p, __u32 gen, struct profile_ids *ids,
 			goto fail;
 	}
 	ret = net_compile(p, pids, rid, gen, out, err, errlen);
+	if (ret)
+		goto fail;
+	ret = launchers_compile(p, out, warn, warn_arg);
 	if (ret)
 		goto fail;
 	free(rid);

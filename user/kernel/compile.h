@@ -67,6 +67,8 @@ struct compiled {
 	size_t ncgroups;
 	struct inode_sel *exec;		/* mw_exec_rules, and the fanotify marks */
 	size_t nexec;
+	struct inode_sel *launchers;	/* mw_exec_rules of profile 0: no mark */
+	size_t nlaunchers;
 	struct inode_sel *files;	/* mw_file_rules, and the fanotify marks */
 	size_t nfiles;
 	struct name_sel *names;		/* mw_file_names, and the marks */

@@ -331,6 +331,8 @@ static int gen_fill(struct mw_maps *m, __u32 gen, const struct compiled *c)
 	}
 	ret = sels_fill(m->fd.exec, gen, c->exec, c->nexec);
 	if (!ret)
+		ret = sels_fill(m->fd.exec, gen, c->launchers, c->nlaunchers);
+	if (!ret)
 		ret = sels_fill(m->fd.files, gen, c->files, c->nfiles);
 	if (!ret)
 		ret = names_fill(m->fd.names, gen, c->names, c->nnames);

@@ -197,56 +197,64 @@ static ssize_t list_add_sel(struct mark_list *l, const struct inode_sel *e,
 }
 
 /*
- * The subdirectories of l->v[@top], breadth first through fds (no path
- * string, so no PATH_MAX: a tree deeper or longer than a path can name is
- * marked too), not crossing into other mounts, at most SUBDIRS_MAX.
+ * The directories in l->v[@i], appended to @l with its mask, through fds
+ * (no path string, so no PATH_MAX: a tree deeper or longer than a path
+ * can name is marked too), not crossing into other mounts; *@subdirs
+ * counts them against SUBDIRS_MAX.
  */
-static void list_subdirs(struct mark_list *l, size_t top, __u64 mask)
+static void list_children(struct mark_list *l, size_t i, size_t *subdirs)
 {
 	char name[PATH_MAX];
 	struct dirent *de;
-	size_t i, subdirs = 0;
-	__u64 dev = l->v[top].st_dev;
+	__u64 dev = l->v[i].st_dev;
 	ssize_t k;
 	int dfd, fd;
 	DIR *d;
 
-	for (i = top; i < l->n && !l->truncated; i++) {
-		dfd = openat(l->v[i].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		d = dfd >= 0 ? fdopendir(dfd) : NULL;
-		if (!d) {
-			if (dfd >= 0)
-				close(dfd);
-			continue;
-		}
-		while ((de = readdir(d))) {
-			if ((de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
-			    !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			fd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY |
-				    O_NOFOLLOW | O_CLOEXEC);
-			if (fd < 0)
-				continue;	/* not a directory, or gone */
-			if (subdirs++ >= SUBDIRS_MAX) {
-				close(fd);
-				l->truncated = true;
-				break;
-			}
-			/* The path for display, while one fits. */
-			if (!l->v[i].path ||
-			    snprintf(name, sizeof(name), "%s/%s", l->v[i].path,
-				     de->d_name) >= (int)sizeof(name))
-				name[0] = '\0';
-			k = list_add_fd(l, fd, name[0] ? name : NULL, mask, false);
-			/* Another mount (FTW_MOUNT's rule): not crossed. */
-			if (k == (ssize_t)l->n - 1 && l->v[k].st_dev != dev) {
-				close(l->v[k].fd);
-				free(l->v[k].path);
-				l->n--;
-			}
-		}
-		closedir(d);
+	dfd = openat(l->v[i].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
 	}
+	while ((de = readdir(d))) {
+		if ((de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
+		    !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* not a directory, or gone */
+		if ((*subdirs)++ >= SUBDIRS_MAX) {
+			close(fd);
+			l->truncated = true;
+			break;
+		}
+		/* The path for display, while one fits. */
+		if (!l->v[i].path ||
+		    snprintf(name, sizeof(name), "%s/%s", l->v[i].path,
+			     de->d_name) >= (int)sizeof(name))
+			name[0] = '\0';
+		k = list_add_fd(l, fd, name[0] ? name : NULL, l->v[i].mask,
+				false);
+		/* Another mount (FTW_MOUNT's rule): not crossed. */
+		if (k == (ssize_t)l->n - 1 && l->v[k].st_dev != dev) {
+			close(l->v[k].fd);
+			free(l->v[k].path);
+			l->n--;
+		}
+	}
+	closedir(d);
+}
+
+/* The subdirectories of l->v[@top], breadth first, at most SUBDIRS_MAX. */
+static void list_subdirs(struct mark_list *l, size_t top)
+{
+	size_t i, subdirs = 0;
+
+	for (i = top; i < l->n && !l->truncated; i++)
+		list_children(l, i, &subdirs);
 }
 
 /* A directory rule: the directory and, unless a mount mark, its tree. */
@@ -259,7 +267,7 @@ static void list_tree(struct mark_list *l, const struct inode_sel *e,
 	/* A new entry (not an inode named before) is the top of its tree. */
 	if (top < 0 || (size_t)top < before)
 		return;
-	list_subdirs(l, top, mask);
+	list_subdirs(l, top);
 }
 
 /* The marks @c asks for: what its exec and file rules deny or audit. */
@@ -432,9 +440,10 @@ void marks_on_inotify(struct marks *ms)
 	struct mark_list l = {};
 	char path[PATH_MAX];
 	struct fence_mark *v;
+	size_t i, subdirs = 0;
 	ssize_t n, k;
-	size_t i;
 	char *p;
+	int fd;
 
 	while ((n = read(ms->inofd, buf, sizeof(buf))) > 0) {
 		for (p = buf; p < buf + n; p += sizeof(*ie) + ie->len) {
@@ -446,10 +455,26 @@ void marks_on_inotify(struct marks *ms)
 					break;
 			if (i == ms->n)
 				continue;
-			/* Through its fd: the directory's path may be too long. */
+			/*
+			 * Through its fd (the directory's path may be too
+			 * long), not following a symlink that took the new
+			 * directory's name meanwhile (mkdir, rmdir, ln -s /),
+			 * within the parent's file system.
+			 */
+			fd = openat(ms->v[i].fd, ie->name, O_PATH | O_DIRECTORY |
+				    O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				continue;
 			snprintf(path, sizeof(path), "/proc/self/fd/%d/%s",
 				 ms->v[i].fd, ie->name);
-			k = list_add(&l, path, ms->v[i].mask, false);
+			k = list_add_fd(&l, fd, path, ms->v[i].mask, false);
+			if (k == (ssize_t)l.n - 1 &&
+			    l.v[k].st_dev != ms->v[i].st_dev) {
+				close(l.v[k].fd);
+				free(l.v[k].path);
+				l.n--;
+				continue;
+			}
 			/* Named for display from its parent's path, if any. */
 			if (k >= 0) {
 				free(l.v[k].path);
@@ -461,6 +486,12 @@ void marks_on_inotify(struct marks *ms)
 			}
 		}
 	}
+	/*
+	 * Each new directory marked and watched, then what is in it already
+	 * (mkdir -p, cp -r, an archive unpacked: inotify tells of a tree's top
+	 * only) listed to be marked in turn: what is made after the watch is
+	 * an inotify event, what was made before it the listing finds.
+	 */
 	for (i = 0; i < l.n; i++) {
 		if (mark_find(ms->v, ms->n, l.v[i].st_dev, l.v[i].ino,
 			      false) ||
@@ -469,6 +500,8 @@ void marks_on_inotify(struct marks *ms)
 			continue;
 		}
 		l.v[i].wd = watch_dir(ms, &l.v[i]);
+		if (!l.truncated)
+			list_children(&l, i, &subdirs);
 		v = realloc(ms->v, (ms->n + 1) * sizeof(*v));
 		if (!v) {
 			mark_free(ms, &l.v[i]);

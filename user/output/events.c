@@ -77,10 +77,24 @@ static void add_str(json_object *o, const char *k, const char *v)
 }
 
 /* "process": kernel facts, then exe and args from the cache or /proc. */
+/* The image and argv of process @ppid, from the cache or /proc. */
+static const struct proc_info *parent_image(struct events *e, __u32 ppid)
+{
+	const struct proc_info *ci = proc_cache_get_pid(e->cache, ppid);
+	struct proc_info pi;
+
+	if (ci || !ppid || proc_read(e->proc_root, ppid, &pi))
+		return ci;
+	if (proc_cache_put(e->cache, ppid, pi.start_time, pi.exe, pi.args))
+		return NULL;
+	return proc_cache_get_pid(e->cache, ppid);
+}
+
 static json_object *process_json(struct events *e, const struct mw_process *p)
 {
-	json_object *o = json_object_new_object();
-	const struct proc_info *ci;
+	json_object *o = json_object_new_object(), *args;
+	const struct proc_info *ci, *pi_parent;
+	const char *exe;
 	struct proc_info pi;
 	char buf[48];
 
@@ -107,10 +121,19 @@ static json_object *process_json(struct events *e, const struct mw_process *p)
 			proc_info_clear(&pi);
 		}
 	}
-	if (ci && ci->exe)
-		add_str(o, "exe", ci->exe);
-	if (ci && ci->args)
-		json_object_object_add(o, "args", json_object_get(ci->args));
+	/*
+	 * Gone before its event was written, and never exec'd (every exec of
+	 * a tracked process is in the cache): a fork of its parent (a
+	 * spawn() whose exec was refused), which runs the parent's image
+	 * with the parent's argv.
+	 */
+	pi_parent = !ci || !ci->exe || !ci->args ? parent_image(e, p->ppid) : NULL;
+	exe = ci && ci->exe ? ci->exe : pi_parent ? pi_parent->exe : NULL;
+	args = ci && ci->args ? ci->args : pi_parent ? pi_parent->args : NULL;
+	if (exe)
+		add_str(o, "exe", exe);
+	if (args)
+		json_object_object_add(o, "args", json_object_get(args));
 	return o;
 }
 
@@ -293,6 +316,16 @@ static json_object *exec_json(struct events *e, const struct mw_event_exec *ev,
 		x = exec_file_json(exe, mw_kdev_major(ev->exe_dev), mw_kdev_minor(ev->exe_dev),
 				   ev->exe_ino, hook_str(ev->hook));
 		free(exe);
+		/* The argv the refused execve() was given (bprm_check). */
+		if (ev->args_len)
+			args = proc_args_json(ev->data + ev->exe_len,
+					      ev->args_len);
+		if (args) {
+			json_object_object_add(x, "args", json_object_get(args));
+			if (ev->args_truncated)
+				json_object_object_add(x, "args_truncated",
+						       json_object_new_boolean(1));
+		}
 	} else {
 		args = proc_args_json(ev->data + ev->exe_len, ev->args_len);
 		/* The exec replaced the image: what the cache knew is stale. */
@@ -330,11 +363,26 @@ static json_object *fanotify_json(struct events *e,
 {
 	size_t fixed = offsetof(struct mw_event_fanotify, path);
 	bool exec = ev->kind == MW_FAN_EXEC;
+	const char *exe = ev->path + ev->path_len;
 	json_object *o;
 
 	if (size < fixed || ev->path_len > MW_PATH_MAX ||
-	    size < fixed + ev->path_len)
+	    ev->exe_len > MW_PATH_MAX || ev->args_len > MW_ARGS_MAX ||
+	    size < fixed + ev->path_len + ev->exe_len + ev->args_len ||
+	    (ev->path_len && ev->path[ev->path_len - 1]) ||
+	    (ev->exe_len && exe[ev->exe_len - 1]))
 		return NULL;
+	/*
+	 * What the answerer read of the requester while it waited, for a
+	 * process the cache does not know: what an exec event captured is
+	 * the kernel's, a later read of /proc the process's own to rewrite.
+	 */
+	if ((ev->exe_len || ev->args_len) &&
+	    !proc_cache_get(e->cache, ev->proc.pid, ev->proc.start_time))
+		proc_cache_put(e->cache, ev->proc.pid, ev->proc.start_time,
+			       ev->exe_len ? strdup(exe) : NULL,
+			       ev->args_len ? proc_args_json(exe + ev->exe_len,
+							     ev->args_len) : NULL);
 	o = common(e, exec ? "process_exec" : "file_open", &ev->hdr, &ev->proc,
 		   &ev->server);
 	json_object_object_add(o, exec ? "exec" : "file", exec_file_json(

@@ -85,6 +85,13 @@ const struct proc_info *proc_cache_get(struct proc_cache *c, __u32 pid,
 	return &n->info;
 }
 
+const struct proc_info *proc_cache_get_pid(struct proc_cache *c, __u32 pid)
+{
+	struct proc_node *n = *proc_cache_slot(c, pid);
+
+	return n ? &n->info : NULL;
+}
+
 void proc_cache_del(struct proc_cache *c, __u32 pid)
 {
 	struct proc_node **pp = proc_cache_slot(c, pid), *n = *pp;

@@ -20,6 +20,8 @@ int proc_cache_put(struct proc_cache *c, __u32 pid, __u64 start_time,
 /* The entry of @pid if its start time agrees (to the /proc tick), or NULL. */
 const struct proc_info *proc_cache_get(struct proc_cache *c, __u32 pid,
 				       __u64 start_time);
+/* The entry of @pid, whatever its start time, or NULL. */
+const struct proc_info *proc_cache_get_pid(struct proc_cache *c, __u32 pid);
 void proc_cache_del(struct proc_cache *c, __u32 pid);
 size_t proc_cache_count(const struct proc_cache *c);
 

@@ -27,12 +27,9 @@ static int exec_element(struct ctx *c, struct json_object *e, const char *s,
 	__u32 id;
 	int err;
 
-	if (s[0] != '/')
-		return ctx_fail(c, -EINVAL, "%s is not an absolute path",
-				quote(s, q, sizeof(q)));
-	if (strlen(s) >= PATH_MAX)
-		return ctx_fail(c, -EINVAL, "path longer than %d bytes",
-				PATH_MAX - 1);
+	err = check_abs_path(c, s);
+	if (err)
+		return err;
 	for (k = 0; k < prof->nexec; k++)
 		if (!strcmp(prof->exec[k].path, s))
 			return ctx_fail(c, -EINVAL,

@@ -21,7 +21,27 @@ struct path_walk {
 	__u8 action;			/* of the list being walked */
 	bool readonly;			/* files.readonly */
 	const char *const *set_ok;	/* the path sets the lists may name */
+	struct json_object *except;	/* "except", applied after the lists */
+	bool excepting;			/* expanding it: paths are removed */
+	size_t removed;			/* by the current "except" entry */
 };
+
+/* An "except" entry's @path: the rule on it goes, whichever list had it. */
+static void remove_rule(struct path_walk *w, const char *path)
+{
+	struct path_rule *v = *w->v;
+	size_t k;
+
+	for (k = 0; k < *w->n; k++) {
+		if (strcmp(v[k].path, path))
+			continue;
+		free(v[k].path);
+		memmove(&v[k], &v[k + 1], (*w->n - k - 1) * sizeof(*v));
+		(*w->n)--;
+		w->removed++;
+		return;
+	}
+}
 
 static int add_file_rule(struct ctx *c, struct path_walk *w, const char *path,
 			 __u32 id, bool in_home)
@@ -29,6 +49,10 @@ static int add_file_rule(struct ctx *c, struct path_walk *w, const char *path,
 	struct path_rule *r;
 	size_t k;
 
+	if (w->excepting) {
+		remove_rule(w, path);
+		return 0;
+	}
 	for (k = 0; k < *w->n; k++) {
 		r = &(*w->v)[k];
 		if (strcmp(r->path, path))
@@ -180,6 +204,59 @@ static int path_list(struct ctx *c, const char *key, struct json_object *list,
 	return err;
 }
 
+/*
+ * "except": entries to leave out of what the lists named, a path set's
+ * most often ("secrets" but not "~/.npmrc" for a profile whose servers
+ * need the user's npm configuration). Kept for after the lists.
+ */
+static int except_list(struct ctx *c, const char *key, struct json_object *list,
+		       void *arg)
+{
+	struct path_walk *w = arg;
+	int err;
+
+	err = walk_strings(c, list, NULL, NULL);
+	if (!err && !json_object_array_length(list))
+		err = ctx_fail(c, -EINVAL, "an empty list excepts nothing");
+	if (!err)
+		w->except = list;
+	return err;
+}
+
+static int except_element(struct ctx *c, struct json_object *e, const char *s,
+			  void *arg)
+{
+	struct path_walk *w = arg;
+	char q[QUOTE_BUF];
+	int err;
+
+	(void)e;
+	if (s[0] != '/' && s[0] != '~')
+		return ctx_fail(c, -EINVAL, "%s is not an absolute path or a ~/path",
+				quote(s, q, sizeof(q)));
+	w->removed = 0;
+	err = expand_path(c, w, s, 0, NULL);
+	if (!err && !w->removed)
+		err = ctx_fail(c, -EINVAL, "%s is not one of the paths the lists above name",
+			       quote(s, q, sizeof(q)));
+	return err;
+}
+
+static int apply_except(struct ctx *c, struct path_walk *w)
+{
+	int err;
+
+	if (!w->except)
+		return 0;
+	jpath_push_key(&c->path, "except");
+	w->excepting = true;
+	err = walk_strings(c, w->except, except_element, w);
+	w->excepting = false;
+	if (!err)
+		jpath_pop(&c->path);
+	return err;
+}
+
 /* files.allow, and only that, makes the profile a confinement. */
 static int files_allow(struct ctx *c, const char *key, struct json_object *list,
 		       void *arg)
@@ -202,12 +279,14 @@ int parse_files(struct ctx *c, const char *key, struct json_object *obj,
 		{ "audit", path_list, false },
 		{ "allow", files_allow, false },
 		{ "readonly", path_list, false },
+		{ "except", except_list, false },
 		{ NULL },
 	};
 	/* Unix sockets: no allowlist, a connect is not an open. */
 	static const struct key_handler unix_keys[] = {
 		{ "deny", path_list, false },
 		{ "audit", path_list, false },
+		{ "except", except_list, false },
 		{ NULL },
 	};
 	static const char *const unix_sets[] = { "container_runtimes",
@@ -222,8 +301,11 @@ int parse_files(struct ctx *c, const char *key, struct json_object *obj,
 		.set_ok = unix_sockets ? unix_sets : file_sets,
 	};
 
-	return walk_object(c, obj, unix_sockets ? unix_keys : file_keys,
-			   WALK_DOCUMENT, &w);
+	int err;
+
+	err = walk_object(c, obj, unix_sockets ? unix_keys : file_keys,
+			  WALK_DOCUMENT, &w);
+	return err ? err : apply_except(c, &w);
 }
 
 static int syscall_element(struct ctx *c, struct json_object *e,

@@ -227,6 +227,7 @@ static int parse_root(struct ctx *c, struct json_object *root)
 	static const struct key_handler keys[] = {
 		{ "version", root_version, true },
 		{ "sets", parse_sets, false },
+		{ "launchers", parse_launchers, false },
 		{ "profiles", parse_profiles, true },
 		{ NULL },
 	};
@@ -485,6 +486,7 @@ void policy_free(struct policy *p)
 	}
 	free(p->profiles);
 	free_strv(p->rule_names, p->nrule_names);
+	free_strv(p->launchers, p->nlaunchers);
 	free(p->source);
 	free(p->cgroup_root);
 	free(p);

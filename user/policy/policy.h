@@ -14,6 +14,7 @@
 
 #define POLICY_VERSION		1
 #define POLICY_ERR_MAX		512
+#define POLICY_LAUNCHERS_MAX	64	/* entries of "launchers" */
 
 /* One network rule after set expansion: a prefix, ports, protocol, action. */
 struct net_rule {
@@ -84,6 +85,9 @@ struct policy {
 	char digest[65];	/* sha256 of the document, hex */
 	char *source;		/* file name, or "built-in" */
 	char *cgroup_root;	/* where select.k8s finds containers' cgroups */
+	char **launchers;	/* "launchers", if has_launchers; else the */
+	size_t nlaunchers;	/* built-in list (kernel/compile.c) */
+	bool has_launchers;
 };
 
 struct cidr;

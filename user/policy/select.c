@@ -252,3 +252,49 @@ int parse_select(struct ctx *c, const char *key, struct json_object *sel,
 
 	return walk_object(c, sel, keys, WALK_TABLE, prof);
 }
+
+/*
+ * The top-level "launchers": programs that start another (env, sudo, the
+ * wrapper itself) and so name the server in their argv without being it.
+ * Detection passes them by; the program they exec is judged instead.
+ */
+struct launcher_walk {
+	struct policy *p;
+	size_t cap;
+};
+
+static int launcher_element(struct ctx *c, struct json_object *e,
+			    const char *s, void *arg)
+{
+	struct launcher_walk *w = arg;
+	char q[QUOTE_BUF], *copy;
+	size_t k;
+	int err;
+
+	(void)e;
+	err = check_abs_path(c, s);
+	if (err)
+		return err;
+	for (k = 0; k < w->p->nlaunchers; k++)
+		if (!strcmp(w->p->launchers[k], s))
+			return ctx_fail(c, -EINVAL, "%s is listed twice",
+					quote(s, q, sizeof(q)));
+	if (w->p->nlaunchers == POLICY_LAUNCHERS_MAX)
+		return ctx_fail(c, -EINVAL, "more than %d launchers",
+				POLICY_LAUNCHERS_MAX);
+	copy = strdup(s);
+	if (!copy)
+		return ctx_nomem(c);
+	return strv_add(c, &w->p->launchers, &w->p->nlaunchers, &w->cap, copy);
+}
+
+int parse_launchers(struct ctx *c, const char *key, struct json_object *list,
+		    void *arg)
+{
+	struct launcher_walk w = { .p = c->p };
+
+	(void)key;
+	(void)arg;
+	c->p->has_launchers = true;
+	return walk_strings(c, list, launcher_element, &w);
+}

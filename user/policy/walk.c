@@ -6,6 +6,7 @@
  * written at once, the path is not used again).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,19 @@ static bool name_valid(const char *s)
 			return false;
 	}
 	return true;
+}
+
+int check_abs_path(struct ctx *c, const char *s)
+{
+	char q[QUOTE_BUF];
+
+	if (s[0] != '/')
+		return ctx_fail(c, -EINVAL, "%s is not an absolute path",
+				quote(s, q, sizeof(q)));
+	if (strlen(s) >= PATH_MAX)
+		return ctx_fail(c, -EINVAL, "path longer than %d bytes",
+				PATH_MAX - 1);
+	return 0;
 }
 
 int check_name(struct ctx *c, const char *name, const char *what)

@@ -106,6 +106,8 @@ int get_enum(struct ctx *c, struct json_object *o,
 	     const struct enum_name *names, __u8 *ret);
 /* @name, the member at c->path, as a set or profile name (@what). */
 int check_name(struct ctx *c, const char *name, const char *what);
+/* @s as a path rule's: absolute, shorter than PATH_MAX. */
+int check_abs_path(struct ctx *c, const char *s);
 /* "allow" makes @list an allowlist of @what: one that may not be empty. */
 int check_allowlist(struct ctx *c, struct json_object *list,
 		    const char *what, bool *allowlist);
@@ -167,9 +169,11 @@ int parse_network(struct ctx *c, const char *key, struct json_object *net,
 		  void *prof);
 /* netlint.c: order the network rules, drop and warn of the dead ones */
 int finalize_net(struct ctx *c, struct profile *prof, __u32 first_id);
-/* select.c */
+/* select.c: a profile's "select", and the top-level "launchers" */
 int parse_select(struct ctx *c, const char *key, struct json_object *sel,
 		 void *prof);
+int parse_launchers(struct ctx *c, const char *key, struct json_object *list,
+		    void *arg);
 /* exec.c */
 int parse_exec(struct ctx *c, const char *key, struct json_object *ex,
 	       void *prof);

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # VM lane, exec fence under BPF-LSM: the cases of tests/integration/test_exec.py
 # (which the host runs with fanotify), here with "mcpwarden run --backend lsm":
-# lsm/bprm_check_security fails a denied exec with EPERM before anything is
+# lsm/bprm_check_security fails a denied exec with EACCES before anything is
 # committed, lsm/mmap_file refuses mapping a denied binary executable (the
 # loader trick). A denied binary is proven not to have run by its output (a
 # marker it would print), never by an errno guess; the same command run
@@ -155,6 +155,14 @@ case_exec_fence_deny_path() {
 	xf_agent p
 	xf_refused p "$m" process_exec $XF_BPRM "$XF_DENIED_RULE" "$XF/denied" \
 		"$XF/denied" "$m"
+	# EACCES, as a mode bit gives (Node's spawn() throws on EPERM); the
+	# wrapper names the rule first; the event has the refused call's argv.
+	grep -q "\"$XF/denied\": Permission denied" /tmp/p.cmd.out ||
+		fail "tracked: not EACCES: $(cat /tmp/p.cmd.out)"
+	grep -qF "refuses the exec of \"$XF/denied\": $XF_DENIED_RULE" /tmp/p.cmd.out ||
+		fail "the wrapper did not name the rule: $(cat /tmp/p.cmd.out)"
+	case "$XF_EV" in *"\"args\":[\"$XF/denied\",\"$m\"]"*) ;; *)
+		fail "no exec.args in the refusal: $XF_EV" ;; esac
 	xf_untracked "$m" "$XF/denied" "$m"
 	xf_run p "$XF/allowed" "$m-ok"
 	[ "$XF_RC" = 0 ] && grep -q "^hello-static $m-ok\$" /tmp/p.cmd.out ||

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef MW_NOTICE_H
+#define MW_NOTICE_H
+
+#include <json-c/json.h>
+#include <linux/types.h>
+
+#define NOTICE_SERVERS	256
+
+/* The stderr of wrapped servers, held to say their refused execs on. */
+struct notices {
+	struct notice_slot {
+		__u32 pid;		/* the server's root; 0: free */
+		int fd;			/* a copy of its stderr */
+		int pidfd;		/* the root: readable once it exited */
+		unsigned int lines;
+		__u64 exited_ns;	/* its exit seen, CLOCK_BOOTTIME; 0: alive */
+		__u64 seq;
+	} s[NOTICE_SERVERS];
+	__u64 seq;
+};
+
+void notices_init(struct notices *n);
+/*
+ * Wrapped server @pid started (@pidfd: the control peer's, or -1): hold
+ * its stderr if it is a client's.
+ */
+void notice_track(struct notices *n, __u32 pid, int pidfd);
+/*
+ * Event @o, about to be written: a refused exec or open in a wrapped
+ * server's tree is said in a line on the server's stderr; its exit lets
+ * go.
+ */
+void notice_event(struct notices *n, json_object *o);
+/* Let go of the stderr of servers that exited a while ago. */
+void notice_tick(struct notices *n);
+void notices_free(struct notices *n);
+
+#endif /* MW_NOTICE_H */
