@@ -99,11 +99,14 @@ vmlinux:
 	  cat $(VMLINUX_DIR)/vmlinux.h.tmp; } > $(VMLINUX_DIR)/vmlinux.h
 	rm -f $(VMLINUX_DIR)/vmlinux.h.tmp
 
-# Install what is missing, only what is missing, from Debian.
+# Install what is missing, only what is missing, from Debian. Node.js and
+# npm (for the tests' MCP workloads only) where no node and npm are on PATH:
+# another packaging of them (NodeSource's) is as good.
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
+	done; \
+	command -v node >/dev/null && command -v npm >/dev/null || echo nodejs npm); \
 	if [ -n "$$missing" ]; then \
 		echo "  DEPS     installing:" $$missing >&2; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
@@ -116,8 +119,20 @@ run: deps
 	$(Q)$(OUT)/mcpwarden run $(RUN_ARGS)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) mcp-workloads
 	$(Q)tests/run
+
+# The MCP workloads of the tests (tests/mcp): the SDK and servers from the
+# npm registry, as the lockfile pins them; again only when it changes.
+MCP_DIR		:= $(OUT)/mcp
+.PHONY: mcp-workloads
+mcp-workloads: $(MCP_DIR)/node_modules/.package-lock.json
+
+$(MCP_DIR)/node_modules/.package-lock.json: tests/mcp/package.json tests/mcp/package-lock.json
+	$(call msg,NPM-CI,$(MCP_DIR))
+	$(Q)mkdir -p $(MCP_DIR)
+	$(Q)cp tests/mcp/package.json tests/mcp/package-lock.json $(MCP_DIR)/
+	$(Q)cd $(MCP_DIR) && npm ci --no-audit --no-fund --loglevel=error >&2
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
