@@ -41,23 +41,26 @@ def workloads():
                        check=True, capture_output=True, timeout=120)
 
 
-def builtin_policy(extra=None, first=None):
+def builtin_policy(extra=None, first=None, keep_tmp=False):
     """The built-in policy, with profiles @first before and @extra after its
-    default. A checkout under a directory the built-in denies execs from
-    (/tmp) would have its servers refused: that one entry is left out, and
-    the test says so (mcp/npx_project_under_tmp tests the refusal)."""
+    default. A checkout under a directory that exec rules deny (/tmp: the
+    built-in's and the docs' profiles deny it) would have the servers it
+    installed in build/mcp refused: those entries are left out of every
+    profile, and the test says so, unless @keep_tmp (the servers of that
+    test run from elsewhere; mcp/npx_project_under_tmp tests the rule)."""
     p = json.loads(subprocess.run([BIN, "policy", "default"], check=True,
                                   capture_output=True, text=True).stdout)
-    ex = p["profiles"]["default"]["exec"]
-    keep = [d for d in ex["deny"]
-            if not (ROOT == d or ROOT.startswith(d.rstrip("/") + "/"))]
-    if len(keep) != len(ex["deny"]):
-        print(f"    note: checkout {ROOT} is under an exec.deny directory of "
-              "the built-in policy; left out of this test's policy")
-    ex["deny"] = keep
-    profs = dict(first or {})
+    profs = json.loads(json.dumps(first or {}))
     profs.update(p["profiles"])
-    profs.update(extra or {})
+    profs.update(json.loads(json.dumps(extra or {})))
+    for name, prof in profs.items():
+        ex = prof.get("exec", {})
+        keep = [d for d in ex.get("deny", [])
+                if keep_tmp or not (ROOT == d or ROOT.startswith(d.rstrip("/") + "/"))]
+        if len(keep) != len(ex.get("deny", [])):
+            print(f"    note: checkout {ROOT} is under an exec.deny directory "
+                  f"of profile {name}; left out of this test's policy")
+            ex["deny"] = keep
     p["profiles"] = profs
     return p
 
@@ -371,7 +374,7 @@ def npx_tmp():
     fix = {"tmp-projects": {"exec": {"deny": ["/usr/bin/curl"],
                                      "writable": "deny"},
                             "files": {"deny": ["secrets"]}}}
-    with McpEnv(lambda e: builtin_policy(extra=fix)) as env:
+    with McpEnv(lambda e: builtin_policy(extra=fix, keep_tmp=True)) as env:
         proj = os.path.join("/tmp", "mwproj-" + marker())
         try:
             shutil.copytree(MCP, proj, symlinks=True,
