@@ -100,7 +100,9 @@ void daemon_save_state(struct daemon *d)
 
 void daemon_emit(struct daemon *d, json_object *o)
 {
-	notice_event(&d->notices, o);
+	/* A server's exit: its client sees stderr close now, not a tick on. */
+	if (notice_event(&d->notices, o))
+		notice_settle(&d->notices, fence_reports_owed(&d->fence));
 	output_emit(&d->out, o);
 }
 

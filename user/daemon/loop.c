@@ -149,7 +149,7 @@ static void on_timer(struct daemon *d)
 	loop_check_counters(d);
 	loader_clock(&d->bpf);
 	control_expire(&d->ctl);
-	notice_tick(&d->notices);
+	notice_tick(&d->notices, fence_reports_owed(&d->fence));
 	/* A new cgroup a pattern selects. */
 	if (compile_cgroups_changed(maps_active(&d->maps), &d->maps.ids,
 				    d->policy))

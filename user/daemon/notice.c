@@ -8,9 +8,9 @@
  * leave the client "Operation not permitted" and nothing else.
  *
  * The wrapper's registration hands the agent a copy of the server's
- * stderr (pidfd_getfd), held until shortly after the server exits: a
- * refusal's record may come after the exit of a server that gave up at
- * once. Only a pipe or a unix stream socket (a client's stderr), never
+ * stderr (pidfd_getfd), held until the server exits, and a little longer
+ * while the fence owes records: a refusal's record may come after the
+ * exit of a server that gave up at once. Only a pipe or a unix stream socket (a client's stderr), never
  * the object the server's stdout is (the protocol), nor a terminal or a
  * file; a few lines per server.
  */
@@ -24,13 +24,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 #include "daemon/notice.h"
 #include "lib/jsonstr.h"
+#include "lib/time.h"
 
 #define NOTICES_PER_SERVER	4
-/* After a server's exit: the record of a refusal may follow its exit. */
+/* The longest a server's stderr is held after its exit for owed records. */
 #define NOTICE_LINGER_NS	(200 * 1000000ULL)
 
 static json_object *member(json_object *o, const char *key)
@@ -185,29 +185,27 @@ static void say(const struct notice_slot *s, char *line)
 		errno = 0;	/* full (EAGAIN) or gone: dropped */
 }
 
-void notice_event(struct notices *n, json_object *o)
+bool notice_event(struct notices *n, json_object *o)
 {
 	json_object *srv = member(o, "mcp_server"), *proc = member(o, "process");
 	const char *type = json_get_str(o, "type");
 	const char *action = json_get_str(o, "action");
 	const char *rule = json_get_str(o, "rule"), *path;
 	struct notice_slot *s;
-	struct timespec ts;
 	char line[PIPE_BUF];
 	size_t len;
 	int pid;
 
 	if (!type || !srv || !(s = slot_of(n, json_object_get_int(member(srv, "pid")))))
-		return;
+		return false;
 	pid = json_object_get_int(member(proc, "pid"));
 	if (!strcmp(type, "process_exit") && pid == (int)s->pid) {
-		clock_gettime(CLOCK_BOOTTIME, &ts);
-		s->exited_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-		return;
+		s->exited_ns = time_boot_ns();
+		return true;
 	}
 	if (!action || !rule || s->lines >= NOTICES_PER_SERVER ||
 	    (strcmp(action, "deny") && strcmp(action, "kill")))
-		return;
+		return false;
 	if (!strcmp(type, "process_exec")) {
 		path = json_get_str(member(o, "exec"), "path");
 		if (!path)
@@ -219,7 +217,7 @@ void notice_event(struct notices *n, json_object *o)
 	} else if (!strcmp(type, "file_open")) {
 		path = json_get_str(member(o, "file"), "path");
 		if (!path)
-			return;
+			return false;
 		len = strlen(path);
 		/* npm goes on without it, silently: on the public registry. */
 		snprintf(line, sizeof(line),
@@ -227,30 +225,36 @@ void notice_event(struct notices *n, json_object *o)
 			 path, pid, rule, len >= 7 && !strcmp(path + len - 7, "/.npmrc") ?
 			 "; npm runs without this configuration (registry, token, proxy): docs/clients.md says how to let a profile read it" : "");
 	} else {
-		return;
+		return false;
 	}
 	s->lines++;
 	say(s, line);
+	return false;
 }
 
-void notice_tick(struct notices *n)
+void notice_settle(struct notices *n, bool reports_owed)
 {
-	struct timespec ts;
-	__u64 now;
+	__u64 now = time_boot_ns();
 	size_t i;
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	for (i = 0; i < NOTICE_SERVERS; i++)
+		if (n->s[i].pid && n->s[i].exited_ns &&
+		    (!reports_owed || now - n->s[i].exited_ns > NOTICE_LINGER_NS))
+			slot_free(&n->s[i]);
+}
+
+void notice_tick(struct notices *n, bool reports_owed)
+{
+	__u64 now = time_boot_ns();
+	size_t i;
+
 	for (i = 0; i < NOTICE_SERVERS; i++) {
 		struct notice_slot *s = &n->s[i];
 		struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
 
-		if (!s->pid)
-			continue;
 		/* Its exit event may be lost (it is not a verdict): the pidfd. */
-		if (!s->exited_ns && poll(&p, 1, 0) == 1)
+		if (s->pid && !s->exited_ns && poll(&p, 1, 0) == 1)
 			s->exited_ns = now;
-		if (s->exited_ns && now - s->exited_ns > NOTICE_LINGER_NS)
-			slot_free(s);
 	}
+	notice_settle(n, reports_owed);
 }

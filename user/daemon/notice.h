@@ -28,12 +28,19 @@ void notices_init(struct notices *n);
 void notice_track(struct notices *n, __u32 pid, int pidfd);
 /*
  * Event @o, about to be written: a refused exec or open in a wrapped
- * server's tree is said in a line on the server's stderr; its exit lets
- * go.
+ * server's tree is said in a line on the server's stderr. True if it is a
+ * server's exit: notice_settle() then lets go of its stderr.
  */
-void notice_event(struct notices *n, json_object *o);
-/* Let go of the stderr of servers that exited a while ago. */
-void notice_tick(struct notices *n);
+bool notice_event(struct notices *n, json_object *o);
+/*
+ * Let go of the stderr of servers that exited, at once unless the fence
+ * owes records (@reports_owed: a refusal's record may come after the exit
+ * of a server that gave up on it), then at most NOTICE_LINGER_NS later.
+ * The client sees its end of the pipe close only then.
+ */
+void notice_settle(struct notices *n, bool reports_owed);
+/* Each tick: servers whose exit event was lost (their pidfds), settled. */
+void notice_tick(struct notices *n, bool reports_owed);
 void notices_free(struct notices *n);
 
 #endif /* MW_NOTICE_H */

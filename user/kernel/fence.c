@@ -245,6 +245,18 @@ void fence_counts(const struct fence *f, struct fence_counts *out)
 	}
 }
 
+bool fence_reports_owed(const struct fence *f)
+{
+	const struct answer_shared *s = f->a.shm;
+	int i;
+
+	for (i = 0; s && i < ANSWER_SIDES; i++)
+		if (__atomic_load_n(&s->report_due[i], __ATOMIC_ACQUIRE) !=
+		    __atomic_load_n(&s->report_done[i], __ATOMIC_ACQUIRE))
+			return true;
+	return false;
+}
+
 void fence_close(struct fence *f, bool remove)
 {
 	int i;

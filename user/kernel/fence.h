@@ -67,6 +67,8 @@ struct fence_counts {
 	__u64 fd_clash;		/* request fds on the other side's numbers */
 };
 void fence_counts(const struct fence *f, struct fence_counts *out);
+/* Verdicts answered whose records are not in the ring buffer yet. */
+bool fence_reports_owed(const struct fence *f);
 /*
  * Stop the answering thread and close our copy; with @remove, stop the
  * guard too, and the group and its marks go. A zeroed fence is a no-op.
