@@ -129,21 +129,16 @@ static json_object *track_peer(struct daemon *d, const struct control_peer *peer
 static void refusal_json(struct daemon *d, __u32 profile, json_object *files,
 			 json_object *resp)
 {
-	const char *pname = profile_ids_name(&d->maps.ids, profile) ?: "?";
 	struct precheck pc;
+	const char *rule;
 	json_object *o;
 	char buf[160];
-	const char *rule = NULL;
 
 	if (!precheck_exec(maps_active(&d->maps), profile, files, &pc))
 		return;
-	if (pc.rule_id < MW_RULE_IDS_MAX)
-		rule = rule_ids_name(&d->maps.rules, pc.rule_id);
-	if (!rule) {
-		snprintf(buf, sizeof(buf), "profiles.%s.exec.allow (not listed)",
-			 pname);
-		rule = buf;
-	}
+	/* Named as the kernel's event of the refusal will name it. */
+	rule = event_rule_name(&d->ev, pc.rule_id, profile, "exec", pc.action,
+			       buf, sizeof(buf));
 	o = json_object_new_object();
 	json_object_object_add(o, "path", json_object_new_string(pc.path));
 	json_object_object_add(o, "rule", json_object_new_string(rule));

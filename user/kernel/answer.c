@@ -15,6 +15,7 @@
 #include <linux/openat2.h>
 #include <bpf/bpf.h>
 #include "kernel/answer.h"
+#include "kernel/mounts.h"
 #include "lib/proc.h"
 #include "lib/time.h"
 #include "mw_ident.h"
@@ -366,19 +367,12 @@ static bool requester(const struct answerer *a, __u32 pid,
 static __u64 cgroup_of(struct answerer *a, __u32 pid)
 {
 	char path[64], line[PATH_MAX + 8], dir[2 * PATH_MAX + 8];
-	char mnt[PATH_MAX], type[32];
 	struct stat st;
 	__u64 id = 0;
 	FILE *f;
 
-	if (!a->cgroup2[0] && (f = fopen("/proc/self/mounts", "re"))) {
-		while (fscanf(f, "%*s %4095s %31s %*[^\n]", mnt, type) == 2)
-			if (!strcmp(type, "cgroup2")) {
-				snprintf(a->cgroup2, sizeof(a->cgroup2), "%s", mnt);
-				break;
-			}
-		fclose(f);
-	}
+	if (!a->cgroup2[0] && cgroup2_find(a->cgroup2, sizeof(a->cgroup2)))
+		a->cgroup2[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
 	if (!a->cgroup2[0] || !(f = fopen(path, "re")))
 		return 0;

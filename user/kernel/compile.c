@@ -366,6 +366,16 @@ static const char *const launchers_builtin[] = {
 	"/usr/local/bin/mcpwarden", "/usr/bin/mcpwarden", NULL,
 };
 
+/* Launcher @st (@path), once: an entry of profile 0, which no profile is. */
+static int launcher_sel(struct compiled *out, const char *path,
+			const struct stat *st)
+{
+	if (sel_find(out->launchers, out->nlaunchers, 0, st))
+		return 0;
+	return sel_add(&out->launchers, &out->nlaunchers, path, st, 0,
+		       MW_ACTION_NONE, MW_RULE_LAUNCHER);
+}
+
 static int launcher_add(struct compiled *out, const char *path)
 {
 	char hbuf[PATH_MAX];
@@ -378,18 +388,11 @@ static int launcher_add(struct compiled *out, const char *path)
 	 * busybox is every applet, a shell among them: never a launcher.
 	 */
 	if (stat(hp, &st) || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH)) || is_busybox(hp, &st) ||
-	    sel_find(out->launchers, out->nlaunchers, 0, &st))
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) || is_busybox(hp, &st))
 		return 0;
-	return sel_add(&out->launchers, &out->nlaunchers, path, &st, 0,
-		       MW_ACTION_NONE, MW_RULE_LAUNCHER);
+	return launcher_sel(out, path, &st);
 }
 
-/*
- * The launchers of @p, and the agent's own binary (the wrapper is a
- * launcher too), as mw_exec_rules entries of profile 0, which no profile
- * is: handle_exec skips detection for them.
- */
 /* A shell or an interpreter: "sh x-mcp-server.sh" is the server. */
 static bool interpreter_name(const char *path)
 {
@@ -412,6 +415,11 @@ static bool interpreter_name(const char *path)
 	return false;
 }
 
+/*
+ * The launchers of @p, and the agent's own binary (the wrapper is a
+ * launcher too), as mw_exec_rules entries of profile 0: handle_exec
+ * skips detection for them.
+ */
 static int launchers_compile(const struct policy *p, struct compiled *out,
 			     void (*warn)(const char *msg, void *arg),
 			     void *warn_arg)
@@ -436,11 +444,9 @@ static int launchers_compile(const struct policy *p, struct compiled *out,
 			return ret;
 	}
 	/* Not through host_path(): the agent's binary is its own. */
-	if (stat("/proc/self/exe", &st) || !S_ISREG(st.st_mode) ||
-	    sel_find(out->launchers, out->nlaunchers, 0, &st))
+	if (stat("/proc/self/exe", &st) || !S_ISREG(st.st_mode))
 		return 0;
-	return sel_add(&out->launchers, &out->nlaunchers, "/proc/self/exe", &st,
-		       0, MW_ACTION_NONE, MW_RULE_LAUNCHER);
+	return launcher_sel(out, "/proc/self/exe", &st);
 }
 
 /*

@@ -197,6 +197,20 @@ static ssize_t list_add_sel(struct mark_list *l, const struct inode_sel *e,
 }
 
 /*
+ * Entry @k, just added, if it is on @dev: one on another mount is not
+ * crossed into (FTW_MOUNT's rule) and is dropped again. False if dropped.
+ */
+static bool list_keep_fs(struct mark_list *l, ssize_t k, __u64 dev)
+{
+	if (k != (ssize_t)l->n - 1 || l->v[k].st_dev == dev)
+		return true;
+	close(l->v[k].fd);
+	free(l->v[k].path);
+	l->n--;
+	return false;
+}
+
+/*
  * The directories in l->v[@i], appended to @l with its mask, through fds
  * (no path string, so no PATH_MAX: a tree deeper or longer than a path
  * can name is marked too), not crossing into other mounts; *@subdirs
@@ -238,12 +252,7 @@ static void list_children(struct mark_list *l, size_t i, size_t *subdirs)
 			name[0] = '\0';
 		k = list_add_fd(l, fd, name[0] ? name : NULL, l->v[i].mask,
 				false);
-		/* Another mount (FTW_MOUNT's rule): not crossed. */
-		if (k == (ssize_t)l->n - 1 && l->v[k].st_dev != dev) {
-			close(l->v[k].fd);
-			free(l->v[k].path);
-			l->n--;
-		}
+		list_keep_fs(l, k, dev);
 	}
 	closedir(d);
 }
@@ -468,13 +477,8 @@ void marks_on_inotify(struct marks *ms)
 			snprintf(path, sizeof(path), "/proc/self/fd/%d/%s",
 				 ms->v[i].fd, ie->name);
 			k = list_add_fd(&l, fd, path, ms->v[i].mask, false);
-			if (k == (ssize_t)l.n - 1 &&
-			    l.v[k].st_dev != ms->v[i].st_dev) {
-				close(l.v[k].fd);
-				free(l.v[k].path);
-				l.n--;
+			if (!list_keep_fs(&l, k, ms->v[i].st_dev))
 				continue;
-			}
 			/* Named for display from its parent's path, if any. */
 			if (k >= 0) {
 				free(l.v[k].path);

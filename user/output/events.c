@@ -76,7 +76,6 @@ static void add_str(json_object *o, const char *k, const char *v)
 		json_object_object_add(o, k, json_object_new_string(v));
 }
 
-/* "process": kernel facts, then exe and args from the cache or /proc. */
 /* The image and argv of process @ppid, from the cache or /proc. */
 static const struct proc_info *parent_image(struct events *e, __u32 ppid)
 {
@@ -90,6 +89,7 @@ static const struct proc_info *parent_image(struct events *e, __u32 ppid)
 	return proc_cache_get_pid(e->cache, ppid);
 }
 
+/* "process": kernel facts, then exe and args from the cache or /proc. */
 static json_object *process_json(struct events *e, const struct mw_process *p)
 {
 	json_object *o = json_object_new_object(), *args;
@@ -229,44 +229,47 @@ static json_object *common(struct events *e, const char *type,
 	return o;
 }
 
-/* "rule": the policy rule by its path, or the profile's default. */
-static void add_rule(struct events *e, json_object *o, __u32 rule_id,
-		     __u32 profile, const char *section, __u8 action)
+const char *event_rule_name(const struct events *e, __u32 rule_id,
+			    __u32 profile, const char *section, __u8 action,
+			    char *buf, size_t len)
 {
-	const char *name = NULL, *pname;
-	char buf[160];
+	const char *name, *pname;
 
 	pname = e->profile_name ? e->profile_name(e->arg, profile) : NULL;
 	if (!pname)
 		pname = "?";
 	if (rule_id == MW_RULE_UNJUDGED) {
 		/* The fanotify fence could not tell which rule: fail closed. */
-		snprintf(buf, sizeof(buf), "profiles.%s.%s.unjudged", pname,
-			 section);
+		snprintf(buf, len, "profiles.%s.%s.unjudged", pname, section);
 	} else if (rule_id == MW_RULE_FILELESS) {
-		snprintf(buf, sizeof(buf), "profiles.%s.%s.fileless", pname,
-			 section);
+		snprintf(buf, len, "profiles.%s.%s.fileless", pname, section);
 	} else if (rule_id == MW_RULE_WRITABLE) {
-		snprintf(buf, sizeof(buf), "profiles.%s.%s.writable", pname,
-			 section);
+		snprintf(buf, len, "profiles.%s.%s.writable", pname, section);
 	} else if (rule_id == MW_RULE_DEFAULT) {
 		/* An exec denied by default: the profile has an allow-list. */
 		if (!strcmp(section, "exec") && action >= MW_ACTION_AUDIT)
-			snprintf(buf, sizeof(buf), "profiles.%s.exec.allow (not listed)",
+			snprintf(buf, len, "profiles.%s.exec.allow (not listed)",
 				 pname);
 		else
-			snprintf(buf, sizeof(buf), "profiles.%s.%s.default",
-				 pname, section);
+			snprintf(buf, len, "profiles.%s.%s.default", pname,
+				 section);
 	} else {
-		if (e->rule_name)
-			name = e->rule_name(e->arg, rule_id);
-		if (name) {
-			add_str(o, "rule", name);
-			return;
-		}
-		snprintf(buf, sizeof(buf), "rule #%u", rule_id);
+		name = e->rule_name ? e->rule_name(e->arg, rule_id) : NULL;
+		if (name)
+			return name;
+		snprintf(buf, len, "rule #%u", rule_id);
 	}
-	add_str(o, "rule", buf);
+	return buf;
+}
+
+/* "rule": the policy rule by its path, or the profile's default. */
+static void add_rule(struct events *e, json_object *o, __u32 rule_id,
+		     __u32 profile, const char *section, __u8 action)
+{
+	char buf[160];
+
+	add_str(o, "rule", event_rule_name(e, rule_id, profile, section, action,
+					   buf, sizeof(buf)));
 }
 
 static const char *hook_str(__u8 hook)

@@ -29,6 +29,13 @@ json_object *event_new(const struct events *e, const char *type, __u64 boot_ns);
 json_object *event_from_record(struct events *e, const void *data,
 			       size_t size, int *err);
 const char *event_action_str(__u8 action);
+/*
+ * The "rule" of a verdict: the policy rule's name, or the profile's
+ * default, fileless, writable or unjudged, in @buf if it must be made.
+ */
+const char *event_rule_name(const struct events *e, __u32 rule_id,
+			    __u32 profile, const char *section, __u8 action,
+			    char *buf, size_t len);
 const char *event_source_str(__u32 source);
 
 #endif /* MW_EVENTS_H */
