@@ -419,6 +419,20 @@ def tracked_then_reload(env, argv):
                    what=f"the reload after {argv}")
 
 
+def held_paths(pid):
+    """What process @pid holds open, by path. An fd the agent closes while
+    we list (a fanotify request's, a /proc file it reads for a verdict) is
+    not one it holds."""
+    fd_dir = f"/proc/{pid}/fd"
+    held = set()
+    for fd in os.listdir(fd_dir):
+        try:
+            held.add(os.readlink(os.path.join(fd_dir, fd)))
+        except FileNotFoundError:
+            pass
+    return held
+
+
 @case("files/renamed_away")
 def renamed_away():
     """Issue 12 item 1: a tracked server renames a protected directory and
@@ -449,8 +463,7 @@ def renamed_away():
             if k:
                 tracked_then_reload(env, ["mkdir", env.sdir])
             tracked_then_reload(env, ["mv", env.sdir, f"{env.sdir}-decoy{k}"])
-        fd_dir = f"/proc/{env.agent.proc.pid}/fd"
-        held = {os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)}
+        held = held_paths(env.agent.proc.pid)
         decoys = [p for p in held if "-decoy" in os.path.basename(p)]
         check(len(decoys) < 32, f"the agent holds {len(decoys)} decoy directories: {sorted(decoys)}")
         unread(env, ["cat", os.path.join(moved_dir, "sub", "key")], env.m2)
@@ -472,7 +485,7 @@ def renamed_away():
         env.agent.wait(lambda e: e["type"] == "policy_load" and
                        e["policy"]["digest"] == digest, after=mark,
                        what="the reload without the directory rule")
-        held = {os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)}
+        held = held_paths(env.agent.proc.pid)
         check(not [p for p in held if "secretdir" in p],
               f"the agent holds what no rule covers: {sorted(held)}")
 

@@ -3,7 +3,9 @@
 inheritance, threads, exit, pid reuse; checked from the JSON stream."""
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 
 from lib import (BIN, PY, WORKLOAD, Cgroup, Env, Netns, case, check, has_arg,
                  helper, marker, open_policy)
@@ -128,6 +130,33 @@ def wrapper_launchers():
                   f"exe {e['process'].get('exe')}")
     finally:
         ns.remove()
+
+
+@case("tracking/launchers_root_owned_only")
+def launchers_root_owned():
+    """A launcher a user could write over (keeping its inode) is no
+    launcher: a copy of env owned by nobody, listed, is detected as the
+    server; a listed interpreter is warned about at start."""
+    d = tempfile.mkdtemp(prefix="mwlaunch-")
+    try:
+        os.chmod(d, 0o755)
+        cp = os.path.join(d, "env")
+        shutil.copy2("/usr/bin/env", cp)
+        os.chown(cp, 65534, 65534)
+        pol = open_policy()
+        pol["launchers"] = [cp, "/usr/bin/python3"]
+        with Env(pol) as env:
+            check('launchers[1]: "/usr/bin/python3" runs programs of its own'
+                  in env.agent.stderr(), f"no warning: {env.agent.stderr()!r}")
+            pid, rc, out, err = env.run([cp, "A=1", "/bin/echo",
+                                         "mcp-server-demo"])
+            e = env.agent.wait(lambda e: e["type"] == "process_exec" and
+                               e["process"]["pid"] == pid,
+                               what="the user's env, detected")
+            check(e["process"]["exe"] == cp and
+                  e["mcp_server"]["source"] == "detect", f"{e}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @case("tracking/detect_script")
