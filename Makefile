@@ -90,6 +90,11 @@ $(OUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB_SRCS) $(SKELS) \
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(LIB_SRCS) \
 		$(OUT)/user/policy/default.o $(LDLIBS) -o $@
 
+# The event path without the kernel, for callgrind (bench/pipeline.c).
+$(OUT)/bench-pipeline: bench/pipeline.c $(filter-out $(OUT)/user/cli/%,$(USER_OBJS))
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser $^ $(LDLIBS) -o $@
+
 unit: $(UNIT_BINS)
 	$(Q)tests/run --unit-only
 
@@ -134,9 +139,21 @@ $(MCP_DIR)/node_modules/.package-lock.json: tests/mcp/package.json tests/mcp/pac
 	$(Q)cp tests/mcp/package.json tests/mcp/package-lock.json $(MCP_DIR)/
 	$(Q)cd $(MCP_DIR) && npm ci --no-audit --no-fund --loglevel=error >&2
 
+# The benchmarks' own Debian packages: bpftrace is the events mode's yardstick.
+BENCH_PKGS	:= bpftrace valgrind
+
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	@missing=$$(for p in $(BENCH_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "  DEPS     installing:" $$missing >&2; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	$(Q)$(MAKE) --no-print-directory all $(OUT)/bench-pipeline
 	$(Q)bench/run
+	$(Q)bench/events
 
 clean:
 	rm -rf $(OUT)

@@ -53,7 +53,7 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 	struct mw_profile *p;
 	struct mw_tracked *t;
 	__u32 zero = 0, gen, plen;
-	__u64 start;
+	__u64 start, now;
 	__u8 action;
 
 	if (ret)
@@ -99,8 +99,13 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 		ev->pad2 = 0;
 		mw_fill_current(&ev->proc, start);
 		ev->server = t->server;
-		mw_emit(ev, MW_EVENT_FILE,
-			offsetof(struct mw_event_file, path) + plen, 1);
+		now = bpf_ktime_get_boot_ns();
+		if (!mw_agg_inode(&t->server, MW_EVENT_FILE, ev->rule_id,
+				  action, MW_FILE_OP_OPEN, ev->dev, ev->ino,
+				  &ev->proc, now))
+			mw_emit_at(ev, MW_EVENT_FILE,
+				   offsetof(struct mw_event_file, path) + plen,
+				   1, now);
 	}
 	mw_count_verdict(action);
 	return action == MW_ACTION_AUDIT ? 0 : -EACCES;
@@ -397,6 +402,10 @@ int handle_fence_report(struct mw_fence_report_args *ctx)
 	if (ev->action != MW_ACTION_DENY && ev->action != MW_ACTION_AUDIT)
 		return -EINVAL;
 	mw_count_verdict(ev->action);
+	if (mw_agg_inode(&ev->server, MW_EVENT_FANOTIFY, ev->rule_id,
+			 ev->action, ev->kind, ev->dev, ev->ino, &ev->proc,
+			 ev->hdr.time))
+		return 0;
 	return mw_emit_at(ev, MW_EVENT_FANOTIFY, size, 1, ev->hdr.time) ?
 	       -ENOSPC : 0;
 }

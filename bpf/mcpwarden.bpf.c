@@ -25,5 +25,6 @@
 #include "files.bpf.h"
 #include "escape.bpf.h"
 #include "self.bpf.h"
+#include "aggregate.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

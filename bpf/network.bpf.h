@@ -20,10 +20,11 @@ static __always_inline int mw_sock_addr(struct bpf_sock_addr *ctx, __u8 op,
 					const __u8 *addr)
 {
 	struct mw_event_net ev = {};
+	struct mw_agg_key k;
 	struct mw_verdict vd;
 	struct mw_profile *p;
 	struct mw_tracked *t;
-	__u64 start;
+	__u64 start, now;
 	__u32 gen;
 	__u16 port;
 	__u8 proto;
@@ -59,7 +60,17 @@ static __always_inline int mw_sock_addr(struct bpf_sock_addr *ctx, __u8 op,
 	ev.action = vd.action;
 	ev.form = vd.form;
 	ev.rule_id = vd.rule_id;
-	mw_emit(&ev, MW_EVENT_NET, sizeof(ev), vd.action != MW_ACTION_ALLOW);
+	now = bpf_ktime_get_boot_ns();
+	mw_agg_key_init(&k, &t->server, MW_EVENT_NET, vd.rule_id, vd.action,
+			op);
+	k.protocol = proto;
+	k.family = ctx->family;
+	k.port = port;
+	__builtin_memcpy(k.addr, addr, 16);
+	if (mw_agg_repeat(&k, &ev.proc, vd.checked, vd.form, now))
+		return vd.action == MW_ACTION_DENY ? 0 : 1;
+	mw_emit_at(&ev, MW_EVENT_NET, sizeof(ev), vd.action != MW_ACTION_ALLOW,
+		   now);
 	return vd.action == MW_ACTION_DENY ? 0 : 1;
 }
 

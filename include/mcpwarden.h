@@ -51,6 +51,7 @@ enum mw_event_type {
 	MW_EVENT_ESCAPE		= 7,
 	MW_EVENT_FANOTIFY	= 8,	/* a verdict of the fanotify fence */
 	MW_EVENT_SIGNAL		= 9,	/* a signal to the agent or its guard */
+	MW_EVENT_AGG		= 10,	/* the repeats of a decision, counted */
 };
 
 /*
@@ -136,6 +137,9 @@ enum mw_counter {
 	MW_CNT_DENIES		= 3,
 	MW_CNT_AUDITS		= 4,
 	MW_CNT_READ_ERRS	= 5,	/* a kernel/user read failed */
+	/* A routine event refused: the ring's last quarter is for verdicts. */
+	MW_CNT_RINGBUF_ROUTINE	= 6,
+	MW_CNT_AGG_FULL		= 7,	/* mw_agg full: written one by one */
 	MW_CNT_MAX		= 8,
 };
 
@@ -508,6 +512,70 @@ struct mw_event_socket {
 	__u32 protocol;
 	__u8 action;
 	__u8 pad[3];
+};
+
+/*
+ * Aggregation (bpf/lib/emit.bpf.h): identical decisions within a window
+ * are one event and a count. mw_agg: this key -> struct mw_agg_value.
+ */
+#define MW_AGG_MAX		16384
+#define MW_AGG_WINDOW_NS	(10 * 1000000000ULL)	/* the default */
+/* An entry idle this long after its window is removed. */
+#define MW_AGG_GRACE_NS		(1000000000ULL)
+
+struct mw_agg_key {
+	struct mw_server server;
+	__u32 type;		/* enum mw_event_type of the decision */
+	__u32 rule_id;
+	__u8 action;
+	__u8 op;		/* mw_net_op, mw_file_op, mw_fanotify_kind */
+	__u8 protocol;
+	__u8 family;
+	__u16 port;
+	__u16 pad;
+	__u32 dev;
+	__u32 pad2;
+	__u64 ino;
+	__u8 addr[16];		/* the destination, as the caller gave it */
+};
+
+struct mw_agg_value {
+	__u64 window_start;	/* boot ns of the decision that opened it */
+	__u64 repeats;		/* counted since the last summary */
+	__u64 first_time;	/* of those repeats; 0: not known */
+	__u64 last_time;
+	struct mw_process proc;	/* the process of the first repeat */
+	__u8 checked[16];	/* network: the address that decided */
+	__u8 form;		/* network: enum mw_addr_form */
+	__u8 pad[7];
+};
+
+/* mw_agg_config[0], written by the agent: 0 turns aggregation off. */
+struct mw_agg_config {
+	__u64 window_ns;
+	__u64 inserted;		/* entries made, ever: the sweep's "any news" */
+};
+
+/* The summary of a window: @count repeats of the decision @key. */
+struct mw_event_agg {
+	struct mw_event_hdr hdr;
+	struct mw_process proc;
+	struct mw_agg_key key;
+	__u64 count;
+	__u64 first_time;
+	__u64 last_time;
+	__u8 checked[16];
+	__u8 form;
+	__u8 pad[7];
+};
+
+/* handle_agg_flush's context, in and out (BPF_PROG_TEST_RUN). */
+struct mw_agg_flush_args {
+	__u32 force;		/* in: summarise open windows too (a drain) */
+	__u32 pad;
+	__u64 entries;		/* out: entries in mw_agg */
+	__u64 flushed;		/* out: summaries written */
+	__u64 kept;		/* out: summaries the ring had no room for */
 };
 
 #endif /* MCPWARDEN_H */

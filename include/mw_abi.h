@@ -89,5 +89,15 @@ MW_ABI_OFF(mw_event_fanotify, exe_len, 116);
 MW_ABI_OFF(mw_event_fanotify, args_len, 118);
 MW_ABI_OFF(mw_event_fanotify, path, 120);
 MW_ABI_SIZE(mw_fence_report_args, 16);
+MW_ABI_SIZE(mw_agg_key, 72);
+MW_ABI_OFF(mw_agg_key, ino, 48);
+MW_ABI_OFF(mw_agg_key, addr, 56);
+MW_ABI_SIZE(mw_agg_value, 112);
+MW_ABI_OFF(mw_agg_value, proc, 32);
+MW_ABI_SIZE(mw_event_agg, 192);
+MW_ABI_OFF(mw_event_agg, key, 72);
+MW_ABI_OFF(mw_event_agg, count, 144);
+MW_ABI_OFF(mw_event_agg, checked, 168);
+MW_ABI_SIZE(mw_agg_flush_args, 32);
 
 #endif /* MW_ABI_H */

@@ -7,6 +7,7 @@
 #define MW_EMIT_BPF_H
 
 #include "mcpwarden.h"
+#include "lib/consts.bpf.h"
 #include "lib/maps.bpf.h"
 
 /* A profile in monitor mode reports what it would deny, and lets it be. */
@@ -28,24 +29,6 @@ static __always_inline void mw_count_verdict(__u8 action)
 }
 
 /*
- * Wake the agent only for what is urgent (a verdict against a process) or
- * when the ring is a quarter full; it drains the rest on a 100 ms tick. A
- * wake-up per event costs a self-IPI, about a microsecond in a VM.
- *
- * Urgent, by event: exec from the tracepoint when judged audit or stricter;
- * exec from bprm_check and mmap_file, and file, always (they report only
- * verdicts); net and socket unless allowed; unix and escape always, allows
- * of a unix rule included; exit never.
- */
-static __always_inline __u64 mw_wakeup(int urgent)
-{
-	if (urgent || bpf_ringbuf_query(&mw_events, BPF_RB_AVAIL_DATA) * 4 >
-		      bpf_ringbuf_query(&mw_events, BPF_RB_RING_SIZE))
-		return 0;
-	return BPF_RB_NO_WAKEUP;
-}
-
-/*
  * Stamp the header of @ev and copy its @size bytes to the ring. Every byte
  * is written first: records that fit the 512-byte stack live there and
  * start zeroed (= {}), so no stack bytes beyond a string's NUL reach
@@ -53,27 +36,202 @@ static __always_inline __u64 mw_wakeup(int urgent)
  * every field, padding included, because a scratch record still holds the
  * last event. A copy, not a reservation: the variable-size events
  * need one anyway, and the fixed ones cost a memcpy of at most 232 bytes.
+ *
+ * Verdicts before chatter: a routine event (@verdict 0: an allow, an exec
+ * or exit) is written only while the ring is under three quarters full,
+ * so that no flood of them can cost a deny; each class counts its own
+ * losses (ring_buffer_full for verdicts, ring_buffer_routine).
+ *
+ * The agent is woken only for a verdict (@wake) or when the ring is a
+ * quarter full; it drains the rest on a 100 ms tick. A wake-up per event
+ * costs a self-IPI, about a microsecond in a VM.
  */
-static __always_inline int mw_emit_at(void *ev, __u32 type, __u32 size,
-				      int urgent, __u64 time)
+static __always_inline int mw_ring_write(void *ev, __u32 type, __u32 size,
+					 int verdict, int wake, __u64 time)
 {
 	struct mw_event_hdr *h = ev;
+	__u64 avail = bpf_ringbuf_query(&mw_events, BPF_RB_AVAIL_DATA);
+	__u64 ring = bpf_ringbuf_query(&mw_events, BPF_RB_RING_SIZE);
 
 	h->type = type;
 	h->size = size;
 	h->time = time;
-	if (bpf_ringbuf_output(&mw_events, ev, size, mw_wakeup(urgent))) {
-		mw_count(MW_CNT_RINGBUF_FULL);
+	if (!verdict && (avail + size) * 4 > ring * 3) {
+		mw_count(MW_CNT_RINGBUF_ROUTINE);
+		return -1;
+	}
+	if (bpf_ringbuf_output(&mw_events, ev, size,
+			       wake || avail * 4 > ring ? 0 : BPF_RB_NO_WAKEUP)) {
+		mw_count(verdict ? MW_CNT_RINGBUF_FULL : MW_CNT_RINGBUF_ROUTINE);
 		return -1;
 	}
 	mw_count(MW_CNT_EVENTS);
 	return 0;
 }
 
-static __always_inline int mw_emit(void *ev, __u32 type, __u32 size,
-				   int urgent)
+/*
+ * @verdict: the event reports a judgement (audit or stricter, or an allow
+ * by a rule that asks for it); verdicts wake the agent.
+ *
+ * By event: exec from the tracepoint when judged audit or stricter; exec
+ * from bprm_check and mmap_file, file, escape and signal always (they
+ * report only verdicts); net, socket and unix unless allowed; exit never.
+ */
+static __always_inline int mw_emit_at(void *ev, __u32 type, __u32 size,
+				      int verdict, __u64 time)
 {
-	return mw_emit_at(ev, type, size, urgent, bpf_ktime_get_boot_ns());
+	return mw_ring_write(ev, type, size, verdict, verdict, time);
+}
+
+static __always_inline int mw_emit(void *ev, __u32 type, __u32 size,
+				   int verdict)
+{
+	return mw_emit_at(ev, type, size, verdict, bpf_ktime_get_boot_ns());
+}
+
+static __always_inline struct mw_agg_scratch *mw_agg_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&mw_agg_scratch, &zero);
+}
+
+/*
+ * Write the summary of @v's repeats of @k, if it has any. They are taken
+ * off the count only once written: a full ring keeps them for the next.
+ */
+static __always_inline void mw_agg_summary(const struct mw_agg_key *k,
+					   struct mw_agg_value *v,
+					   struct mw_event_agg *ev, __u64 *kept)
+{
+	__u64 n = v->repeats;
+
+	if (!n)
+		return;
+	ev->proc = v->proc;
+	ev->key = *k;
+	ev->count = n;
+	ev->last_time = v->last_time;
+	ev->first_time = v->first_time ? v->first_time : v->last_time;
+	__builtin_memcpy(ev->checked, v->checked, sizeof(ev->checked));
+	ev->form = v->form;
+	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+	/* No wake-up: the agent's sweep writes them and reads the ring next. */
+	if (mw_ring_write(ev, MW_EVENT_AGG, sizeof(*ev),
+			  k->action != MW_ACTION_ALLOW, 0, ev->last_time)) {
+		if (kept)
+			*kept += 1;
+		return;
+	}
+	v->first_time = 0;
+	__sync_fetch_and_add(&v->repeats, -n);
+}
+
+/* One more repeat of an entry's decision, by @proc at @now. */
+static __always_inline void mw_agg_count(struct mw_agg_value *v,
+					 const struct mw_process *proc,
+					 __u64 now)
+{
+	__sync_fetch_and_add(&v->repeats, 1);
+	if (!v->first_time) {
+		v->first_time = now;
+		v->proc = *proc;
+	}
+	v->last_time = now;
+}
+
+/*
+ * Identical decisions are one event and a count. Is the decision @k (made
+ * by @proc at @now) a repeat, counted instead of written? The first of a
+ * window is written at once, so an alert is never delayed; the repeats
+ * within the window are counted in mw_agg and summarised (MW_EVENT_AGG)
+ * by the agent's sweep when the window has closed (handle_agg_flush),
+ * which opens the next. An entry whose window closed with nothing to
+ * summarise opens a new window: its decision is written at once again.
+ * A full map degrades to an event per decision, counted (MW_CNT_AGG_FULL);
+ * nothing is silenced. @k is on the caller's stack: a per-CPU scratch
+ * could change under a preempted hook.
+ */
+static __always_inline bool mw_agg_repeat(const struct mw_agg_key *k,
+					  const struct mw_process *proc,
+					  const __u8 *checked, __u8 form,
+					  __u64 now)
+{
+	struct mw_agg_scratch *s;
+	struct mw_agg_config *c;
+	struct mw_agg_value *v;
+	__u32 zero = 0;
+	__u64 win;
+	long err;
+
+	c = bpf_map_lookup_elem(&mw_agg_config, &zero);
+	if (!c || !(win = c->window_ns))
+		return false;
+	v = bpf_map_lookup_elem(&mw_agg, k);
+	if (v) {
+		/* Counted too when the sweep is about to summarise. */
+		if ((__s64)(now - v->window_start) < (__s64)win || v->repeats) {
+			mw_agg_count(v, proc, now);
+			return true;
+		}
+		v->window_start = now;
+		return false;
+	}
+	s = mw_agg_scratch_get();
+	if (!s)
+		return false;
+	s->value.window_start = now;
+	s->value.repeats = 0;
+	s->value.first_time = 0;
+	s->value.last_time = now;
+	s->value.proc = *proc;
+	if (checked)
+		__builtin_memcpy(s->value.checked, checked, 16);
+	else
+		__builtin_memset(s->value.checked, 0, 16);
+	s->value.form = form;
+	__builtin_memset(s->value.pad, 0, sizeof(s->value.pad));
+	err = bpf_map_update_elem(&mw_agg, k, &s->value, BPF_NOEXIST);
+	if (!err) {
+		__sync_fetch_and_add(&c->inserted, 1);
+		return false;
+	}
+	/* Another CPU made it first: a repeat of its decision. */
+	if (err == -EEXIST && (v = bpf_map_lookup_elem(&mw_agg, k))) {
+		mw_agg_count(v, proc, now);
+		return true;
+	}
+	mw_count(MW_CNT_AGG_FULL);
+	return false;
+}
+
+/* The key's parts every decision has; the caller adds its object. */
+static __always_inline void mw_agg_key_init(struct mw_agg_key *k,
+					    const struct mw_server *server,
+					    __u32 type, __u32 rule_id,
+					    __u8 action, __u8 op)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->server = *server;
+	k->type = type;
+	k->rule_id = rule_id;
+	k->action = action;
+	k->op = op;
+}
+
+/* A decision on an inode (an open, an exec the fanotify fence refused). */
+static __always_inline bool mw_agg_inode(const struct mw_server *server,
+					 __u32 type, __u32 rule_id,
+					 __u8 action, __u8 op, __u32 dev,
+					 __u64 ino, const struct mw_process *proc,
+					 __u64 now)
+{
+	struct mw_agg_key k;
+
+	mw_agg_key_init(&k, server, type, rule_id, action, op);
+	k.dev = dev;
+	k.ino = ino;
+	return mw_agg_repeat(&k, proc, NULL, 0, now);
 }
 
 #endif /* MW_EMIT_BPF_H */

@@ -161,6 +161,39 @@ struct {
 } mw_events SEC(".maps");
 
 /*
+ * Aggregation: a decision's repeats within a window, counted (emit.bpf.h).
+ * Not preallocated: an entry the agent removes is freed after an RCU
+ * grace period, never reused under a hook that still holds it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_AGG_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mw_agg_key);
+	__type(value, struct mw_agg_value);
+} mw_agg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_agg_config);
+} mw_agg_config SEC(".maps");
+
+/* Off the 512-byte stack: a hook's new entry, the sweep's summary. */
+struct mw_agg_scratch {
+	struct mw_agg_value value;
+	struct mw_event_agg ev;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_agg_scratch);
+} mw_agg_scratch SEC(".maps");
+
+/*
  * Updating an element of a map-of-maps from userspace waits for every running
  * BPF program to finish (maybe_wait_bpf_programs()). A policy reload uses it
  * after the generation flip, before it clears the old generation.

@@ -213,6 +213,19 @@ class Agent:
                 raise Fail(f"no {what} within {timeout}s")
             time.sleep(0.05)
 
+    def until(self, cond, timeout=10, what="condition"):
+        """Wait until cond() (over self.events, read anew) holds."""
+        deadline = time.time() + timeout
+        while True:
+            self.read()
+            if cond():
+                return
+            if self.proc.poll() is not None:
+                raise Fail(f"agent exited ({self.proc.returncode}) waiting for {what}: {self.stderr()[-800:]}")
+            if time.time() > deadline:
+                raise Fail(f"no {what} within {timeout}s")
+            time.sleep(0.1)
+
     def find(self, pred):
         self.read()
         return [e for e in self.events if pred(e)]

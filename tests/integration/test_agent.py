@@ -45,7 +45,9 @@ def start_event():
 
 @case("agent/events_lost_are_reported")
 def events_lost():
-    with Env(open_policy(), extra=["--ring-buffer", "4096"]) as env:
+    # One event per connect (no aggregation) into a ring of one page.
+    with Env(open_policy(), extra=["--ring-buffer", "4096",
+                                   "--aggregate-window", "0"]) as env:
         srv = env.script("mcp-server-burst",
                          f"#!/bin/sh\nexec {PY} {WORKLOAD} connect-loop 127.0.0.1 9 200\n")
         os.kill(env.agent.proc.pid, signal.SIGSTOP)   # a stalled reader
@@ -61,7 +63,9 @@ def events_lost():
                                   e["process"]["pid"] == pid))
         total = sum(e["lost"]["count"] for e in env.agent.find(
             lambda e: e["type"] == "events_lost"))
-        check(lost["lost"]["reason"] == "ring_buffer_full", f"{lost}")
+        # Allowed connects are routine events: the ring's last quarter is
+        # kept for verdicts, and they are reported as routine losses.
+        check(lost["lost"]["reason"] == "ring_buffer_routine", f"{lost}")
         check(seen < 200, f"{seen} connect events: the ring buffer did not fill")
         # Every connect is either delivered or counted (+ exec/exit events).
         check(200 <= seen + total <= 203, f"delivered {seen} + lost {total}")

@@ -30,6 +30,9 @@ def bad_flags():
     one_line_error(mw("run", "--policy"), 2, "'--policy' needs a value")
     one_line_error(mw("run", "extra"), 2, 'unexpected argument "extra"')
     one_line_error(mw("run", "--ring-buffer", "1000"), 2, "--ring-buffer")
+    for bad in ("10", "5x", "-1s", "61m", "s", ""):
+        one_line_error(mw("run", "--aggregate-window", bad), 2,
+                       f'--aggregate-window "{bad}"', "0 (off)")
     one_line_error(mw("run", "--pin-dir", "rel"), 2, "absolute")
     one_line_error(mw("exec"), 125, "no command given")
     one_line_error(mw("exec", "--profile"), 125, "needs a value")

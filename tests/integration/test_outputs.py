@@ -203,13 +203,16 @@ def metrics_match():
     port = free_port()
     n = 7
     with Env(open_policy(deny=["loopback"]),
-             extra=["--metrics", f"127.0.0.1:{port}"]) as env:
+             extra=["--metrics", f"127.0.0.1:{port}",
+                    "--aggregate-window", "1s"]) as env:
         st, body = scrape(port, "/healthz")
         check(st == 200 and body.strip() == "ok", f"/healthz {st} {body!r}")
         st, before = scrape(port, "/metrics")
         check(st == 200, f"/metrics {st}")
         b = metric(before, "mcpwarden_events_total", type="network_connect",
                    action="deny") or 0
+        bd = metric(before, "mcpwarden_decisions_total",
+                    type="network_connect", action="deny") or 0
         check(metric(before, "mcpwarden_events_total", type="agent_start",
                      action="none") == 1, "agent_start counted")
         check(metric(before, "mcpwarden_bpf_attached") == 1, "links attached")
@@ -224,14 +227,30 @@ def metrics_match():
         check(out.strip() == f"done {n} eperm {n}", f"workload {out} {err}")
         env.agent.wait(lambda e: e["type"] == "process_exit" and
                        e["process"]["pid"] == pid, what="server exit")
-        denied = env.agent.find(lambda e: e["type"] == "network_connect" and
-                                e["process"]["pid"] == pid and
-                                e["action"] == "deny")
-        check(len(denied) == n, f"{len(denied)} deny events in the file")
+        # Identical denies: the first at once, the repeats in a summary.
+        def denied():
+            return env.agent.find(lambda e: e["type"] == "network_connect" and
+                                  e["process"]["pid"] == pid and
+                                  e["action"] == "deny")
+        env.agent.until(lambda: sum(x["count"] for x in denied()) == n,
+                        timeout=10, what=f"counts summing to {n}")
+        env.agent.barrier()
+        evs = denied()
+        check(sum(x["count"] for x in evs) == n and len(evs) < n,
+              f"{len(evs)} deny events in the file, counts {[x['count'] for x in evs]}")
         st, after = scrape(port, "/metrics")
         a = metric(after, "mcpwarden_events_total", type="network_connect",
                    action="deny")
-        check(a == b + n, f"network_connect deny counter {b} -> {a}, want +{n}")
+        check(a == b + len(evs),
+              f"network_connect deny events {b} -> {a}, want +{len(evs)}")
+        ad = metric(after, "mcpwarden_decisions_total", type="network_connect",
+                    action="deny")
+        check(ad == bd + n, f"network_connect deny decisions {bd} -> {ad}, want +{n}")
+        check(metric(after, "mcpwarden_aggregation_window_seconds") == 1,
+              "the window")
+        check(metric(after, "mcpwarden_aggregation_max_entries") > 0, "map size")
+        check(metric(after, "mcpwarden_events_lost_total",
+                     reason="ring_buffer_routine") == 0, "no routine drops")
         ex = metric(after, "mcpwarden_events_total", type="process_exit",
                     action="none")
         check(ex is not None and ex >= 1, "process_exit counted")
@@ -395,8 +414,10 @@ def slow_sink():
     srv.listen(4)       # connections complete; nobody ever reads
     n = 1500
     try:
+        # A line per connect (no aggregation): volume for the queue.
         with Env(open_policy(), extra=["--output", f"unix:{path}",
-                                       "--output-queue", "64K"]) as env:
+                                       "--output-queue", "64K",
+                                       "--aggregate-window", "0"]) as env:
             argv = server_script(env, "srv-burst",
                                  f"exec {PY} {WORKLOAD} connect-loop 127.0.0.1 9 {n}\n")
             t0 = time.time()
@@ -435,7 +456,9 @@ def slow_sink():
 
 @case("outputs/file_rotation_and_bad_spec")
 def rotation():
-    with Env(open_policy(), extra=["--output-rotate-size", "4K"]) as env:
+    # A line per connect (no aggregation): volume for the rotation.
+    with Env(open_policy(), extra=["--output-rotate-size", "4K",
+                                   "--aggregate-window", "0"]) as env:
         argv = server_script(env, "srv-rot",
                              f"exec {PY} {WORKLOAD} connect-loop 127.0.0.1 9 40\n")
         pid, rc, out, err = env.run(argv)
@@ -474,7 +497,8 @@ def full_disk():
     try:
         out = os.path.join(d, "ev.jsonl")
         with Env(open_policy(deny=["loopback"]),
-                 extra=["--output", out, "--output-rotate-size", "200K"]) as env:
+                 extra=["--output", out, "--output-rotate-size", "200K",
+                        "--aggregate-window", "0"]) as env:
             # Its own output rotates too; only the tmpfs one is read here.
             env.agent.read = lambda: None
             argv = server_script(env, "srv-full",

@@ -183,7 +183,9 @@ def flip_experiment():
     digests = {k: hashlib.sha256(t.encode()).hexdigest()
                for k, t in texts.items()}
     try:
-        with Env(texts["a"], extra=["--ring-buffer", "16M"]) as env:
+        # One event per call, to pair each with its verdict: no aggregation.
+        with Env(texts["a"], extra=["--ring-buffer", "16M",
+                                    "--aggregate-window", "0"]) as env:
             a = env.agent
             t_start = time.time_ns()
             worker = env.script("reload-worker.py", WORKER)

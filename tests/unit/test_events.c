@@ -178,6 +178,99 @@ UNIT_TEST(net_record)
 	proc_cache_free(e.cache);
 }
 
+/*
+ * A window's summary (MW_EVENT_AGG) is the event its key names, with the
+ * count and the times of its repeats; the first of a window says count 1.
+ */
+UNIT_TEST(aggregate_summary)
+{
+	struct events e = ev_ctx();
+	struct mw_event_agg a = {};
+	struct mw_event_fanotify *f = calloc(1, sizeof(*f));
+	struct event_meta m;
+	struct jw w = {};
+	json_object *o;
+
+	fill_common(&a.proc, &a.key.server);
+	a.hdr.type = MW_EVENT_AGG;
+	a.hdr.size = sizeof(a);
+	a.key.type = MW_EVENT_NET;
+	a.key.rule_id = 7;
+	a.key.action = MW_ACTION_DENY;
+	a.key.op = MW_NET_SENDMSG;
+	a.key.protocol = 17;
+	a.key.family = AF_INET;
+	a.key.port = 53;
+	memcpy(a.key.addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\xa9\xfe\xa9\xfe", 16);
+	memcpy(a.checked, a.key.addr, 16);
+	a.count = 49999;
+	a.first_time = 2000000000ULL;
+	a.last_time = 12000000000ULL;
+	CHECK(event_write(&e, &a, sizeof(a), &w, &m) == 0);
+	CHECK(m.summary && m.count == 49999 && m.action == MW_ACTION_DENY);
+	o = jw_parse(&w);
+	CHECK(o != NULL);
+	CHECK_STR(get(o, "type"), "network_send");
+	CHECK_STR(get(o, "network.daddr"), "169.254.169.254");
+	CHECK_STR(get(o, "network.dport"), "53");
+	CHECK_STR(get(o, "network.protocol"), "udp");
+	CHECK_STR(get(o, "rule"), "profiles.fetch.network.deny[0] (metadata)");
+	CHECK_STR(get(o, "count"), "49999");
+	CHECK_STR(get(o, "first_time"), "2025-11-26T10:00:02.000000000Z");
+	CHECK_STR(get(o, "last_time"), "2025-11-26T10:00:12.000000000Z");
+	CHECK_STR(get(o, "time"), get(o, "last_time"));
+	CHECK_STR(get(o, "mcp_server.profile"), "fetch");
+	CHECK(get(o, "network.form") == NULL);
+	json_object_put(o);
+
+	/* A file decision: the path of its first event, kept by inode. */
+	fill_common(&f->proc, &f->server);
+	f->hdr.type = MW_EVENT_FANOTIFY;
+	f->ino = 77;
+	f->dev = 0x800001;
+	f->rule_id = 7;
+	f->action = MW_ACTION_DENY;
+	f->kind = MW_FAN_OPEN;
+	f->path_len = sizeof("/home/u/.ssh/id_rsa");
+	memcpy(f->path, "/home/u/.ssh/id_rsa", f->path_len);
+	f->hdr.size = offsetof(struct mw_event_fanotify, path) + f->path_len;
+	CHECK(event_write(&e, f, f->hdr.size, &w, &m) == 0);
+	CHECK(!m.summary && m.count == 1);
+	o = jw_parse(&w);
+	CHECK_STR(get(o, "count"), "1");
+	CHECK(get(o, "first_time") == NULL);
+	json_object_put(o);
+	a.key.type = MW_EVENT_FANOTIFY;
+	a.key.op = MW_FAN_OPEN;
+	a.key.ino = 77;
+	a.key.dev = 0x800001;
+	a.count = 3;
+	CHECK(event_write(&e, &a, sizeof(a), &w, &m) == 0);
+	o = jw_parse(&w);
+	CHECK_STR(get(o, "type"), "file_open");
+	CHECK_STR(get(o, "file.path"), "/home/u/.ssh/id_rsa");
+	CHECK_STR(get(o, "file.inode"), "77");
+	CHECK_STR(get(o, "count"), "3");
+	json_object_put(o);
+	/* Another inode: no path known, the inode says which. */
+	a.key.ino = 78;
+	CHECK(event_write(&e, &a, sizeof(a), &w, &m) == 0);
+	o = jw_parse(&w);
+	CHECK(get(o, "file.path") == NULL);
+	CHECK_STR(get(o, "file.inode"), "78");
+	json_object_put(o);
+	/* Malformed: too short, or a key of a type that does not aggregate. */
+	CHECK(event_write(&e, &a, sizeof(a) - 1, &w, &m) == -EINVAL);
+	a.hdr.size = sizeof(a) - 1;
+	CHECK(event_write(&e, &a, sizeof(a) - 1, &w, &m) == -EINVAL);
+	a.hdr.size = sizeof(a);
+	a.key.type = MW_EVENT_EXIT;
+	CHECK(event_write(&e, &a, sizeof(a), &w, &m) == -EINVAL);
+	jw_free(&w);
+	free(f);
+	proc_cache_free(e.cache);
+}
+
 UNIT_TEST(exit_record)
 {
 	struct events e = ev_ctx();
@@ -327,11 +420,12 @@ UNIT_TEST(proc_cache)
 
 	for (pid = 1; pid <= 10000; pid++)
 		CHECK(proc_cache_put(c, pid, pid * MW_TICK_NS, strdup("x"),
-				     NULL) == 0);
+				     NULL, 0) == 0);
 	CHECK(proc_cache_count(c) == 10000);
 	CHECK(proc_cache_get(c, 4097, 4097 * MW_TICK_NS + 5) != NULL);
 	CHECK(proc_cache_get(c, 4097, 4098 * MW_TICK_NS) == NULL);
-	proc_cache_put(c, 4097, 1, NULL, NULL);		/* replaced */
+	proc_cache_put(c, 4097, 1, NULL, "a\0b\\\"", 5);	/* replaced */
+	CHECK_STR(proc_cache_get(c, 4097, 1)->args, "[\"a\",\"b\\\\\\\"\"]");
 	CHECK(proc_cache_count(c) == 10000);
 	for (pid = 1; pid <= 10000; pid += 2)
 		proc_cache_del(c, pid);

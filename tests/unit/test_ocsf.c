@@ -199,6 +199,16 @@ UNIT_TEST(network_connect_denied_and_allowed)
 	CHECK(num(o, "connection_info.direction_id") == 2);
 	CHECK(num(o, "action_id") == 2 && num(o, "disposition_id") == 2);
 	json_object_put(o);
+	/* A summary of repeats: OCSF's count and its period. */
+	o = conv("{" TIME ",\"type\":\"network_connect\"," PROC
+		 ",\"action\":\"deny\",\"network\":{\"daddr\":\"169.254.169.254\",\"dport\":80,"
+		 "\"protocol\":\"tcp\",\"family\":\"ipv4\"},\"rule\":\"r\",\"count\":41,"
+		 "\"first_time\":\"2025-11-26T10:00:00.5Z\",\"last_time\":\"2025-11-26T10:00:09Z\"}");
+	CHECK(num(o, "count") == 41);
+	CHECK(num(o, "start_time") == 1764151200500LL);
+	CHECK(num(o, "end_time") == 1764151209000LL);
+	CHECK(str(o, "unmapped.count") == NULL);
+	json_object_put(o);
 	o = conv("{" TIME ",\"type\":\"network_connect\"," PROC
 		 ",\"action\":\"allow\",\"network\":{\"daddr\":\"::1\",\"dport\":443,"
 		 "\"protocol\":\"tcp\",\"family\":\"ipv6\"}}");

@@ -18,7 +18,8 @@ void cli_usage(FILE *f)
 "      [--backend auto|lsm|fallback] [--pin-dir DIR] [--resolv-conf FILE]\n"
 "      [--ring-buffer SIZE] [--format native|ocsf] [--output-rotate-size BYTES]\n"
 "      [--output-queue BYTES] [--metrics ADDR:PORT] [--host-root DIR]\n"
-"      [--state-dir DIR] [--cleanup-on-exit] [--guard-cgroup DIR] [-v]\n"
+"      [--state-dir DIR] [--cleanup-on-exit] [--guard-cgroup DIR]\n"
+"      [--aggregate-window DURATION] [-v]\n"
 "                       load the BPF programs and stream events as JSON lines;\n"
 "                       SPEC: - (stdout), FILE, file:FILE, unix:PATH,\n"
 "                       tcp:HOST:PORT, syslog+tcp:HOST:PORT (docs/outputs.md);\n"
@@ -76,17 +77,23 @@ int next_opt(const char *cmd, int argc, char **argv, const char *shorts,
 	return c;
 }
 
+/* The decimal number @s starts with; @end after it. No sign, no space. */
+static int leading_number(const char *s, unsigned long long *v, char **end)
+{
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	*v = strtoull(s, end, 10);
+	return errno ? -EINVAL : 0;
+}
+
 /* A byte count with an optional K, M or G suffix, at most @max. */
 int parse_bytes(const char *s, __u64 max, __u64 *out)
 {
 	unsigned long long v;
 	char *end;
 
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	v = strtoull(s, &end, 10);
-	if (errno)
+	if (leading_number(s, &v, &end))
 		return -EINVAL;
 	if ((*end == 'K' || *end == 'k') && end++)
 		v <<= 10;
@@ -97,5 +104,27 @@ int parse_bytes(const char *s, __u64 max, __u64 *out)
 	if (*end || v > max)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+/* "10s", "500ms", "2m" or "0" (off), at most @max_ns. */
+int parse_duration(const char *s, __u64 max_ns, __u64 *ns)
+{
+	unsigned long long v, unit = 1;
+	char *end;
+
+	if (leading_number(s, &v, &end))
+		return -EINVAL;
+	if (!strcmp(end, "ms"))
+		unit = 1000000ULL;
+	else if (!strcmp(end, "s"))
+		unit = 1000000000ULL;
+	else if (!strcmp(end, "m"))
+		unit = 60000000000ULL;
+	else if (*end || v)
+		return -EINVAL;
+	if (v > max_ns / unit)		/* no overflow */
+		return -EINVAL;
+	*ns = v * unit;
 	return 0;
 }

@@ -18,6 +18,8 @@ int next_opt(const char *cmd, int argc, char **argv, const char *shorts,
 	     const struct option *longs, int *bad);
 /* A byte count with an optional K, M or G suffix, at most @max. */
 int parse_bytes(const char *s, __u64 max, __u64 *out);
+/* A duration: a number with ms, s or m, or 0; at most @max_ns. */
+int parse_duration(const char *s, __u64 max_ns, __u64 *ns);
 
 int cmd_run(int argc, char **argv);
 int cmd_exec(int argc, char **argv);

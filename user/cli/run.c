@@ -25,7 +25,7 @@ static int parse_size(const char *s, __u32 *out)
 
 enum {
 	OPT_FORMAT = 256, OPT_ROTATE, OPT_QUEUE, OPT_METRICS, OPT_HOST_ROOT,
-	OPT_STATE_DIR, OPT_CLEANUP, OPT_GUARD_CGROUP,
+	OPT_STATE_DIR, OPT_CLEANUP, OPT_GUARD_CGROUP, OPT_AGG_WINDOW,
 };
 
 /* Long on purpose: one case per flag, each with its own one-line error. */
@@ -48,6 +48,7 @@ int cmd_run(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "cleanup-on-exit", no_argument, NULL, OPT_CLEANUP },
 		{ "guard-cgroup", required_argument, NULL, OPT_GUARD_CGROUP },
+		{ "aggregate-window", required_argument, NULL, OPT_AGG_WINDOW },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -57,6 +58,7 @@ int cmd_run(int argc, char **argv)
 		.pin_dir = PIN_DIR_DEFAULT,
 		.state_dir = STATE_DIR_DEFAULT,
 		.stats_interval_ms = 1000,
+		.agg_window_ns = MW_AGG_WINDOW_NS,
 		.out.rotate_size = SINK_ROTATE_DEFAULT,
 		.out.queue_size = SINK_QUEUE_DEFAULT,
 	};
@@ -146,6 +148,11 @@ int cmd_run(int argc, char **argv)
 		case 'R':
 			if (parse_size(optarg, &o.ringbuf_size))
 				return bad_usage("run", "--ring-buffer \"%s\": not a power of two from 4096 to 1073741824 (suffixes K, M)",
+						 optarg);
+			break;
+		case OPT_AGG_WINDOW:
+			if (parse_duration(optarg, 3600000000000ULL, &o.agg_window_ns))
+				return bad_usage("run", "--aggregate-window \"%s\": not a duration from 1ms to 60m (suffix ms, s or m) or 0 (off)",
 						 optarg);
 			break;
 		case 'v':

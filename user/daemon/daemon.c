@@ -100,10 +100,15 @@ void daemon_save_state(struct daemon *d)
 
 void daemon_emit(struct daemon *d, json_object *o)
 {
-	/* A server's exit: its client sees stderr close now, not a tick on. */
-	if (notice_event(&d->notices, o))
-		notice_settle(&d->notices, fence_reports_owed(&d->fence));
 	output_emit(&d->out, o);
+}
+
+void daemon_emit_record(struct daemon *d)
+{
+	/* A server's exit: its client sees stderr close now, not a tick on. */
+	if (notice_event(&d->notices, &d->meta))
+		notice_settle(&d->notices, fence_reports_owed(&d->fence));
+	output_emit_record(&d->out, &d->line, &d->meta);
 }
 
 int ep_add(struct daemon *d, int fd, struct ep_src *src, int kind)
@@ -141,6 +146,16 @@ static void metrics_gauges(void *arg, struct metrics_gauges *g)
 		g->tracked_max = loader_tracked_max(&d->bpf);
 		g->generation = d->maps.active_gen;
 	}
+	if (d->bpf.skel) {
+		__u64 c[MW_CNT_MAX] = {};
+
+		maps_counters(&d->maps, c);
+		g->agg_full = c[MW_CNT_AGG_FULL];
+		g->agg_max = MW_AGG_MAX;
+	}
+	g->agg_window_ms = d->o->agg_window_ns / 1000000;
+	g->agg_entries = d->agg.entries;
+	g->agg_summaries = d->agg_summaries;
 	g->fanotify = fence_active(&d->fence);
 	fence_counts(&d->fence, &fc);
 	g->fanotify_allowed = fc.allowed;
@@ -316,6 +331,12 @@ static int load_bpf(struct daemon *d)
 		log_msg("setting up the event loop: %s", strerror(-ret));
 		return ret;
 	}
+	ret = loader_agg_window(&d->bpf, d->o->agg_window_ns);
+	if (ret) {
+		log_msg("setting the aggregation window: %s", strerror(-ret));
+		return ret;
+	}
+	loop_agg_sweep(d, true);	/* what was counted in the gap */
 	ring_buffer__consume(d->rb);	/* the gap's events, before ours */
 	loop_check_counters(d);
 	ret = maps_apply(&d->maps, d->policy, err, sizeof(err),
@@ -405,6 +426,7 @@ static void teardown(struct daemon *d)
 	maps_free(&d->maps);
 	policy_free(d->policy);
 	proc_cache_free(d->ev.cache);
+	jw_free(&d->line);
 	notices_free(&d->notices);
 	output_close(&d->out);
 	close_fd(&d->cgroup_fd);

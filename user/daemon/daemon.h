@@ -23,6 +23,7 @@ struct run_opts {
 	enum backend_req backend;
 	int stats_interval_ms;
 	__u32 ringbuf_size;		/* bytes, power of two; 0: the default */
+	__u64 agg_window_ns;		/* aggregation window; 0: off */
 };
 
 /* `mcpwarden run`: returns the process exit status. */

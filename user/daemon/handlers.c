@@ -224,7 +224,10 @@ static json_object *on_status(struct daemon *d)
 		[MW_CNT_EVENTS] = "events", [MW_CNT_RINGBUF_FULL] = "ring_buffer_full",
 		[MW_CNT_TRACK_FULL] = "tracked_map_full", [MW_CNT_DENIES] = "denies",
 		[MW_CNT_AUDITS] = "audits", [MW_CNT_READ_ERRS] = "read_errors",
+		[MW_CNT_RINGBUF_ROUTINE] = "ring_buffer_routine",
+		[MW_CNT_AGG_FULL] = "aggregation_full",
 	};
+	json_object *agg = json_object_new_object();
 	size_t i;
 
 	loop_sync(d);
@@ -243,6 +246,17 @@ static json_object *on_status(struct daemon *d)
 	json_object_object_add(resp, "tracked", json_object_new_int64(
 				       maps_tracked_count(&d->maps)));
 	json_object_object_add(resp, "counters", cnt);
+	json_object_object_add(agg, "window_ms", json_object_new_int64(
+				       d->o->agg_window_ns / 1000000));
+	json_object_object_add(agg, "entries",
+			       json_object_new_int64(d->agg.entries));
+	json_object_object_add(agg, "max_entries",
+			       json_object_new_int64(MW_AGG_MAX));
+	json_object_object_add(agg, "summaries",
+			       json_object_new_int64(d->agg_summaries));
+	json_object_object_add(agg, "full", json_object_new_int64(
+				       c[MW_CNT_AGG_FULL]));
+	json_object_object_add(resp, "aggregation", agg);
 	json_object_object_add(resp, "cgroup",
 			       json_object_new_string(d->cgroup_path));
 	json_object_object_add(resp, "outputs", outputs_json(d));

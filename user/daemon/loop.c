@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <sys/sysmacros.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "daemon/state.h"
@@ -17,21 +18,25 @@
 #include "output/agent_events.h"
 
 #define DRAIN_MS		100	/* latest delivery of a routine event */
+/*
+ * While records keep coming, the loop lets them gather this long before it
+ * reads again: a verdict waits at most a millisecond more, and a flood
+ * costs a wake-up and a write per batch, not per event (the kernel wakes a
+ * reader that has caught up for each verdict).
+ */
+#define COALESCE_NS		(1000 * 1000)
 
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
-	json_object *o;
-	int err;
 
-	o = event_from_record(&d->ev, data, size, &err);
-	if (!o) {
+	if (event_write(&d->ev, data, size, &d->line, &d->meta)) {
 		if (!d->bad_records++)
 			log_msg("malformed event record (%zu bytes), ignoring",
 				size);
 		return 0;
 	}
-	daemon_emit(d, o);
+	daemon_emit_record(d);
 	return 0;
 }
 
@@ -77,9 +82,36 @@ void loop_check_counters(struct daemon *d)
 		    "ring_buffer_full", NULL);
 	report_lost(d, c[MW_CNT_TRACK_FULL], &d->seen.tracked_full,
 		    "tracked_map_full", NULL);
+	report_lost(d, c[MW_CNT_RINGBUF_ROUTINE], &d->seen.ringbuf_routine,
+		    "ring_buffer_routine", NULL);
 	/* The counters are pinned: the next agent reports only the rest. */
 	if (memcmp(&was, &d->seen, sizeof(was)))
 		daemon_save_state(d);
+}
+
+/*
+ * Summarise the aggregation windows that closed (@force: all, at a stop
+ * or a start) and read what they count; the ring has them after this.
+ */
+void loop_agg_sweep(struct daemon *d, bool force)
+{
+	__u64 inserted = loader_agg_inserted(&d->bpf);
+	struct mw_agg_flush_args a;
+	int ret;
+
+	/* An empty map that nothing entered since: nothing to walk. */
+	if (!force && !d->agg.entries && inserted == d->agg_inserted)
+		return;
+	d->agg_inserted = inserted;
+	ret = loader_agg_flush(&d->bpf, force, &a);
+	if (ret) {
+		if (!d->agg_errors++)
+			log_msg("sweeping the aggregation map: %s, ignoring (repeats stay counted in it)",
+				strerror(-ret));
+		return;
+	}
+	d->agg = a;
+	d->agg_summaries += a.flushed - a.kept;
 }
 
 void loop_sync(struct daemon *d)
@@ -146,6 +178,7 @@ static void on_timer(struct daemon *d)
 
 	if (read(d->timerfd, &ticks, sizeof(ticks)) <= 0)
 		return;
+	loop_agg_sweep(d, false);
 	loop_check_counters(d);
 	loader_clock(&d->bpf);
 	control_expire(&d->ctl);
@@ -160,7 +193,9 @@ static void dispatch(struct daemon *d, struct ep_src *src, __u32 events)
 {
 	switch (src->kind) {
 	case EP_RINGBUF:
-		ring_buffer__consume(d->rb);
+		/* Woken by a verdict, or a quarter-full ring: a flood, maybe. */
+		d->consumed += ring_buffer__consume(d->rb);
+		d->woken = true;
 		break;
 	case EP_SIGNAL:
 		on_signal(d);
@@ -195,25 +230,31 @@ static void dispatch(struct daemon *d, struct ep_src *src, __u32 events)
 
 void loop_run(struct daemon *d)
 {
+	static const struct timespec coalesce = { .tv_nsec = COALESCE_NS };
 	struct epoll_event evs[32];
 	int n, i;
 
 	while (!d->stop_signal) {
+		if (d->woken && d->consumed > 0)
+			nanosleep(&coalesce, NULL);
+		d->woken = false;
 		/* Routine events do not wake us (mw_wakeup()): drain on a tick. */
 		n = epoll_wait(d->epfd, evs, 32, DRAIN_MS);
 		if (n < 0 && errno != EINTR) {
 			log_msg("epoll_wait: %s", strerror(errno));
 			break;
 		}
+		d->consumed = 0;
 		for (i = 0; i < n; i++)
 			dispatch(d, evs[i].data.ptr, evs[i].events);
-		ring_buffer__consume(d->rb);	/* cheap when empty */
+		d->consumed += ring_buffer__consume(d->rb);	/* cheap when empty */
 		if (d->reload) {
 			d->reload = false;
 			reload_run(d);
 		}
 		output_tick(&d->out);
 	}
+	loop_agg_sweep(d, true);	/* the repeats counted so far */
 	ring_buffer__consume(d->rb);	/* what is left, before the stop event */
 	loop_check_counters(d);
 }

@@ -26,19 +26,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "daemon/notice.h"
-#include "lib/jsonstr.h"
 #include "lib/time.h"
 
 #define NOTICES_PER_SERVER	4
 /* The longest a server's stderr is held after its exit for owed records. */
 #define NOTICE_LINGER_NS	(200 * 1000000ULL)
-
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
 
 static void slot_free(struct notice_slot *s)
 {
@@ -74,9 +66,14 @@ static struct notice_slot *slot_of(struct notices *n, __u32 pid)
 {
 	size_t i;
 
+	if (pid && pid == n->last_pid &&
+	    (!n->last || n->last->pid == pid))
+		return n->last;
+	n->last_pid = pid;
+	n->last = NULL;
 	for (i = 0; pid && i < NOTICE_SERVERS; i++)
 		if (n->s[i].pid == pid)
-			return &n->s[i];
+			return n->last = &n->s[i];
 	return NULL;
 }
 
@@ -162,6 +159,7 @@ void notice_track(struct notices *n, __u32 pid, int peer_pidfd)
 	s = &n->s[old];
 	slot_free(s);
 	s->pid = pid;
+	n->last_pid = 0;	/* a pid without a slot may have one now */
 	s->fd = fd;
 	s->pidfd = pidfd;
 	s->seq = ++n->seq;
@@ -185,44 +183,39 @@ static void say(const struct notice_slot *s, char *line)
 		errno = 0;	/* full (EAGAIN) or gone: dropped */
 }
 
-bool notice_event(struct notices *n, json_object *o)
+bool notice_event(struct notices *n, const struct event_meta *m)
 {
-	json_object *srv = member(o, "mcp_server"), *proc = member(o, "process");
-	const char *type = json_get_str(o, "type");
-	const char *action = json_get_str(o, "action");
-	const char *rule = json_get_str(o, "rule"), *path;
+	const char *action = event_action_str(m->action), *path;
 	struct notice_slot *s;
 	char line[PIPE_BUF];
 	size_t len;
-	int pid;
+	int pid = m->pid;
 
-	if (!type || !srv || !(s = slot_of(n, json_object_get_int(member(srv, "pid")))))
+	if (!m->type || !(s = slot_of(n, m->server_pid)))
 		return false;
-	pid = json_object_get_int(member(proc, "pid"));
-	if (!strcmp(type, "process_exit") && pid == (int)s->pid) {
+	if (!strcmp(m->type, "process_exit") && m->pid == s->pid) {
 		s->exited_ns = time_boot_ns();
 		return true;
 	}
-	if (!action || !rule || s->lines >= NOTICES_PER_SERVER ||
-	    (strcmp(action, "deny") && strcmp(action, "kill")))
+	/* A summary repeats what its first event said. */
+	if (!action || !m->rule || m->summary || s->lines >= NOTICES_PER_SERVER ||
+	    (m->action != MW_ACTION_DENY && m->action != MW_ACTION_KILL))
 		return false;
-	if (!strcmp(type, "process_exec")) {
-		path = json_get_str(member(o, "exec"), "path");
-		if (!path)
-			path = json_get_str(proc, "exe");
+	if (!strcmp(m->type, "process_exec")) {
+		path = m->path ? m->path : m->exe;
 		snprintf(line, sizeof(line),
 			 "mcpwarden: the agent's policy %s the exec of \"%s\" (pid %d): %s\n",
-			 strcmp(action, "kill") ? "refused" : "killed, at its start,",
-			 path ? path : "?", pid, rule);
-	} else if (!strcmp(type, "file_open")) {
-		path = json_get_str(member(o, "file"), "path");
+			 m->action != MW_ACTION_KILL ? "refused" : "killed, at its start,",
+			 path ? path : "?", pid, m->rule);
+	} else if (!strcmp(m->type, "file_open")) {
+		path = m->path;
 		if (!path)
 			return false;
 		len = strlen(path);
 		/* npm goes on without it, silently: on the public registry. */
 		snprintf(line, sizeof(line),
 			 "mcpwarden: the agent's policy refused the open of \"%s\" (pid %d): %s%s\n",
-			 path, pid, rule, len >= 7 && !strcmp(path + len - 7, "/.npmrc") ?
+			 path, pid, m->rule, len >= 7 && !strcmp(path + len - 7, "/.npmrc") ?
 			 "; npm runs without this configuration (registry, token, proxy): docs/clients.md says how to let a profile read it" : "");
 	} else {
 		return false;

@@ -2,8 +2,8 @@
 #ifndef MW_NOTICE_H
 #define MW_NOTICE_H
 
-#include <json-c/json.h>
 #include <linux/types.h>
+#include "output/events.h"
 
 #define NOTICE_SERVERS	256
 
@@ -18,6 +18,9 @@ struct notices {
 		__u64 seq;
 	} s[NOTICE_SERVERS];
 	__u64 seq;
+	/* The last lookup's answer: events come in runs of one server. */
+	__u32 last_pid;
+	struct notice_slot *last;	/* NULL: @last_pid has no slot */
 };
 
 void notices_init(struct notices *n);
@@ -27,11 +30,11 @@ void notices_init(struct notices *n);
  */
 void notice_track(struct notices *n, __u32 pid, int pidfd);
 /*
- * Event @o, about to be written: a refused exec or open in a wrapped
+ * Event @m, about to be written: a refused exec or open in a wrapped
  * server's tree is said in a line on the server's stderr. True if it is a
  * server's exit: notice_settle() then lets go of its stderr.
  */
-bool notice_event(struct notices *n, json_object *o);
+bool notice_event(struct notices *n, const struct event_meta *m);
 /*
  * Let go of the stderr of servers that exited, at once unless the fence
  * owes records (@reports_owed: a refusal's record may come after the exit

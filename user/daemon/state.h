@@ -38,6 +38,14 @@ struct daemon {
 	struct policy *policy;
 	const char *resolv_conf;	/* host_path()'ed, or --resolv-conf */
 	struct events ev;
+	struct jw line;			/* the record being written */
+	struct mw_agg_flush_args agg;	/* what the last sweep found */
+	int consumed;			/* records this loop turn read */
+	bool woken;			/* by the ring buffer, this turn */
+	__u64 agg_summaries;		/* summaries the sweeps wrote */
+	__u64 agg_inserted;		/* mw_agg_config.inserted, last sweep */
+	unsigned int agg_errors;
+	struct event_meta meta;
 	struct ring_buffer *rb;
 	struct control ctl;
 	struct features feat;
@@ -63,6 +71,8 @@ struct daemon {
 
 /* The outputs take @o (consumed, NULL ignored). */
 void daemon_emit(struct daemon *d, json_object *o);
+/* The same for a kernel record that event_write() left in d->line. */
+void daemon_emit_record(struct daemon *d);
 /* state.json for the next agent: rule names, losses reported. */
 void daemon_save_state(struct daemon *d);
 int ep_add(struct daemon *d, int fd, struct ep_src *src, int kind);
@@ -74,6 +84,8 @@ int loop_setup(struct daemon *d);
 void loop_run(struct daemon *d);
 /* Kernel counters and sink drops that rose become events_lost. */
 void loop_check_counters(struct daemon *d);
+/* Sweep the aggregation map (@force: every window, a start or a stop). */
+void loop_agg_sweep(struct daemon *d, bool force);
 /*
  * Bring every output up to now: what the kernel and the fence reported,
  * new subdirectories marked, losses counted, sinks flushed. A status

@@ -132,6 +132,7 @@ int state_load(const char *dir, struct rule_ids *rules, struct state_seen *seen,
 	if (json_object_object_get_ex(o, "seen", &s)) {
 		seen->ringbuf_full = get_u64(s, "ring_buffer_full");
 		seen->tracked_full = get_u64(s, "tracked_map_full");
+		seen->ringbuf_routine = get_u64(s, "ring_buffer_routine");
 	}
 	if (json_object_object_get_ex(o, "held", &s) &&
 	    json_object_is_type(s, json_type_array))
@@ -187,6 +188,8 @@ int state_save(const char *dir, const struct rule_ids *rules,
 			       json_object_new_int64(seen->ringbuf_full));
 	json_object_object_add(s, "tracked_map_full",
 			       json_object_new_int64(seen->tracked_full));
+	json_object_object_add(s, "ring_buffer_routine",
+			       json_object_new_int64(seen->ringbuf_routine));
 	json_object_object_add(o, "seen", s);
 	json_object_object_add(o, "held", held_json(held));
 	state_path(dir, STATE_FILE, path, sizeof(path));

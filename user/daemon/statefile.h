@@ -19,6 +19,7 @@
 struct state_seen {
 	__u64 ringbuf_full;	/* MW_CNT_RINGBUF_FULL already reported */
 	__u64 tracked_full;	/* MW_CNT_TRACK_FULL */
+	__u64 ringbuf_routine;	/* MW_CNT_RINGBUF_ROUTINE */
 };
 
 /*

@@ -27,7 +27,8 @@ static const char *const pinned_maps[] = {
 	"mw_meta", "mw_profile_names", "mw_profiles", "mw_net_rules",
 	"mw_exec_rules", "mw_file_rules", "mw_file_names", "mw_unix_rules",
 	"mw_unix_paths", "mw_applet_rules", "mw_file_guards",
-	"mw_counters", "mw_events", "mw_guarded", NULL,
+	"mw_counters", "mw_events", "mw_guarded", "mw_agg", "mw_agg_config",
+	NULL,
 };
 
 /*
@@ -330,6 +331,8 @@ static void prog_select(struct loader *l, const struct loader_opts *o)
 	}
 	bpf_program__set_autoload(l->skel->progs.handle_fence_report,
 				  load && o->fence);
+	/* Run, never attached: ours even beside adopted programs. */
+	bpf_program__set_autoload(l->skel->progs.handle_agg_flush, true);
 }
 
 /*
@@ -630,6 +633,46 @@ void loader_guard(const struct loader *l, enum mw_guarded_idx who, pid_t tgid)
 	if (l->skel)
 		bpf_map_update_elem(bpf_map__fd(l->skel->maps.mw_guarded), &key,
 				    &v, BPF_ANY);
+}
+
+int loader_agg_window(const struct loader *l, __u64 window_ns)
+{
+	int fd = bpf_map__fd(l->skel->maps.mw_agg_config);
+	struct mw_agg_config c = {};
+	__u32 zero = 0;
+
+	/* The count of entries made goes on: a sweep compares it. */
+	if (bpf_map_lookup_elem(fd, &zero, &c))
+		return -errno;
+	c.window_ns = window_ns;
+	return bpf_map_update_elem(fd, &zero, &c, BPF_ANY) ? -errno : 0;
+}
+
+__u64 loader_agg_inserted(const struct loader *l)
+{
+	struct mw_agg_config c = {};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.mw_agg_config), &zero,
+			    &c);
+	return c.inserted;
+}
+
+int loader_agg_flush(const struct loader *l, bool force,
+		     struct mw_agg_flush_args *out)
+{
+	struct mw_agg_flush_args args = { .force = force };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args,
+		    .ctx_size_in = sizeof(args));
+	int ret;
+
+	ret = bpf_prog_test_run_opts(
+		bpf_program__fd(l->skel->progs.handle_agg_flush), &opts);
+	if (ret)
+		return -errno;
+	if (out)
+		*out = args;
+	return opts.retval ? (int)opts.retval : 0;
 }
 
 int loader_ringbuf_fd(const struct loader *l)

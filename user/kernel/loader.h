@@ -74,6 +74,16 @@ int loader_repin(struct loader *l, const char *name);
 int loader_repin_all(struct loader *l,
 		     void (*cb)(const char *name, int ret, void *arg), void *arg);
 int loader_ringbuf_fd(const struct loader *l);
+/* The aggregation window the hooks use (0: every decision an event). */
+int loader_agg_window(const struct loader *l, __u64 window_ns);
+/* Entries the hooks made in mw_agg, ever (a sweep finds none otherwise). */
+__u64 loader_agg_inserted(const struct loader *l);
+/*
+ * Sweep mw_agg: summarise the windows that closed (@force: open ones too,
+ * at a stop), remove idle entries; @out says what it found.
+ */
+int loader_agg_flush(const struct loader *l, bool force,
+		     struct mw_agg_flush_args *out);
 /* Are all loaded programs attached? */
 bool loader_attached(const struct loader *l);
 __u32 loader_tracked_max(const struct loader *l);

@@ -109,8 +109,23 @@ void addr_format(const __u8 addr[16], char *buf, size_t len)
 	if (!buf || !len)
 		return;
 	if (addr_is_v4(addr)) {
-		snprintf(buf, len, "%u.%u.%u.%u", addr[12], addr[13], addr[14],
-			 addr[15]);
+		char b[16], *p = b;
+		int i;
+
+		/* Without snprintf: an event path writes one per connect. */
+		for (i = 12; i < 16; i++) {
+			if (addr[i] >= 100)
+				*p++ = '0' + addr[i] / 100;
+			if (addr[i] >= 10)
+				*p++ = '0' + addr[i] / 10 % 10;
+			*p++ = '0' + addr[i] % 10;
+			*p++ = i < 15 ? '.' : 0;
+		}
+		if (len < (size_t)(p - b)) {	/* truncated, as snprintf */
+			p = b + len;
+			b[len - 1] = 0;
+		}
+		memcpy(buf, b, p - b);
 		return;
 	}
 	if (!inet_ntop(AF_INET6, addr, buf, (socklen_t)len))

@@ -4,7 +4,7 @@
 #include "lib/jsonstr.h"
 
 /* Length of the valid UTF-8 sequence at @s (at most @len bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
+size_t utf8_seq_len(const unsigned char *s, size_t len)
 {
 	size_t n, i;
 	unsigned int cp;
@@ -44,7 +44,7 @@ json_object *json_string_bytes(const char *s, size_t len)
 	char *buf;
 
 	for (i = 0; i < len; i += n) {
-		n = utf8_seq(u + i, len - i);
+		n = utf8_seq_len(u + i, len - i);
 		if (!n)
 			break;
 	}
@@ -54,7 +54,7 @@ json_object *json_string_bytes(const char *s, size_t len)
 	if (!buf)
 		return NULL;
 	for (i = 0; i < len; i += n) {
-		n = utf8_seq(u + i, len - i);
+		n = utf8_seq_len(u + i, len - i);
 		if (n) {
 			memcpy(buf + o, s + i, n);
 			o += n;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
+/* Length of the valid UTF-8 sequence at @s (at most @len bytes), or 0. */
+size_t utf8_seq_len(const unsigned char *s, size_t len);
 /* NUL-separated argv bytes to a JSON array; invalid UTF-8 becomes U+FFFD. */
 json_object *proc_args_json(const char *buf, size_t len);
 /* A JSON string from bytes, invalid UTF-8 replaced with U+FFFD. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include "lib/time.h"
 
@@ -29,14 +30,55 @@ __s64 time_boot_to_real(void)
 	       (rt.tv_nsec - bt.tv_nsec);
 }
 
+/*
+ * RFC 3339 with nanoseconds, UTC. The dates of the last few seconds are
+ * kept (per thread): an event writes three times (the event, its process's
+ * and its server's start), thousands of events within one second.
+ */
+#define TIME_CACHE	4
+
 void time_format(__s64 real_ns, char *buf, size_t len)
 {
+	static __thread struct {
+		time_t sec;
+		size_t len;
+		char date[24];
+	} cache[TIME_CACHE];
+	static __thread unsigned int next;
 	time_t sec = real_ns / 1000000000LL;
 	long nsec = real_ns % 1000000000LL;
+	unsigned int i;
 	struct tm tm;
-	char date[32];
+	size_t dlen;
+	char *date;
 
-	gmtime_r(&sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09ldZ", date, nsec);
+	if (real_ns < 0) {
+		snprintf(buf, len, "%s", "1970-01-01T00:00:00.000000000Z");
+		return;
+	}
+	for (i = 0; i < TIME_CACHE; i++)
+		if (cache[i].len && cache[i].sec == sec)
+			break;
+	if (i == TIME_CACHE) {
+		if (!gmtime_r(&sec, &tm)) {
+			snprintf(buf, len, "%s", "1970-01-01T00:00:00.000000000Z");
+			return;
+		}
+		i = next++ % TIME_CACHE;
+		cache[i].sec = sec;
+		cache[i].len = strftime(cache[i].date, sizeof(cache[i].date),
+					"%Y-%m-%dT%H:%M:%S", &tm);
+	}
+	date = cache[i].date;
+	dlen = cache[i].len;
+	if (!dlen || len < dlen + 12) {
+		snprintf(buf, len, "%s.%09ldZ", date, nsec);
+		return;
+	}
+	memcpy(buf, date, dlen);
+	buf[dlen] = '.';
+	for (i = 9; i >= 1; i--, nsec /= 10)
+		buf[dlen + i] = '0' + nsec % 10;
+	buf[dlen + 10] = 'Z';
+	buf[dlen + 11] = 0;
 }

@@ -65,62 +65,74 @@ const char *event_source_str(__u32 source)
 	}
 }
 
-static void add_int(json_object *o, const char *k, __s64 v)
-{
-	json_object_object_add(o, k, json_object_new_int64(v));
-}
-
-static void add_str(json_object *o, const char *k, const char *v)
-{
-	if (v)
-		json_object_object_add(o, k, json_object_new_string(v));
-}
 
 /* The image and argv of process @ppid, from the cache or /proc. */
-static const struct proc_info *parent_image(struct events *e, __u32 ppid)
+static const struct proc_entry *parent_image(struct events *e, __u32 ppid)
 {
-	const struct proc_info *ci = proc_cache_get_pid(e->cache, ppid);
+	const struct proc_entry *ci = proc_cache_get_pid(e->cache, ppid);
 	struct proc_info pi;
 
-	if (ci || !ppid || proc_read(e->proc_root, ppid, &pi))
+	if (ci || !ppid)
 		return ci;
-	if (proc_cache_put(e->cache, ppid, pi.start_time, pi.exe, pi.args))
+	/* Unreadable: remembered so, not read again for every event. */
+	if (proc_read(e->proc_root, ppid, &pi))
+		pi = (struct proc_info){};
+	if (proc_cache_put_info(e->cache, ppid, pi.start_time, &pi))
 		return NULL;
 	return proc_cache_get_pid(e->cache, ppid);
 }
 
-/* "process": kernel facts, then exe and args from the cache or /proc. */
-static json_object *process_json(struct events *e, const struct mw_process *p)
+/* The cache's entry for @p, read from /proc once if it has none. */
+static const struct proc_entry *proc_of(struct events *e,
+					const struct mw_process *p)
 {
-	json_object *o = json_object_new_object(), *args;
-	const struct proc_info *ci, *pi_parent;
-	const char *exe;
+	const struct proc_entry *ci = proc_cache_get(e->cache, p->pid,
+						     p->start_time);
 	struct proc_info pi;
+
+	if (ci)
+		return ci;
+	/* Gone, or the pid is another's: remembered as unknown. */
+	if (proc_read(e->proc_root, p->pid, &pi)) {
+		pi = (struct proc_info){};
+	} else if (!mw_same_start(pi.start_time, p->start_time)) {
+		proc_info_clear(&pi);
+		pi = (struct proc_info){};
+	}
+	if (proc_cache_put_info(e->cache, p->pid, p->start_time, &pi))
+		return NULL;
+	return proc_cache_get(e->cache, p->pid, p->start_time);
+}
+
+/* "process": kernel facts, then exe and args from the cache or /proc. */
+static void process_write(struct events *e, struct jw *w,
+			  const struct mw_process *p, bool args_truncated,
+			  struct event_meta *m)
+{
+	const struct proc_entry *ci = proc_of(e, p), *pi_parent;
+	const char *exe, *args;
+	size_t args_len, obj;
 	char buf[48];
 
-	add_int(o, "pid", p->pid);
-	add_int(o, "tid", p->tid);
-	add_int(o, "ppid", p->ppid);
-	add_int(o, "uid", p->uid);
-	add_int(o, "gid", p->gid);
-	json_object_object_add(o, "comm",
-			       json_string_bytes(p->comm,
-						 strnlen(p->comm, sizeof(p->comm))));
-	time_format((__s64)p->start_time + e->boot_to_real, buf,
-			   sizeof(buf));
-	add_str(o, "start_time", buf);
-	add_int(o, "cgroup_id", (__s64)p->cgroup_id);
-
-	ci = proc_cache_get(e->cache, p->pid, p->start_time);
-	if (!ci && proc_read(e->proc_root, p->pid, &pi) == 0) {
-		if (mw_same_start(pi.start_time, p->start_time)) {
-			proc_cache_put(e->cache, p->pid, p->start_time,
-				       pi.exe, pi.args);
-			ci = proc_cache_get(e->cache, p->pid, p->start_time);
-		} else {
-			proc_info_clear(&pi);
-		}
+	/* Written once per process and thread: the same object, copied. */
+	if (ci && ci->exe && ci->args && ci->memo &&
+	    ci->memo_truncated == args_truncated &&
+	    !memcmp(&ci->memo_of, p, sizeof(*p))) {
+		jw_raw(w, "process", ci->memo, ci->memo_len);
+		m->exe = ci->exe;
+		return;
 	}
+	jw_open(w, "process", '{');
+	obj = w->len - 1;
+	jw_int(w, "pid", p->pid);
+	jw_int(w, "tid", p->tid);
+	jw_int(w, "ppid", p->ppid);
+	jw_int(w, "uid", p->uid);
+	jw_int(w, "gid", p->gid);
+	jw_strn(w, "comm", p->comm, strnlen(p->comm, sizeof(p->comm)));
+	time_format((__s64)p->start_time + e->boot_to_real, buf, sizeof(buf));
+	jw_safe(w, "start_time", buf);
+	jw_int(w, "cgroup_id", (__s64)p->cgroup_id);
 	/*
 	 * Gone before its event was written, and never exec'd (every exec of
 	 * a tracked process is in the cache): a fork of its parent (a
@@ -129,27 +141,61 @@ static json_object *process_json(struct events *e, const struct mw_process *p)
 	 */
 	pi_parent = !ci || !ci->exe || !ci->args ? parent_image(e, p->ppid) : NULL;
 	exe = ci && ci->exe ? ci->exe : pi_parent ? pi_parent->exe : NULL;
-	args = ci && ci->args ? ci->args : pi_parent ? pi_parent->args : NULL;
-	if (exe)
-		add_str(o, "exe", exe);
+	if (ci && ci->args) {
+		args = ci->args;
+		args_len = ci->args_len;
+	} else {
+		args = pi_parent ? pi_parent->args : NULL;
+		args_len = pi_parent ? pi_parent->args_len : 0;
+	}
+	jw_str(w, "exe", exe);
 	if (args)
-		json_object_object_add(o, "args", json_object_get(args));
-	return o;
+		jw_raw(w, "args", args, args_len);
+	if (args_truncated)
+		jw_bool(w, "args_truncated", true);
+	jw_close(w, '}');
+	m->exe = exe;
+	/* Only what is the process's own: a parent's image may change. */
+	if (ci && ci->exe && ci->args && !w->oom)
+		proc_cache_memo(e->cache, ci, p, args_truncated, w->buf + obj,
+				w->len - obj);
 }
 
-static json_object *server_json(struct events *e, const struct mw_server *s)
+static void server_write(struct events *e, struct jw *w,
+			 const struct mw_server *s)
 {
-	json_object *o = json_object_new_object();
+	static struct {
+		struct mw_server of;
+		char name[MW_PROFILE_NAME_MAX + 1];
+		char json[MW_PROFILE_NAME_MAX * 6 + 160];
+		size_t len;
+	} memo;
 	const char *name = e->profile_name ? e->profile_name(e->arg, s->profile) : NULL;
 	char buf[48];
+	size_t obj;
 
-	add_str(o, "profile", name ? name : "(removed)");
-	add_int(o, "pid", s->pid);
-	time_format((__s64)s->start_time + e->boot_to_real, buf,
-			   sizeof(buf));
-	add_str(o, "start_time", buf);
-	add_str(o, "source", event_source_str(s->source));
-	return o;
+	/* Events come in runs of one server: its object, copied. */
+	if (memo.len && !memcmp(&memo.of, s, sizeof(*s)) &&
+	    !strcmp(memo.name, name ? name : "")) {
+		jw_raw(w, "mcp_server", memo.json, memo.len);
+		return;
+	}
+	jw_open(w, "mcp_server", '{');
+	obj = w->len - 1;
+	jw_str(w, "profile", name ? name : "(removed)");
+	jw_int(w, "pid", s->pid);
+	time_format((__s64)s->start_time + e->boot_to_real, buf, sizeof(buf));
+	jw_safe(w, "start_time", buf);
+	jw_safe(w, "source", event_source_str(s->source));
+	jw_close(w, '}');
+	memo.len = 0;
+	if (!w->oom && w->len - obj <= sizeof(memo.json) &&
+	    strlen(name ? name : "") < sizeof(memo.name)) {
+		memo.of = *s;
+		snprintf(memo.name, sizeof(memo.name), "%s", name ? name : "");
+		memcpy(memo.json, w->buf + obj, w->len - obj);
+		memo.len = w->len - obj;
+	}
 }
 
 /*
@@ -193,40 +239,45 @@ static const struct k8s_info *k8s_lookup(struct events *e,
 	return &tmp;
 }
 
-static void k8s_json(struct events *e, json_object *o,
-		     const struct mw_process *p)
+static void k8s_write(struct events *e, struct jw *w,
+		      const struct mw_process *p)
 {
 	const struct k8s_info *k = k8s_lookup(e, p);
-	json_object *c, *kk;
 
 	if (!k)
 		return;
-	c = json_object_new_object();
-	add_str(c, "id", k->container_id);
-	json_object_object_add(o, "container", c);
+	jw_open(w, "container", '{');
+	jw_str(w, "id", k->container_id);
+	jw_close(w, '}');
 	if (!k->namespace[0] && !k->pod_uid[0])
 		return;
-	kk = json_object_new_object();
+	jw_open(w, "k8s", '{');
 	if (k->namespace[0]) {
-		add_str(kk, "namespace", k->namespace);
-		add_str(kk, "pod", k->pod);
-		add_str(kk, "container", k->container);
+		jw_str(w, "namespace", k->namespace);
+		jw_str(w, "pod", k->pod);
+		jw_str(w, "container", k->container);
 	}
 	if (k->pod_uid[0])
-		add_str(kk, "pod_uid", k->pod_uid);
-	json_object_object_add(o, "k8s", kk);
+		jw_str(w, "pod_uid", k->pod_uid);
+	jw_close(w, '}');
 }
 
-static json_object *common(struct events *e, const char *type,
-			   const struct mw_event_hdr *h,
-			   const struct mw_process *p, const struct mw_server *s)
+/* "time", "type", "process", "mcp_server", container and pod. */
+static void common(struct events *e, struct jw *w, struct event_meta *m,
+		   const char *type, const struct mw_event_hdr *h,
+		   const struct mw_process *p, const struct mw_server *s,
+		   bool args_truncated)
 {
-	json_object *o = event_new(e, type, h->time);
-
-	json_object_object_add(o, "process", process_json(e, p));
-	json_object_object_add(o, "mcp_server", server_json(e, s));
-	k8s_json(e, o, p);
-	return o;
+	time_format((__s64)h->time + e->boot_to_real, m->time, sizeof(m->time));
+	m->type = type;
+	m->pid = p->pid;
+	m->server_pid = s->pid;
+	jw_open(w, NULL, '{');
+	jw_safe(w, "time", m->time);
+	jw_safe(w, "type", type);
+	process_write(e, w, p, args_truncated, m);
+	server_write(e, w, s);
+	k8s_write(e, w, p);
 }
 
 const char *event_rule_name(const struct events *e, __u32 rule_id,
@@ -262,14 +313,94 @@ const char *event_rule_name(const struct events *e, __u32 rule_id,
 	return buf;
 }
 
-/* "rule": the policy rule by its path, or the profile's default. */
-static void add_rule(struct events *e, json_object *o, __u32 rule_id,
-		     __u32 profile, const char *section, __u8 action)
-{
-	char buf[160];
 
-	add_str(o, "rule", event_rule_name(e, rule_id, profile, section, action,
-					   buf, sizeof(buf)));
+/* "action" and "rule": the verdict and the policy rule behind it. */
+static void verdict(struct events *e, struct jw *w, struct event_meta *m,
+		    __u8 action, __u32 rule_id, __u32 profile,
+		    const char *section)
+{
+	m->action = action;
+	jw_safe(w, "action", event_action_str(action));
+	m->rule = event_rule_name(e, rule_id, profile, section, action,
+				  m->rule_buf, sizeof(m->rule_buf));
+	jw_str(w, "rule", m->rule);
+}
+
+/* A profile's fixed rule name, in @m's buffer. */
+static const char *profile_rule(struct events *e, struct event_meta *m,
+				__u32 profile, const char *what)
+{
+	const char *pname = e->profile_name ?
+			    e->profile_name(e->arg, profile) : NULL;
+
+	snprintf(m->rule_buf, sizeof(m->rule_buf), "profiles.%s.%s",
+		 pname ? pname : "?", what);
+	return m->rule_buf;
+}
+
+/*
+ * How many identical decisions the event stands for (docs/events.md): 1
+ * when written at the decision; a window's summary (MW_EVENT_AGG) has
+ * its repeats and when the first and the last of them were made.
+ */
+struct agg_info {
+	__u64 count, first_time, last_time;
+};
+
+static void count_write(struct events *e, struct jw *w,
+			const struct agg_info *ai)
+{
+	char buf[48];
+
+	jw_int(w, "count", ai ? (__s64)ai->count : 1);
+	if (!ai)
+		return;
+	time_format((__s64)ai->first_time + e->boot_to_real, buf, sizeof(buf));
+	jw_safe(w, "first_time", buf);
+	time_format((__s64)ai->last_time + e->boot_to_real, buf, sizeof(buf));
+	jw_safe(w, "last_time", buf);
+}
+
+/*
+ * The path of an inode a server's decision was about, kept from its first
+ * event for the summaries of its repeats (the kernel counts by inode).
+ */
+#define PATH_MEMO	256
+
+static struct {
+	__u64 ino;
+	__u32 dev, server_pid;
+	char *path;
+} path_memo[PATH_MEMO];
+
+static unsigned int memo_slot(__u64 ino, __u32 dev, __u32 server_pid)
+{
+	return (ino * 0x9e3779b97f4a7c15ULL ^ dev ^ server_pid) % PATH_MEMO;
+}
+
+static void memo_put(__u64 ino, __u32 dev, __u32 server_pid,
+		     const char *path)
+{
+	unsigned int i = memo_slot(ino, dev, server_pid);
+
+	if (path_memo[i].path && path_memo[i].ino == ino &&
+	    path_memo[i].dev == dev && path_memo[i].server_pid == server_pid &&
+	    !strcmp(path_memo[i].path, path))
+		return;
+	free(path_memo[i].path);
+	path_memo[i].path = strdup(path);
+	path_memo[i].ino = ino;
+	path_memo[i].dev = dev;
+	path_memo[i].server_pid = server_pid;
+}
+
+static const char *memo_get(__u64 ino, __u32 dev, __u32 server_pid)
+{
+	unsigned int i = memo_slot(ino, dev, server_pid);
+
+	return path_memo[i].path && path_memo[i].ino == ino &&
+	       path_memo[i].dev == dev &&
+	       path_memo[i].server_pid == server_pid ? path_memo[i].path : NULL;
 }
 
 static const char *hook_str(__u8 hook)
@@ -284,75 +415,67 @@ static const char *hook_str(__u8 hook)
 	}
 }
 
-static json_object *exec_file_json(const char *path, __u32 dev_major,
-				   __u32 dev_minor, __u64 ino, const char *hook)
+/* The members of "exec" or "file" up to the hook; the caller closes it. */
+static void file_write(struct jw *w, const char *key, const char *path,
+		       size_t path_len, __u32 kdev, __u64 ino, const char *hook)
 {
-	json_object *x = json_object_new_object();
-
+	jw_open(w, key, '{');
 	if (path)
-		json_object_object_add(x, "path", json_string_bytes(path,
-								    strlen(path)));
-	add_int(x, "dev_major", dev_major);
-	add_int(x, "dev_minor", dev_minor);
-	add_int(x, "inode", (__s64)ino);
-	add_str(x, "hook", hook);
-	return x;
+		jw_strn(w, "path", path, path_len);
+	jw_int(w, "dev_major", mw_kdev_major(kdev));
+	jw_int(w, "dev_minor", mw_kdev_minor(kdev));
+	jw_int(w, "inode", (__s64)ino);
+	jw_safe(w, "hook", hook);
 }
 
-static json_object *exec_json(struct events *e, const struct mw_event_exec *ev,
-			      size_t size)
+/* A path of @len bytes that ends in its NUL: a C string, or NULL. */
+static const char *cstr(const char *s, size_t len)
+{
+	return len && !s[len - 1] ? s : NULL;
+}
+
+static int exec_write(struct events *e, struct jw *w, struct event_meta *m,
+		      const struct mw_event_exec *ev, size_t size)
 {
 	size_t fixed = offsetof(struct mw_event_exec, data);
-	json_object *o, *proc, *args = NULL, *x;
-	char *exe = NULL;
+	const char *args = ev->data + ev->exe_len;
+	size_t exe_n;
 
 	if (size < fixed || ev->exe_len > MW_PATH_MAX ||
 	    ev->args_len > MW_ARGS_MAX ||
 	    size < fixed + ev->exe_len + ev->args_len)
-		return NULL;
-	if (ev->exe_len)
-		exe = strndup(ev->data, ev->exe_len);
+		return -EINVAL;
+	exe_n = strnlen(ev->data, ev->exe_len);
 	if (ev->hook != MW_HOOK_EXEC_TP) {
 		/* Refused before the exec: the process keeps its old image. */
-		o = common(e, ev->hook == MW_HOOK_MMAP_FILE ? "file_mmap" :
-			   "process_exec", &ev->hdr, &ev->proc, &ev->server);
-		x = exec_file_json(exe, mw_kdev_major(ev->exe_dev), mw_kdev_minor(ev->exe_dev),
-				   ev->exe_ino, hook_str(ev->hook));
-		free(exe);
+		common(e, w, m, ev->hook == MW_HOOK_MMAP_FILE ? "file_mmap" :
+		       "process_exec", &ev->hdr, &ev->proc, &ev->server, false);
+		file_write(w, "exec", ev->exe_len ? ev->data : NULL, exe_n,
+			   ev->exe_dev, ev->exe_ino, hook_str(ev->hook));
+		m->path = ev->exe_len ? cstr(ev->data, ev->exe_len) : NULL;
 		/* The argv the refused execve() was given (bprm_check). */
-		if (ev->args_len)
-			args = proc_args_json(ev->data + ev->exe_len,
-					      ev->args_len);
-		if (args) {
-			json_object_object_add(x, "args", json_object_get(args));
+		if (ev->args_len) {
+			jw_args(w, "args", args, ev->args_len);
 			if (ev->args_truncated)
-				json_object_object_add(x, "args_truncated",
-						       json_object_new_boolean(1));
+				jw_bool(w, "args_truncated", true);
 		}
 	} else {
-		args = proc_args_json(ev->data + ev->exe_len, ev->args_len);
 		/* The exec replaced the image: what the cache knew is stale. */
-		proc_cache_put(e->cache, ev->proc.pid, ev->proc.start_time, exe,
-			       args ? json_object_get(args) : NULL);
-		o = common(e, "process_exec", &ev->hdr, &ev->proc, &ev->server);
-		if (json_object_object_get_ex(o, "process", &proc) &&
-		    ev->args_truncated)
-			json_object_object_add(proc, "args_truncated",
-					       json_object_new_boolean(1));
-		x = exec_file_json(NULL, mw_kdev_major(ev->exe_dev), mw_kdev_minor(ev->exe_dev),
-				   ev->exe_ino, hook_str(ev->hook));
+		proc_cache_put(e->cache, ev->proc.pid, ev->proc.start_time,
+			       ev->exe_len ? strndup(ev->data, exe_n) : NULL,
+			       args, ev->args_len);
+		common(e, w, m, "process_exec", &ev->hdr, &ev->proc,
+		       &ev->server, ev->args_truncated);
+		file_write(w, "exec", NULL, 0, ev->exe_dev, ev->exe_ino,
+			   hook_str(ev->hook));
 	}
 	if (ev->fileless)
-		json_object_object_add(x, "fileless", json_object_new_boolean(1));
-	json_object_object_add(o, "exec", x);
-	if (ev->action != MW_ACTION_NONE) {
-		add_str(o, "action", event_action_str(ev->action));
-		add_rule(e, o, ev->rule_id, ev->server.profile, "exec",
-			 ev->action);
-	}
-	if (args)
-		json_object_put(args);
-	return o;
+		jw_bool(w, "fileless", true);
+	jw_close(w, '}');
+	if (ev->action != MW_ACTION_NONE)
+		verdict(e, w, m, ev->action, ev->rule_id, ev->server.profile,
+			"exec");
+	return 0;
 }
 
 /*
@@ -360,61 +483,65 @@ static json_object *exec_json(struct events *e, const struct mw_event_exec *ev,
  * refused before it starts, or an open, by a file rule or of a denied
  * binary. Its process was read by the answerer before it answered.
  */
-static json_object *fanotify_json(struct events *e,
-				  const struct mw_event_fanotify *ev,
-				  size_t size)
+static int fanotify_write(struct events *e, struct jw *w,
+			  struct event_meta *m,
+			  const struct mw_event_fanotify *ev, size_t size,
+			  const struct agg_info *ai)
 {
 	size_t fixed = offsetof(struct mw_event_fanotify, path);
 	bool exec = ev->kind == MW_FAN_EXEC;
 	const char *exe = ev->path + ev->path_len;
-	json_object *o;
+	const struct proc_entry *ci;
 
 	if (size < fixed || ev->path_len > MW_PATH_MAX ||
 	    ev->exe_len > MW_PATH_MAX || ev->args_len > MW_ARGS_MAX ||
 	    size < fixed + ev->path_len + ev->exe_len + ev->args_len ||
 	    (ev->path_len && ev->path[ev->path_len - 1]) ||
 	    (ev->exe_len && exe[ev->exe_len - 1]))
-		return NULL;
+		return -EINVAL;
 	/*
 	 * What the answerer read of the requester while it waited, for a
 	 * process the cache does not know: what an exec event captured is
 	 * the kernel's, a later read of /proc the process's own to rewrite.
 	 */
-	if ((ev->exe_len || ev->args_len) &&
-	    !proc_cache_get(e->cache, ev->proc.pid, ev->proc.start_time))
+	ci = proc_cache_get(e->cache, ev->proc.pid, ev->proc.start_time);
+	if ((ev->exe_len || ev->args_len) && (!ci || (!ci->exe && !ci->args)))
 		proc_cache_put(e->cache, ev->proc.pid, ev->proc.start_time,
 			       ev->exe_len ? strdup(exe) : NULL,
-			       ev->args_len ? proc_args_json(exe + ev->exe_len,
-							     ev->args_len) : NULL);
-	o = common(e, exec ? "process_exec" : "file_open", &ev->hdr, &ev->proc,
-		   &ev->server);
-	json_object_object_add(o, exec ? "exec" : "file", exec_file_json(
-		ev->path_len ? ev->path : NULL, mw_kdev_major(ev->dev),
-		mw_kdev_minor(ev->dev), ev->ino,
-		exec ? "fanotify/FAN_OPEN_EXEC_PERM" : "fanotify/FAN_OPEN_PERM"));
-	add_str(o, "action", event_action_str(ev->action));
-	add_rule(e, o, ev->rule_id, ev->server.profile,
-		 ev->kind == MW_FAN_OPEN ? "files" : "exec", ev->action);
-	return o;
+			       ev->args_len ? exe + ev->exe_len : NULL,
+			       ev->args_len);
+	common(e, w, m, exec ? "process_exec" : "file_open", &ev->hdr,
+	       &ev->proc, &ev->server, false);
+	file_write(w, exec ? "exec" : "file", ev->path_len ? ev->path : NULL,
+		   ev->path_len ? ev->path_len - 1 : 0, ev->dev, ev->ino,
+		   exec ? "fanotify/FAN_OPEN_EXEC_PERM" : "fanotify/FAN_OPEN_PERM");
+	jw_close(w, '}');
+	m->path = ev->path_len ? ev->path : NULL;
+	verdict(e, w, m, ev->action, ev->rule_id, ev->server.profile,
+		ev->kind == MW_FAN_OPEN ? "files" : "exec");
+	count_write(e, w, ai);
+	if (m->path && !ai)
+		memo_put(ev->ino, ev->dev, ev->server.pid, m->path);
+	return 0;
 }
 
-static json_object *exit_json(struct events *e, const struct mw_event_exit *ev)
+static int exit_write(struct events *e, struct jw *w, struct event_meta *m,
+		      const struct mw_event_exit *ev)
 {
-	json_object *o = common(e, "process_exit", &ev->hdr, &ev->proc,
-				&ev->server);
-	json_object *x = json_object_new_object();
 	__u32 st = ev->exit_code;
 
+	common(e, w, m, "process_exit", &ev->hdr, &ev->proc, &ev->server,
+	       false);
+	jw_open(w, "exit", '{');
 	if (st & 0x7f) {
-		add_int(x, "signal", st & 0x7f);
-		json_object_object_add(x, "core_dumped",
-				       json_object_new_boolean(!!(st & 0x80)));
+		jw_int(w, "signal", st & 0x7f);
+		jw_bool(w, "core_dumped", st & 0x80);
 	} else {
-		add_int(x, "code", (st >> 8) & 0xff);
+		jw_int(w, "code", (st >> 8) & 0xff);
 	}
-	json_object_object_add(o, "exit", x);
-	proc_cache_del(e->cache, ev->proc.pid);
-	return o;
+	jw_close(w, '}');
+	proc_cache_exit(e->cache, ev->proc.pid, ev->proc.start_time);
+	return 0;
 }
 
 static const char *form_str(__u8 form)
@@ -453,62 +580,60 @@ static const char *proto_str(__u8 proto)
 	}
 }
 
-static json_object *net_json(struct events *e, const struct mw_event_net *ev)
+static int net_write(struct events *e, struct jw *w, struct event_meta *m,
+		     const struct mw_event_net *ev, const struct agg_info *ai)
 {
-	const char *type = ev->op == MW_NET_SENDMSG ? "network_send" :
-						      "network_connect";
-	json_object *o = common(e, type, &ev->hdr, &ev->proc, &ev->server);
-	json_object *n = json_object_new_object();
 	char addr[INET6_ADDRSTRLEN];
 
-	add_str(o, "action", event_action_str(ev->action));
+	common(e, w, m, ev->op == MW_NET_SENDMSG ? "network_send" :
+	       "network_connect", &ev->hdr, &ev->proc, &ev->server, false);
+	jw_safe(w, "action", event_action_str(ev->action));
+	jw_open(w, "network", '{');
 	addr_format(ev->daddr, addr, sizeof(addr));
-	add_str(n, "daddr", addr);
-	add_int(n, "dport", ev->dport);
-	add_str(n, "protocol", proto_str(ev->protocol));
-	add_str(n, "family", ev->family == AF_INET6 ? "ipv6" : "ipv4");
+	jw_safe(w, "daddr", addr);
+	jw_int(w, "dport", ev->dport);
+	jw_safe(w, "protocol", proto_str(ev->protocol));
+	jw_safe(w, "family", ev->family == AF_INET6 ? "ipv6" : "ipv4");
 	if (ev->form != MW_FORM_NATIVE) {
 		addr_format(ev->checked, addr, sizeof(addr));
-		add_str(n, "checked", addr);
-		add_str(n, "form", form_str(ev->form));
+		jw_safe(w, "checked", addr);
+		jw_safe(w, "form", form_str(ev->form));
 	}
-	json_object_object_add(o, "network", n);
-	add_rule(e, o, ev->rule_id, ev->server.profile, "network", ev->action);
-	return o;
+	jw_close(w, '}');
+	m->action = ev->action;
+	m->rule = event_rule_name(e, ev->rule_id, ev->server.profile, "network",
+				  ev->action, m->rule_buf, sizeof(m->rule_buf));
+	jw_str(w, "rule", m->rule);
+	count_write(e, w, ai);
+	return 0;
 }
 
-static json_object *socket_json(struct events *e,
-				const struct mw_event_socket *ev)
+static int socket_write(struct events *e, struct jw *w, struct event_meta *m,
+			const struct mw_event_socket *ev)
 {
-	json_object *o = common(e, "network_socket", &ev->hdr, &ev->proc,
-				&ev->server);
-	json_object *n = json_object_new_object();
-	char buf[96];
-
-	add_str(o, "action", event_action_str(ev->action));
-	add_str(n, "family", ev->family == AF_PACKET ? "packet" :
-			     ev->family == AF_INET6 ? "ipv6" :
-			     ev->family == AF_INET ? "ipv4" : "other");
-	add_str(n, "socket_type", ev->type == SOCK_RAW ? "raw" :
-				  ev->type == SOCK_PACKET ? "packet" :
-				  ev->type == SOCK_DGRAM ? "dgram" : "other");
-	add_int(n, "protocol", ev->protocol);
-	json_object_object_add(o, "network", n);
-	snprintf(buf, sizeof(buf), "profiles.%s.network.raw_sockets",
-		 e->profile_name ? (e->profile_name(e->arg, ev->server.profile) ?: "?") : "?");
-	add_str(o, "rule", buf);
-	return o;
+	common(e, w, m, "network_socket", &ev->hdr, &ev->proc, &ev->server,
+	       false);
+	jw_safe(w, "action", event_action_str(ev->action));
+	jw_open(w, "network", '{');
+	jw_str(w, "family", ev->family == AF_PACKET ? "packet" :
+			    ev->family == AF_INET6 ? "ipv6" :
+			    ev->family == AF_INET ? "ipv4" : "other");
+	jw_str(w, "socket_type", ev->type == SOCK_RAW ? "raw" :
+				 ev->type == SOCK_PACKET ? "packet" :
+				 ev->type == SOCK_DGRAM ? "dgram" : "other");
+	jw_int(w, "protocol", ev->protocol);
+	jw_close(w, '}');
+	m->action = ev->action;
+	m->rule = profile_rule(e, m, ev->server.profile, "network.raw_sockets");
+	jw_str(w, "rule", m->rule);
+	return 0;
 }
 
-static json_object *file_json(struct events *e, const struct mw_event_file *ev,
-			      size_t size)
+static int file_open_write(struct events *e, struct jw *w,
+			   struct event_meta *m,
+			   const struct mw_event_file *ev, size_t size,
+			   const struct agg_info *ai)
 {
-	size_t fixed = offsetof(struct mw_event_file, path);
-	json_object *o;
-
-	if (size < fixed || ev->path_len > MW_PATH_MAX ||
-	    size < fixed + ev->path_len)
-		return NULL;
 	static const char *const hooks[] = {
 		[MW_FILE_OP_OPEN] = "lsm/file_open",
 		[MW_FILE_OP_RENAME] = "lsm/inode_rename",
@@ -525,42 +650,51 @@ static json_object *file_json(struct events *e, const struct mw_event_file *ev,
 		[MW_FILE_OP_TRUNCATE] = "truncate", [MW_FILE_OP_CHMOD] = "chmod",
 		[MW_FILE_OP_CHOWN] = "chown",
 	};
-	json_object *f;
+	size_t fixed = offsetof(struct mw_event_file, path);
 	__u8 op = ev->op <= MW_FILE_OP_CHOWN ? ev->op : MW_FILE_OP_OPEN;
 
-	o = common(e, op == MW_FILE_OP_OPEN ? "file_open" : "file_change",
-		   &ev->hdr, &ev->proc, &ev->server);
-	f = exec_file_json(ev->path_len ? ev->path : NULL,
-			   mw_kdev_major(ev->dev), mw_kdev_minor(ev->dev),
-			   ev->ino, hooks[op]);
+	if (size < fixed || ev->path_len > MW_PATH_MAX ||
+	    size < fixed + ev->path_len)
+		return -EINVAL;
+	common(e, w, m, op == MW_FILE_OP_OPEN ? "file_open" : "file_change",
+	       &ev->hdr, &ev->proc, &ev->server, false);
+	file_write(w, "file", ev->path_len ? ev->path : NULL,
+		   ev->path_len ? strnlen(ev->path, ev->path_len) : 0, ev->dev,
+		   ev->ino, hooks[op]);
 	if (op != MW_FILE_OP_OPEN)
-		add_str(f, "op", ops[op]);
-	json_object_object_add(o, "file", f);
-	add_str(o, "action", event_action_str(ev->action));
-	add_rule(e, o, ev->rule_id, ev->server.profile, "files", ev->action);
-	return o;
+		jw_str(w, "op", ops[op]);
+	jw_close(w, '}');
+	m->path = ev->path_len ? cstr(ev->path, ev->path_len) : NULL;
+	verdict(e, w, m, ev->action, ev->rule_id, ev->server.profile, "files");
+	if (op == MW_FILE_OP_OPEN)
+		count_write(e, w, ai);
+	if (m->path && !ai && op == MW_FILE_OP_OPEN)
+		memo_put(ev->ino, ev->dev, ev->server.pid, m->path);
+	return 0;
 }
 
-static json_object *unix_json(struct events *e, const struct mw_event_unix *ev)
+static int unix_write(struct events *e, struct jw *w, struct event_meta *m,
+		      const struct mw_event_unix *ev)
 {
-	json_object *o = common(e, "network_connect", &ev->hdr, &ev->proc,
-				&ev->server);
-	json_object *n = json_object_new_object();
-
-	add_str(o, "action", event_action_str(ev->action));
-	add_str(n, "family", "unix");
-	json_object_object_add(n, "path", json_string_bytes(ev->path,
-		strnlen(ev->path, sizeof(ev->path))));
+	common(e, w, m, "network_connect", &ev->hdr, &ev->proc, &ev->server,
+	       false);
+	jw_safe(w, "action", event_action_str(ev->action));
+	jw_open(w, "network", '{');
+	jw_str(w, "family", "unix");
+	jw_strn(w, "path", ev->path, strnlen(ev->path, sizeof(ev->path)));
 	if (ev->ino) {
-		add_int(n, "dev_major", mw_kdev_major(ev->dev));
-		add_int(n, "dev_minor", mw_kdev_minor(ev->dev));
-		add_int(n, "inode", (__s64)ev->ino);
+		jw_int(w, "dev_major", mw_kdev_major(ev->dev));
+		jw_int(w, "dev_minor", mw_kdev_minor(ev->dev));
+		jw_int(w, "inode", (__s64)ev->ino);
 	}
-	add_str(n, "hook", ev->hook ? "lsm/unix_stream_connect" :
-			   "cgroup/connect_unix");
-	json_object_object_add(o, "network", n);
-	add_rule(e, o, ev->rule_id, ev->server.profile, "unix", ev->action);
-	return o;
+	jw_str(w, "hook", ev->hook ? "lsm/unix_stream_connect" :
+			  "cgroup/connect_unix");
+	jw_close(w, '}');
+	m->action = ev->action;
+	m->rule = event_rule_name(e, ev->rule_id, ev->server.profile, "unix",
+				  ev->action, m->rule_buf, sizeof(m->rule_buf));
+	jw_str(w, "rule", m->rule);
+	return 0;
 }
 
 /* The hook sees the class, not the system call (docs/events.md). */
@@ -573,95 +707,187 @@ static const char *const escape_names[MW_ESC_MAX] = {
 	[MW_ESC_HANDLE] = "handle",
 };
 
-static json_object *syscall_json(struct events *e,
-				 const struct mw_event_escape *ev)
+static int syscall_write(struct events *e, struct jw *w, struct event_meta *m,
+			 const struct mw_event_escape *ev)
 {
-	json_object *o = common(e, "process_syscall", &ev->hdr, &ev->proc,
-				&ev->server);
-	json_object *x = json_object_new_object();
-	const char *pname = e->profile_name ?
-			    e->profile_name(e->arg, ev->server.profile) : NULL;
-	char buf[128];
-
-	add_str(o, "action", event_action_str(ev->action));
-	add_str(x, "class", ev->escape < MW_ESC_MAX ? escape_names[ev->escape] :
-			    "?");
-	json_object_object_add(o, "syscall", x);
-	snprintf(buf, sizeof(buf), "profiles.%s.syscalls.deny",
-		 pname ? pname : "?");
-	add_str(o, "rule", buf);
-	return o;
+	common(e, w, m, "process_syscall", &ev->hdr, &ev->proc, &ev->server,
+	       false);
+	jw_safe(w, "action", event_action_str(ev->action));
+	jw_open(w, "syscall", '{');
+	jw_str(w, "class", ev->escape < MW_ESC_MAX ? escape_names[ev->escape] :
+			   "?");
+	jw_close(w, '}');
+	m->action = ev->action;
+	m->rule = profile_rule(e, m, ev->server.profile, "syscalls.deny");
+	jw_str(w, "rule", m->rule);
+	return 0;
 }
 
 /* A tracked process signalled the agent or its guard (bpf/self.bpf.h). */
-static json_object *signal_json(struct events *e,
-				const struct mw_event_signal *ev)
+static int signal_write(struct events *e, struct jw *w, struct event_meta *m,
+			const struct mw_event_signal *ev)
 {
-	json_object *o = common(e, "process_signal", &ev->hdr, &ev->proc,
-				&ev->server);
-	json_object *x = json_object_new_object();
 	const char *abbrev = sigabbrev_np(ev->sig);
 	char name[32];
 
-	add_str(o, "action", event_action_str(ev->action));
-	add_int(x, "number", ev->sig);
+	common(e, w, m, "process_signal", &ev->hdr, &ev->proc, &ev->server,
+	       false);
+	jw_safe(w, "action", event_action_str(ev->action));
+	jw_open(w, "signal", '{');
+	jw_int(w, "number", ev->sig);
 	snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "?");
-	add_str(x, "name", name);
-	add_int(x, "target_pid", ev->target);
-	add_str(x, "target", ev->who == MW_GUARDED_AGENT ? "agent" : "guard");
-	add_str(x, "hook", ev->hook ? "raw_tp/signal_generate" : "lsm/task_kill");
-	json_object_object_add(o, "signal", x);
-	add_str(o, "rule", "self_defense");
-	return o;
+	jw_str(w, "name", name);
+	jw_int(w, "target_pid", ev->target);
+	jw_str(w, "target", ev->who == MW_GUARDED_AGENT ? "agent" : "guard");
+	jw_str(w, "hook", ev->hook ? "raw_tp/signal_generate" : "lsm/task_kill");
+	jw_close(w, '}');
+	m->action = ev->action;
+	m->rule = "self_defense";
+	jw_str(w, "rule", m->rule);
+	return 0;
+}
+
+/*
+ * A window's summary: the decision its key names, made count times, as
+ * the event the first of them was, with "count", "first_time" and
+ * "last_time" (docs/events.md).
+ */
+static int agg_write(struct events *e, struct jw *w, struct event_meta *m,
+		     const struct mw_event_agg *a)
+{
+	static union {
+		struct mw_event_net net;
+		struct mw_event_file file;
+		struct mw_event_fanotify fan;
+	} r;
+	const struct mw_agg_key *k = &a->key;
+	struct agg_info ai = { a->count, a->first_time, a->last_time };
+	struct mw_event_hdr hdr = { .type = k->type, .time = a->last_time };
+	const char *path = memo_get(k->ino, k->dev, k->server.pid);
+	size_t n = path ? strlen(path) + 1 : 0;
+
+	switch (k->type) {
+	case MW_EVENT_NET:
+		memset(&r.net, 0, sizeof(r.net));
+		r.net.hdr = hdr;
+		r.net.proc = a->proc;
+		r.net.server = k->server;
+		memcpy(r.net.daddr, k->addr, sizeof(r.net.daddr));
+		memcpy(r.net.checked, a->checked, sizeof(r.net.checked));
+		r.net.dport = k->port;
+		r.net.family = k->family;
+		r.net.protocol = k->protocol;
+		r.net.op = k->op;
+		r.net.action = k->action;
+		r.net.form = a->form;
+		r.net.rule_id = k->rule_id;
+		return net_write(e, w, m, &r.net, &ai);
+	case MW_EVENT_FILE:
+		if (n > sizeof(r.file.path))
+			n = 0;
+		memset(&r.file, 0, offsetof(struct mw_event_file, path));
+		r.file.hdr = hdr;
+		r.file.proc = a->proc;
+		r.file.server = k->server;
+		r.file.ino = k->ino;
+		r.file.dev = k->dev;
+		r.file.rule_id = k->rule_id;
+		r.file.action = k->action;
+		r.file.op = k->op;
+		r.file.path_len = n;
+		if (n)
+			memcpy(r.file.path, path, n);
+		return file_open_write(e, w, m, &r.file, sizeof(r.file), &ai);
+	case MW_EVENT_FANOTIFY:
+		if (n > MW_PATH_MAX)
+			n = 0;
+		memset(&r.fan, 0, offsetof(struct mw_event_fanotify, path));
+		r.fan.hdr = hdr;
+		r.fan.proc = a->proc;
+		r.fan.server = k->server;
+		r.fan.ino = k->ino;
+		r.fan.dev = k->dev;
+		r.fan.rule_id = k->rule_id;
+		r.fan.action = k->action;
+		r.fan.kind = k->op;
+		r.fan.path_len = n;
+		if (n)
+			memcpy(r.fan.path, path, n);
+		return fanotify_write(e, w, m, &r.fan, sizeof(r.fan), &ai);
+	default:
+		return -EINVAL;
+	}
+}
+
+int event_write(struct events *e, const void *data, size_t size,
+		struct jw *w, struct event_meta *m)
+{
+	const struct mw_event_hdr *h = data;
+	int ret = -EINVAL;
+
+	jw_reset(w);
+	*m = (struct event_meta){ .action = MW_ACTION_NONE, .count = 1 };
+	if (size < sizeof(*h) || h->size > size)
+		return -EINVAL;
+	switch (h->type) {
+	case MW_EVENT_EXEC:
+		ret = exec_write(e, w, m, data, size);
+		break;
+	case MW_EVENT_EXIT:
+		if (size >= sizeof(struct mw_event_exit))
+			ret = exit_write(e, w, m, data);
+		break;
+	case MW_EVENT_NET:
+		if (size >= sizeof(struct mw_event_net))
+			ret = net_write(e, w, m, data, NULL);
+		break;
+	case MW_EVENT_SOCKET:
+		if (size >= sizeof(struct mw_event_socket))
+			ret = socket_write(e, w, m, data);
+		break;
+	case MW_EVENT_FILE:
+		ret = file_open_write(e, w, m, data, size, NULL);
+		break;
+	case MW_EVENT_FANOTIFY:
+		ret = fanotify_write(e, w, m, data, size, NULL);
+		break;
+	case MW_EVENT_UNIX:
+		if (size >= sizeof(struct mw_event_unix))
+			ret = unix_write(e, w, m, data);
+		break;
+	case MW_EVENT_ESCAPE:
+		if (size >= sizeof(struct mw_event_escape))
+			ret = syscall_write(e, w, m, data);
+		break;
+	case MW_EVENT_SIGNAL:
+		if (size >= sizeof(struct mw_event_signal))
+			ret = signal_write(e, w, m, data);
+		break;
+	case MW_EVENT_AGG:
+		if (size >= sizeof(struct mw_event_agg))
+			ret = agg_write(e, w, m, data);
+		m->summary = true;
+		m->count = ((const struct mw_event_agg *)data)->count;
+		break;
+	default:
+		break;
+	}
+	if (ret)
+		return ret;
+	jw_close(w, '}');
+	return w->oom ? -ENOMEM : 0;
 }
 
 json_object *event_from_record(struct events *e, const void *data,
 			       size_t size, int *err)
 {
-	const struct mw_event_hdr *h = data;
+	struct event_meta m;
+	struct jw w = {};
 	json_object *o = NULL;
 
-	*err = -EINVAL;
-	if (size < sizeof(*h) || h->size > size)
-		return NULL;
-	switch (h->type) {
-	case MW_EVENT_EXEC:
-		o = exec_json(e, data, size);
-		break;
-	case MW_EVENT_EXIT:
-		if (size >= sizeof(struct mw_event_exit))
-			o = exit_json(e, data);
-		break;
-	case MW_EVENT_NET:
-		if (size >= sizeof(struct mw_event_net))
-			o = net_json(e, data);
-		break;
-	case MW_EVENT_SOCKET:
-		if (size >= sizeof(struct mw_event_socket))
-			o = socket_json(e, data);
-		break;
-	case MW_EVENT_FILE:
-		o = file_json(e, data, size);
-		break;
-	case MW_EVENT_FANOTIFY:
-		o = fanotify_json(e, data, size);
-		break;
-	case MW_EVENT_UNIX:
-		if (size >= sizeof(struct mw_event_unix))
-			o = unix_json(e, data);
-		break;
-	case MW_EVENT_ESCAPE:
-		if (size >= sizeof(struct mw_event_escape))
-			o = syscall_json(e, data);
-		break;
-	case MW_EVENT_SIGNAL:
-		if (size >= sizeof(struct mw_event_signal))
-			o = signal_json(e, data);
-		break;
-	default:
-		break;
-	}
-	if (o)
-		*err = 0;
+	*err = event_write(e, data, size, &w, &m);
+	if (!*err && !(o = jw_parse(&w)))
+		*err = -EINVAL;
+	jw_free(&w);
 	return o;
 }

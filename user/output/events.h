@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 #include "mcpwarden.h"
 #include "lib/jsonstr.h"
+#include "lib/jw.h"
 #include "lib/proc.h"
 #include "output/proc_cache.h"
 
@@ -23,9 +24,33 @@ struct events {
 	void *arg;
 };
 
+/*
+ * What the stages after the line need to know of an event without parsing
+ * it (metrics, syslog, the notices on a server's stderr); pointers stay
+ * valid until the next record.
+ */
+struct event_meta {
+	const char *type;		/* "network_connect" */
+	__u8 action;			/* MW_ACTION_NONE: no verdict */
+	__u32 pid, server_pid;
+	const char *rule;		/* NULL: no verdict */
+	const char *path;		/* the exec's or file's path, or NULL */
+	const char *exe;		/* the process's image, or NULL */
+	bool summary;			/* a window's repeats (MW_EVENT_AGG) */
+	__u64 count;			/* the decisions it stands for */
+	char time[40];
+	char rule_buf[160];
+};
+
+/*
+ * One ring-buffer record as one JSON line in @w (docs/events.md), with
+ * @m filled in; -EINVAL if it is malformed. The fast path: no tree.
+ */
+int event_write(struct events *e, const void *data, size_t size,
+		struct jw *w, struct event_meta *m);
 /* A new event with "time" and "type"; @boot_ns 0 means now. */
 json_object *event_new(const struct events *e, const char *type, __u64 boot_ns);
-/* Decode one ring-buffer record; NULL with *err set if it is malformed. */
+/* The same as an object (the tests, OCSF); NULL with *err set. */
 json_object *event_from_record(struct events *e, const void *data,
 			       size_t size, int *err);
 const char *event_action_str(__u8 action);

@@ -67,8 +67,10 @@ void metrics_init(struct metrics *m, metrics_gauges_fn fn, void *arg)
 	m->gauges = fn;
 	m->arg = arg;
 	m->last_loop_ms = time_mono_ms();
+	m->hit_static = true;
 	/* Every reason is a series from the start, at 0. */
 	reason_slot(m, "ring_buffer_full");
+	reason_slot(m, "ring_buffer_routine");
 	reason_slot(m, "tracked_map_full");
 	reason_slot(m, "sink_full");
 	reason_slot(m, "sink_error");
@@ -76,28 +78,55 @@ void metrics_init(struct metrics *m, metrics_gauges_fn fn, void *arg)
 	reason_slot(m, "fence_report");
 }
 
-void metrics_observe(struct metrics *m, json_object *native)
+void metrics_count(struct metrics *m, const char *type, const char *action,
+		   __u64 decisions)
 {
-	const char *type = json_get_str(native, "type"), *action, *reason;
 	struct metrics_series *s = NULL;
-	struct metrics_reason *r;
-	json_object *l, *c;
 	size_t i;
 
-	if (!type)
+	if (!action)
+		action = "none";
+	/* A flood is one series: no string compared for its repeats. */
+	if (m->hit && m->hit_type == type && m->hit_action == action) {
+		m->hit->n++;
+		m->hit->decisions += decisions;
 		return;
-	action = json_get_str(native, "action") ?: "none";
+	}
 	for (i = 0; i < m->nev && !s; i++)
-		if (!strcmp(m->ev[i].type, type) &&
-		    !strcmp(m->ev[i].action, action))
+		if ((m->ev[i].type_ptr == type && m->ev[i].action_ptr == action) ||
+		    (!strcmp(m->ev[i].type, type) &&
+		     !strcmp(m->ev[i].action, action)))
 			s = &m->ev[i];
 	if (!s && m->nev < METRICS_SERIES_MAX) {
 		s = &m->ev[m->nev++];
 		snprintf(s->type, sizeof(s->type), "%s", type);
 		snprintf(s->action, sizeof(s->action), "%s", action);
 	}
-	if (s)
-		s->n++;
+	if (!s)
+		return;
+	s->n++;
+	s->decisions += decisions;
+	if (m->hit_static) {
+		s->type_ptr = type;
+		s->action_ptr = action;
+	}
+	m->hit = s;
+	m->hit_type = type;
+	m->hit_action = action;
+}
+
+void metrics_observe(struct metrics *m, json_object *native)
+{
+	const char *type = json_get_str(native, "type"), *reason;
+	struct metrics_reason *r;
+	json_object *l, *c;
+
+	if (!type)
+		return;
+	m->hit_static = false;	/* its strings are the object's, soon freed */
+	metrics_count(m, type, json_get_str(native, "action"), 1);
+	m->hit_static = true;
+	m->hit = NULL;
 	if (!strcmp(type, "agent_start") || !strcmp(type, "policy_load"))
 		m->policy_loads++;
 	else if (!strcmp(type, "policy_error"))
@@ -158,6 +187,15 @@ int metrics_render(struct metrics *m, char **buf, size_t *len)
 		label(f, m->ev[i].action);
 		fprintf(f, "\"} %llu\n", (unsigned long long)m->ev[i].n);
 	}
+	head(f, "mcpwarden_decisions_total", "counter",
+	     "Decisions the events stand for (an aggregated event counts its repeats), by type and action.");
+	for (i = 0; i < m->nev; i++) {
+		fputs("mcpwarden_decisions_total{type=\"", f);
+		label(f, m->ev[i].type);
+		fputs("\",action=\"", f);
+		label(f, m->ev[i].action);
+		fprintf(f, "\"} %llu\n", (unsigned long long)m->ev[i].decisions);
+	}
 	head(f, "mcpwarden_events_lost_total", "counter",
 	     "Events lost, by reason, as reported in events_lost events.");
 	for (i = 0; i < m->nlost; i++) {
@@ -198,6 +236,21 @@ int metrics_render(struct metrics *m, char **buf, size_t *len)
 		    "Requests of tracked processes refused because no rule could be found for them.",
 		    g.fanotify_unjudged);
 	}
+	head(f, "mcpwarden_aggregation_window_seconds", "gauge",
+	     "Identical decisions within this window are one event and a count (0: off).");
+	fprintf(f, "mcpwarden_aggregation_window_seconds %.3f\n",
+		g.agg_window_ms / 1000.0);
+	one(f, "mcpwarden_aggregation_entries", "gauge",
+	    "Decisions being counted in the aggregation map, at the last sweep.",
+	    g.agg_entries);
+	one(f, "mcpwarden_aggregation_max_entries", "gauge",
+	    "Capacity of the aggregation map.", g.agg_max);
+	one(f, "mcpwarden_aggregation_summaries_total", "counter",
+	    "Summaries of repeated decisions written by the agent's sweeps.",
+	    g.agg_summaries);
+	one(f, "mcpwarden_aggregation_full_total", "counter",
+	    "Decisions written one by one because the aggregation map was full.",
+	    g.agg_full);
 	head(f, "mcpwarden_sink_queue_bytes", "gauge",
 	     "Bytes waiting in an output's queue.");
 	for (i = 0; i < g.sinks && i < 8; i++) {

@@ -26,6 +26,9 @@ struct metrics_gauges {
 	__u64 fanotify_allowed, fanotify_denied;
 	__u64 fanotify_taken_over, fanotify_unjudged;
 	bool attached;			/* every BPF link is in place */
+	__u64 agg_window_ms;		/* 0: aggregation off */
+	__u64 agg_entries, agg_max;	/* mw_agg, at the last sweep */
+	__u64 agg_summaries, agg_full;
 	size_t sinks;
 	const char *sink_name[8];
 	size_t sink_queued[8];
@@ -37,6 +40,8 @@ struct metrics_series {
 	char type[32];
 	char action[8];
 	__u64 n;
+	__u64 decisions;		/* the sum of the events' counts */
+	const char *type_ptr, *action_ptr; /* static strings that name it */
 };
 
 struct metrics_reason {
@@ -51,6 +56,10 @@ struct metrics {
 	struct MHD_Daemon *mhd;
 	struct metrics_series ev[METRICS_SERIES_MAX];
 	size_t nev;
+	/* The last series counted, by the static strings that named it. */
+	const char *hit_type, *hit_action;
+	struct metrics_series *hit;
+	bool hit_static;		/* the names are static strings */
 	struct metrics_reason lost[METRICS_REASONS_MAX];
 	size_t nlost;
 	__u64 policy_loads, policy_errors;
@@ -67,6 +76,9 @@ void metrics_init(struct metrics *m, metrics_gauges_fn fn, void *arg);
 int metrics_start(struct metrics *m, const char *addr, int epfd);
 /* Count one native event (before any format conversion). */
 void metrics_observe(struct metrics *m, json_object *native);
+/* Count an event by its type and action (NULL: none). */
+void metrics_count(struct metrics *m, const char *type, const char *action,
+		   __u64 decisions);
 /* Each loop turn: the loop is alive; serve what is ready. */
 void metrics_loop(struct metrics *m);
 /* The Prometheus text page; free() it. */

@@ -222,6 +222,16 @@ static json_object *header(const struct klass *k, int activity_id,
 	if (t)
 		ocsf_time_ms(t, &ms);
 	add_int(o, "time", ms);
+	/* Identical decisions aggregated: OCSF's own count and period. */
+	if (json_object_object_get_ex(native, "count", &m)) {
+		add_int(o, "count", json_object_get_int64(m));
+		if (get_str(native, "first_time") &&
+		    !ocsf_time_ms(get_str(native, "first_time"), &ms))
+			add_int(o, "start_time", ms);
+		if (get_str(native, "last_time") &&
+		    !ocsf_time_ms(get_str(native, "last_time"), &ms))
+			add_int(o, "end_time", ms);
+	}
 	m = json_object_new_object();
 	add_str(m, "version", OCSF_SCHEMA_VERSION);
 	prod = json_object_new_object();

@@ -18,6 +18,29 @@ static bool notable(json_object *o, const char *type)
 	return s && (!strcmp(s, "deny") || !strcmp(s, "kill"));
 }
 
+void output_emit_record(struct output *out, const struct jw *w,
+			const struct event_meta *m)
+{
+	bool warn = m->action == MW_ACTION_DENY || m->action == MW_ACTION_KILL;
+	json_object *o = NULL, *x = NULL;
+	const char *line = w->buf;
+	size_t len = w->len;
+
+	metrics_count(&out->metrics, m->type, event_action_str(m->action),
+		      m->count);
+	/* OCSF maps the native object: parsed back, the slow path. */
+	if (out->ocsf && (o = jw_parse(w)) &&
+	    (x = ocsf_from_native(o, &out->ocsf_ctx))) {
+		line = json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN |
+						      JSON_C_TO_STRING_NOSLASHESCAPE);
+		len = strlen(line);
+	}
+	sinks_write(&out->sinks, line, len, m->type, m->time, warn);
+	out->lines++;
+	json_object_put(x);
+	json_object_put(o);
+}
+
 void output_emit(struct output *out, json_object *o)
 {
 	json_object *v, *x = NULL;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include <json-c/json.h>
+#include "output/events.h"
 #include "output/metrics.h"
 #include "output/ocsf.h"
 #include "output/sink.h"
@@ -42,6 +43,9 @@ int output_open(struct output *out, const struct output_opts *o, int epfd,
 		metrics_gauges_fn gauges, void *arg);
 /* Write native event @o (consumed; NULL is ignored). */
 void output_emit(struct output *out, json_object *o);
+/* Write kernel record @w, as event_write() left it with @m. */
+void output_emit_record(struct output *out, const struct jw *w,
+			const struct event_meta *m);
 /* What the loop does every turn: reconnect, flush, serve /metrics. */
 void output_tick(struct output *out);
 /* At stop: write what is queued, then close. A zeroed output is a no-op. */

@@ -380,6 +380,41 @@ case_file_fence_replaced_by_rename() {
 	agent_stop || fail "agent did not stop cleanly"
 }
 
+# Issue 14: identical denied opens are one event and a count (lsm/file_open
+# counts repeats by inode in mw_agg): the counts of the loop's denies sum
+# to the opens it saw refused, exactly, once the stop has written the
+# window that was still open; the summary names the path and the rule.
+case_file_fence_repeats_counted() {
+	ff_setup
+	ff_agent ag
+	rm -f /tmp/ag.stop
+	$MW exec --socket /run/ag.sock -- /bin/vmopen until /tmp/ag.stop \
+		"$FF_SECRET" >/tmp/ag.loop 2>&1 &
+	_lp=$!
+	echo "$_lp" >>"$MW_CASE_PIDS"
+	ff_file_event "$_lp" deny "$FF_SECRET_RULE" "$FF_SECRET" ||
+		fail "no deny of the loop's first open"
+	echo "$FF_EV" | grep -q '"count":1}$' || fail "the first is not count 1: $FF_EV"
+	touch /tmp/ag.stop
+	wait "$_lp"
+	_d=$(sed -n 's/^ok 0 denied \([0-9]*\) other 0$/\1/p' /tmp/ag.loop)
+	[ -n "$_d" ] || fail "the tracked loop: $(cat /tmp/ag.loop)"
+	agent_stop || fail "agent did not stop cleanly"
+	_sum=$(lines_matching "$AGENT_OUT" '"type":"file_open"' "\"pid\":$_lp,\"tid\"" \
+		'"action":"deny"' | sed -n 's/.*"count":\([0-9]*\).*/\1/p' |
+		awk '{ s += $1 } END { print s + 0 }')
+	_n=$(lines_matching "$AGENT_OUT" '"type":"file_open"' "\"pid\":$_lp,\"tid\"" \
+		'"action":"deny"' | wc -l)
+	echo "# $_d opens refused: $_n events, counts summing to $_sum"
+	[ "$_sum" = "$_d" ] || fail "counts sum to $_sum, not $_d"
+	if [ "$_d" -gt 2 ]; then
+		[ "$_n" -lt "$_d" ] || fail "$_n events for $_d identical denies"
+		lines_matching "$AGENT_OUT" '"first_time"' "\"path\":\"$FF_SECRET\"" \
+			"\"rule\":\"$FF_SECRET_RULE\"" >/dev/null ||
+			fail "no summary naming the path and the rule"
+	fi
+}
+
 # Routes through the kernel: /proc/self/root, the reopen of an O_PATH fd
 # through /proc/self/fd, openat2, open_by_handle_at (refused as the
 # handle class of syscalls.deny: lsm/capable in that call).

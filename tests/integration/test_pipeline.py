@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The event pipeline: identical decisions aggregated in the kernel and
+counted exactly, verdicts never lost to a flood of routine events, a full
+aggregation map degrading to an event per decision. Real connects and
+sends of a tracked process to loopback (the policy denies 127.0.0.0/8)."""
+import os
+import signal
+
+from lib import Env, check, case, helper, open_policy
+
+FLOOD = None
+
+
+def flood():
+    global FLOOD
+    if FLOOD is None:
+        FLOOD = helper("flood")
+    return FLOOD
+
+
+def counts(out):
+    """'done N ok O eperm P other X' -> dict."""
+    w = out.split()
+    return {w[i]: int(w[i + 1]) for i in range(0, len(w) - 1, 2)}
+
+
+def decisions(events, pid, typ="network_connect", action=None):
+    """The decisions @pid's events of @typ stand for: the sum of counts."""
+    return sum(e.get("count", 1) for e in events
+               if e["type"] == typ and e["process"]["pid"] == pid and
+               (action is None or e.get("action") == action))
+
+
+def lost(events, reason=None):
+    return sum(e["lost"]["count"] for e in events
+               if e["type"] == "events_lost" and
+               (reason is None or e["lost"]["reason"] == reason))
+
+
+def run_flood(env, name, *args, timeout=120):
+    srv = env.script(f"mcp-server-{name}",
+                     f"#!/bin/sh\nexec {flood()} {' '.join(args)}\n")
+    pid, rc, out, err = env.run([srv], timeout=timeout)
+    check(rc == 0 and out.startswith("done"), f"flood {args}: {rc} {out} {err}")
+    return pid, counts(out)
+
+
+def summaries(events, pid):
+    return [e for e in events if e["process"]["pid"] == pid and
+            "first_time" in e]
+
+
+@case("pipeline/identical_denies_counted_exactly")
+def identical():
+    n = 50000
+    with Env(open_policy(deny=["loopback"]),
+             extra=["--aggregate-window", "1s"]) as env:
+        pid, c = run_flood(env, "same", "connect", "127.0.0.1", "9", str(n))
+        check(c["eperm"] == n, f"every connect refused: {c}")
+        a = env.agent
+        # The window closes a second after the first; the sweep writes it.
+        a.until(lambda: decisions(a.events, pid) >= n, timeout=15,
+                what=f"counts summing to {n}")
+        a.barrier()
+        got = decisions(a.events, pid)
+        evs = [e for e in a.events if e["type"] == "network_connect" and
+               e["process"]["pid"] == pid]
+        check(got == n, f"counts sum to {got}, not {n}")
+        check(lost(a.events) == 0, f"events lost: {lost(a.events)}")
+        check(len(evs) < 200, f"{len(evs)} events for one repeated decision")
+        first = evs[0]
+        check(first["count"] == 1 and "first_time" not in first,
+              f"the first is written at once, alone: {first}")
+        s = summaries(evs, pid)
+        check(s, "a summary")
+        for e in s:
+            check(e["first_time"] <= e["last_time"] == e["time"] and
+                  e["count"] >= 1, f"summary times and count: {e}")
+            check(e["network"]["daddr"] == "127.0.0.1" and
+                  e["network"]["dport"] == 9 and e["action"] == "deny" and
+                  e["rule"] == first["rule"] and
+                  e["mcp_server"] == first["mcp_server"],
+                  f"a summary names the decision: {e}")
+        st = a.barrier()
+        check(st["aggregation"]["window_ms"] == 1000, f"{st['aggregation']}")
+
+
+@case("pipeline/stop_drains_the_counts")
+def stop_drains():
+    # The default window (10 s) is still open when the agent stops: the
+    # stop writes what it counted, nothing waits for the window.
+    n = 20000
+    env = Env(open_policy(deny=["loopback"]))
+    try:
+        pid, c = run_flood(env, "drain", "connect", "127.0.0.1", "9", str(n))
+        check(c["eperm"] == n, f"{c}")
+        env.agent.stop()
+        got = decisions(env.agent.events, pid)
+        check(got == n, f"after the stop, counts sum to {got}, not {n}")
+        check(lost(env.agent.events) == 0, "nothing lost")
+    finally:
+        env.close()
+
+
+@case("pipeline/verdict_survives_a_routine_flood")
+def verdict_first():
+    # A stalled agent, a small ring and 100 000 allowed sends to distinct
+    # ports: routine events fill three quarters of the ring and the rest is
+    # dropped, counted; the one deny among them is delivered.
+    n = 100000
+    with Env(open_policy(deny=["127.0.0.2/32"]),
+             extra=["--ring-buffer", "1M"]) as env:
+        a = env.agent
+        os.kill(a.proc.pid, signal.SIGSTOP)
+        try:
+            pid, c = run_flood(env, "chatter", "send-deny", "127.0.0.1",
+                               "1", str(n), "127.0.0.2", "9")
+        finally:
+            os.kill(a.proc.pid, signal.SIGCONT)
+        check(c["ok"] == n and c["deny"] == 1, f"sends and the deny: {c}")  # EPERM
+        d = a.wait(lambda e: e["type"] == "network_connect" and
+                   e["process"]["pid"] == pid and e["action"] == "deny",
+                   timeout=10, what="the deny")
+        check(d["network"]["daddr"] == "127.0.0.2", f"{d}")
+        a.wait(lambda e: e["type"] == "events_lost" and
+               e["lost"]["reason"] == "ring_buffer_routine", timeout=5,
+               what="routine losses reported")
+        # Ports wrap past 65535: repeats, counted; the stop writes them.
+        a.stop()
+        sent = decisions(a.events, pid, "network_send")
+        dropped = lost(a.events, "ring_buffer_routine")
+        check(lost(a.events, "ring_buffer_full") == 0,
+              "no verdict lost (ring_buffer_full)")
+        check(sent < n, f"{sent} sends delivered: the ring did not fill")
+        # Every send delivered or counted; exec and exit are routine too.
+        check(n <= sent + dropped <= n + 3,
+              f"delivered {sent} + dropped {dropped} for {n} sends")
+
+
+@case("pipeline/full_map_degrades_to_events")
+def full_map():
+    n = 20000
+    with Env(open_policy(deny=["loopback"])) as env:
+        a = env.agent
+        pid, c = run_flood(env, "distinct", "connect-distinct", "127.0.0.1",
+                           str(n))
+        check(c["eperm"] == n, f"{c}")
+        st = a.barrier()
+        agg = st["aggregation"]
+        check(agg["max_entries"] < n, f"the map is smaller than {n}: {agg}")
+        # Past the map's capacity each decision is an event, counted so.
+        check(agg["full"] >= n - agg["max_entries"], f"{agg}")
+        # Another server, while the map is full of the first's decisions:
+        # each of its decisions is an event too.
+        pid2, c = run_flood(env, "distinct2", "connect-distinct",
+                            "127.0.0.1", str(n))
+        st = a.barrier()
+        a.stop()
+        ev = a.events
+        check(decisions(ev, pid) == n, f"first run: {decisions(ev, pid)}")
+        check(decisions(ev, pid2) == n, f"second run: {decisions(ev, pid2)}")
+        check(lost(ev) == 0, f"lost {lost(ev)}")
+        singles = [e for e in ev if e["type"] == "network_connect" and
+                   e["process"]["pid"] == pid and e["count"] == 1]
+        check(len(singles) == n, f"{len(singles)} events for {n} distinct")
