@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The agent's sweep of mw_agg (the counting is in lib/emit.bpf.h): every
- * window that closed with repeats is summarised and the next one opened,
- * entries idle past their window are removed. The only writer of
+ * window that closed with repeats is summarised, entries idle past their
+ * window are removed. The only writer of
  * summaries: one agent, so the scratch record is its alone. Run by the agent with BPF_PROG_TEST_RUN each second
  * and at its stop; while no agent runs, the hooks go on counting, and the
  * next agent's sweep writes what they counted.
@@ -29,11 +29,13 @@ static long mw_agg_sweep_one(struct bpf_map *map, struct mw_agg_key *k,
 	sw->entries++;
 	if (!sw->force && age < (__s64)sw->window)
 		return 0;
+	/*
+	 * The window stays closed: the next such decision is written at
+	 * once and opens the next one (an alert after a summary is an alert).
+	 */
 	if (v->repeats) {
 		sw->flushed++;
 		mw_agg_summary(k, v, sw->ev, &sw->kept);
-		/* The next window: its decisions are repeats of this one. */
-		v->window_start = sw->now;
 		return 0;
 	}
 	/*

@@ -404,7 +404,7 @@ int handle_fence_report(struct mw_fence_report_args *ctx)
 	mw_count_verdict(ev->action);
 	if (mw_agg_inode(&ev->server, MW_EVENT_FANOTIFY, ev->rule_id,
 			 ev->action, ev->kind, ev->dev, ev->ino, &ev->proc,
-			 ev->hdr.time))
+			 bpf_ktime_get_boot_ns()))
 		return 0;
 	return mw_emit_at(ev, MW_EVENT_FANOTIFY, size, 1, ev->hdr.time) ?
 	       -ENOSPC : 0;

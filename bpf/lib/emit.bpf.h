@@ -40,14 +40,16 @@ static __always_inline void mw_count_verdict(__u8 action)
  * Verdicts before chatter: a routine event (@verdict 0: an allow, an exec
  * or exit) is written only while the ring is under three quarters full,
  * so that no flood of them can cost a deny; each class counts its own
- * losses (ring_buffer_full for verdicts, ring_buffer_routine).
+ * losses (ring_buffer_full for verdicts, ring_buffer_routine). A record
+ * that is kept to be written again (a summary, @counted 0) is no loss.
  *
  * The agent is woken only for a verdict (@wake) or when the ring is a
  * quarter full; it drains the rest on a 100 ms tick. A wake-up per event
  * costs a self-IPI, about a microsecond in a VM.
  */
 static __always_inline int mw_ring_write(void *ev, __u32 type, __u32 size,
-					 int verdict, int wake, __u64 time)
+					 int verdict, int wake, __u64 time,
+					 int counted)
 {
 	struct mw_event_hdr *h = ev;
 	__u64 avail = bpf_ringbuf_query(&mw_events, BPF_RB_AVAIL_DATA);
@@ -57,12 +59,15 @@ static __always_inline int mw_ring_write(void *ev, __u32 type, __u32 size,
 	h->size = size;
 	h->time = time;
 	if (!verdict && (avail + size) * 4 > ring * 3) {
-		mw_count(MW_CNT_RINGBUF_ROUTINE);
+		if (counted)
+			mw_count(MW_CNT_RINGBUF_ROUTINE);
 		return -1;
 	}
 	if (bpf_ringbuf_output(&mw_events, ev, size,
 			       wake || avail * 4 > ring ? 0 : BPF_RB_NO_WAKEUP)) {
-		mw_count(verdict ? MW_CNT_RINGBUF_FULL : MW_CNT_RINGBUF_ROUTINE);
+		if (counted)
+			mw_count(verdict ? MW_CNT_RINGBUF_FULL :
+				 MW_CNT_RINGBUF_ROUTINE);
 		return -1;
 	}
 	mw_count(MW_CNT_EVENTS);
@@ -80,7 +85,7 @@ static __always_inline int mw_ring_write(void *ev, __u32 type, __u32 size,
 static __always_inline int mw_emit_at(void *ev, __u32 type, __u32 size,
 				      int verdict, __u64 time)
 {
-	return mw_ring_write(ev, type, size, verdict, verdict, time);
+	return mw_ring_write(ev, type, size, verdict, verdict, time, 1);
 }
 
 static __always_inline int mw_emit(void *ev, __u32 type, __u32 size,
@@ -98,7 +103,8 @@ static __always_inline struct mw_agg_scratch *mw_agg_scratch_get(void)
 
 /*
  * Write the summary of @v's repeats of @k, if it has any. They are taken
- * off the count only once written: a full ring keeps them for the next.
+ * off the count only once written: a full ring keeps them for the next
+ * sweep, not counted as lost.
  */
 static __always_inline void mw_agg_summary(const struct mw_agg_key *k,
 					   struct mw_agg_value *v,
@@ -118,7 +124,7 @@ static __always_inline void mw_agg_summary(const struct mw_agg_key *k,
 	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
 	/* No wake-up: the agent's sweep writes them and reads the ring next. */
 	if (mw_ring_write(ev, MW_EVENT_AGG, sizeof(*ev),
-			  k->action != MW_ACTION_ALLOW, 0, ev->last_time)) {
+			  k->action != MW_ACTION_ALLOW, 0, ev->last_time, 0)) {
 		if (kept)
 			*kept += 1;
 		return;
@@ -149,8 +155,11 @@ static __always_inline void mw_agg_count(struct mw_agg_value *v,
  * which opens the next. An entry whose window closed with nothing to
  * summarise opens a new window: its decision is written at once again.
  * A full map degrades to an event per decision, counted (MW_CNT_AGG_FULL);
- * nothing is silenced. @k is on the caller's stack: a per-CPU scratch
- * could change under a preempted hook.
+ * nothing is silenced. @k is on the stack: a per-CPU scratch could change
+ * under a preempted hook, and the key decides what is counted. @now is the
+ * clock's now,
+ * never a record's older time: the sweep removes entries idle a second
+ * past their window, and a stale now could count into one.
  */
 static __always_inline bool mw_agg_repeat(const struct mw_agg_key *k,
 					  const struct mw_process *proc,
@@ -158,6 +167,7 @@ static __always_inline bool mw_agg_repeat(const struct mw_agg_key *k,
 					  __u64 now)
 {
 	struct mw_agg_scratch *s;
+	struct mw_agg_value *nv;
 	struct mw_agg_config *c;
 	struct mw_agg_value *v;
 	__u32 zero = 0;
@@ -177,21 +187,27 @@ static __always_inline bool mw_agg_repeat(const struct mw_agg_key *k,
 		v->window_start = now;
 		return false;
 	}
+	/*
+	 * The new entry is built off the stack (the hooks' frames are full),
+	 * right before the update: a hook preempted in between could only
+	 * give another decision's process or address form to the summary.
+	 */
 	s = mw_agg_scratch_get();
 	if (!s)
 		return false;
-	s->value.window_start = now;
-	s->value.repeats = 0;
-	s->value.first_time = 0;
-	s->value.last_time = now;
-	s->value.proc = *proc;
+	nv = &s->value;
+	nv->window_start = now;
+	nv->repeats = 0;
+	nv->first_time = 0;
+	nv->last_time = now;
+	nv->proc = *proc;
 	if (checked)
-		__builtin_memcpy(s->value.checked, checked, 16);
+		__builtin_memcpy(nv->checked, checked, 16);
 	else
-		__builtin_memset(s->value.checked, 0, 16);
-	s->value.form = form;
-	__builtin_memset(s->value.pad, 0, sizeof(s->value.pad));
-	err = bpf_map_update_elem(&mw_agg, k, &s->value, BPF_NOEXIST);
+		__builtin_memset(nv->checked, 0, 16);
+	nv->form = form;
+	__builtin_memset(nv->pad, 0, sizeof(nv->pad));
+	err = bpf_map_update_elem(&mw_agg, k, nv, BPF_NOEXIST);
 	if (!err) {
 		__sync_fetch_and_add(&c->inserted, 1);
 		return false;

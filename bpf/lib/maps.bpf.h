@@ -162,8 +162,8 @@ struct {
 
 /*
  * Aggregation: a decision's repeats within a window, counted (emit.bpf.h).
- * Not preallocated: an entry the agent removes is freed after an RCU
- * grace period, never reused under a hook that still holds it.
+ * Not preallocated (memory as used). The sweep removes only entries idle a
+ * second past their window, so no hook still counts into one.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

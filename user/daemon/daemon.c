@@ -336,8 +336,7 @@ static int load_bpf(struct daemon *d)
 		log_msg("setting the aggregation window: %s", strerror(-ret));
 		return ret;
 	}
-	loop_agg_sweep(d, true);	/* what was counted in the gap */
-	ring_buffer__consume(d->rb);	/* the gap's events, before ours */
+	loop_agg_drain(d);	/* the gap's events and counts, before ours */
 	loop_check_counters(d);
 	ret = maps_apply(&d->maps, d->policy, err, sizeof(err),
 			 reload_warn_stderr, d);

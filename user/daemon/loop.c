@@ -93,7 +93,7 @@ void loop_check_counters(struct daemon *d)
  * Summarise the aggregation windows that closed (@force: all, at a stop
  * or a start) and read what they count; the ring has them after this.
  */
-void loop_agg_sweep(struct daemon *d, bool force)
+bool loop_agg_sweep(struct daemon *d, bool force)
 {
 	__u64 inserted = loader_agg_inserted(&d->bpf);
 	struct mw_agg_flush_args a;
@@ -101,17 +101,33 @@ void loop_agg_sweep(struct daemon *d, bool force)
 
 	/* An empty map that nothing entered since: nothing to walk. */
 	if (!force && !d->agg.entries && inserted == d->agg_inserted)
-		return;
-	d->agg_inserted = inserted;
+		return true;
 	ret = loader_agg_flush(&d->bpf, force, &a);
 	if (ret) {
 		if (!d->agg_errors++)
 			log_msg("sweeping the aggregation map: %s, ignoring (repeats stay counted in it)",
 				strerror(-ret));
-		return;
+		return false;
 	}
 	d->agg = a;
+	d->agg_inserted = inserted;
 	d->agg_summaries += a.flushed - a.kept;
+	return true;
+}
+
+void loop_agg_drain(struct daemon *d)
+{
+	/*
+	 * The ring first, so the summaries find room; again while some found
+	 * none and the last sweep wrote some (a ring smaller than the map's
+	 * summaries takes several turns).
+	 */
+	do {
+		ring_buffer__consume(d->rb);
+		if (!loop_agg_sweep(d, true))
+			break;
+	} while (d->agg.kept && d->agg.flushed > d->agg.kept);
+	ring_buffer__consume(d->rb);
 }
 
 void loop_sync(struct daemon *d)
@@ -254,7 +270,13 @@ void loop_run(struct daemon *d)
 		}
 		output_tick(&d->out);
 	}
-	loop_agg_sweep(d, true);	/* the repeats counted so far */
-	ring_buffer__consume(d->rb);	/* what is left, before the stop event */
+	/*
+	 * What is left, the repeats counted so far with it, before the stop
+	 * event. With --cleanup-on-exit the map goes with the pins: nothing
+	 * may be counted after this sweep.
+	 */
+	if (d->o->cleanup_on_exit)
+		loader_agg_window(&d->bpf, 0);
+	loop_agg_drain(d);
 	loop_check_counters(d);
 }

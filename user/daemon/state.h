@@ -85,7 +85,9 @@ void loop_run(struct daemon *d);
 /* Kernel counters and sink drops that rose become events_lost. */
 void loop_check_counters(struct daemon *d);
 /* Sweep the aggregation map (@force: every window, a start or a stop). */
-void loop_agg_sweep(struct daemon *d, bool force);
+bool loop_agg_sweep(struct daemon *d, bool force);
+/* Drain the ring and write every counted repeat (a start, a stop). */
+void loop_agg_drain(struct daemon *d);
 /*
  * Bring every output up to now: what the kernel and the fence reported,
  * new subdirectories marked, losses counted, sinks flushed. A status

@@ -864,8 +864,9 @@ int event_write(struct events *e, const void *data, size_t size,
 			ret = signal_write(e, w, m, data);
 		break;
 	case MW_EVENT_AGG:
-		if (size >= sizeof(struct mw_event_agg))
-			ret = agg_write(e, w, m, data);
+		if (size < sizeof(struct mw_event_agg))
+			break;
+		ret = agg_write(e, w, m, data);
 		m->summary = true;
 		m->count = ((const struct mw_event_agg *)data)->count;
 		break;

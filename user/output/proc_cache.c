@@ -103,7 +103,7 @@ int proc_cache_put(struct proc_cache *c, __u32 pid, __u64 start_time,
 
 	if (argv) {
 		jw_args(&w, NULL, argv, argv_len);
-		if (!jw_cstr(&w)) {
+		if (!jw_cstr(&w) || w.oom) {
 			jw_free(&w);
 			free(exe);
 			return -ENOMEM;
