@@ -315,15 +315,23 @@ const char *event_rule_name(const struct events *e, __u32 rule_id,
 
 
 /* "action" and "rule": the verdict and the policy rule behind it. */
+/* "rule", and the verdict for the stages after the line (@m). */
+static void rule_write(struct jw *w, struct event_meta *m, __u8 action,
+		       const char *rule)
+{
+	m->action = action;
+	m->rule = rule;
+	jw_str(w, "rule", rule);
+}
+
 static void verdict(struct events *e, struct jw *w, struct event_meta *m,
 		    __u8 action, __u32 rule_id, __u32 profile,
 		    const char *section)
 {
-	m->action = action;
 	jw_safe(w, "action", event_action_str(action));
-	m->rule = event_rule_name(e, rule_id, profile, section, action,
-				  m->rule_buf, sizeof(m->rule_buf));
-	jw_str(w, "rule", m->rule);
+	rule_write(w, m, action, event_rule_name(e, rule_id, profile, section,
+						 action, m->rule_buf,
+						 sizeof(m->rule_buf)));
 }
 
 /* A profile's fixed rule name, in @m's buffer. */
@@ -600,10 +608,9 @@ static int net_write(struct events *e, struct jw *w, struct event_meta *m,
 		jw_safe(w, "form", form_str(ev->form));
 	}
 	jw_close(w, '}');
-	m->action = ev->action;
-	m->rule = event_rule_name(e, ev->rule_id, ev->server.profile, "network",
-				  ev->action, m->rule_buf, sizeof(m->rule_buf));
-	jw_str(w, "rule", m->rule);
+	rule_write(w, m, ev->action,
+		   event_rule_name(e, ev->rule_id, ev->server.profile, "network",
+				   ev->action, m->rule_buf, sizeof(m->rule_buf)));
 	count_write(e, w, ai);
 	return 0;
 }
@@ -623,9 +630,8 @@ static int socket_write(struct events *e, struct jw *w, struct event_meta *m,
 				 ev->type == SOCK_DGRAM ? "dgram" : "other");
 	jw_int(w, "protocol", ev->protocol);
 	jw_close(w, '}');
-	m->action = ev->action;
-	m->rule = profile_rule(e, m, ev->server.profile, "network.raw_sockets");
-	jw_str(w, "rule", m->rule);
+	rule_write(w, m, ev->action,
+		   profile_rule(e, m, ev->server.profile, "network.raw_sockets"));
 	return 0;
 }
 
@@ -690,10 +696,9 @@ static int unix_write(struct events *e, struct jw *w, struct event_meta *m,
 	jw_str(w, "hook", ev->hook ? "lsm/unix_stream_connect" :
 			  "cgroup/connect_unix");
 	jw_close(w, '}');
-	m->action = ev->action;
-	m->rule = event_rule_name(e, ev->rule_id, ev->server.profile, "unix",
-				  ev->action, m->rule_buf, sizeof(m->rule_buf));
-	jw_str(w, "rule", m->rule);
+	rule_write(w, m, ev->action,
+		   event_rule_name(e, ev->rule_id, ev->server.profile, "unix",
+				   ev->action, m->rule_buf, sizeof(m->rule_buf)));
 	return 0;
 }
 
@@ -717,9 +722,8 @@ static int syscall_write(struct events *e, struct jw *w, struct event_meta *m,
 	jw_str(w, "class", ev->escape < MW_ESC_MAX ? escape_names[ev->escape] :
 			   "?");
 	jw_close(w, '}');
-	m->action = ev->action;
-	m->rule = profile_rule(e, m, ev->server.profile, "syscalls.deny");
-	jw_str(w, "rule", m->rule);
+	rule_write(w, m, ev->action,
+		   profile_rule(e, m, ev->server.profile, "syscalls.deny"));
 	return 0;
 }
 
@@ -741,9 +745,7 @@ static int signal_write(struct events *e, struct jw *w, struct event_meta *m,
 	jw_str(w, "target", ev->who == MW_GUARDED_AGENT ? "agent" : "guard");
 	jw_str(w, "hook", ev->hook ? "raw_tp/signal_generate" : "lsm/task_kill");
 	jw_close(w, '}');
-	m->action = ev->action;
-	m->rule = "self_defense";
-	jw_str(w, "rule", m->rule);
+	rule_write(w, m, ev->action, "self_defense");
 	return 0;
 }
 

@@ -205,7 +205,7 @@ static json_object *header(const struct klass *k, int activity_id,
 			   const char *activity_name, json_object *native,
 			   const struct ocsf_ctx *c, bool security_control)
 {
-	json_object *o = json_object_new_object(), *m, *prod, *profs;
+	json_object *o = json_object_new_object(), *m, *prod, *profs, *cnt;
 	const char *t = get_str(native, "time");
 	char buf[128];
 	__s64 ms = 0;
@@ -223,8 +223,8 @@ static json_object *header(const struct klass *k, int activity_id,
 		ocsf_time_ms(t, &ms);
 	add_int(o, "time", ms);
 	/* Identical decisions aggregated: OCSF's own count and period. */
-	if (json_object_object_get_ex(native, "count", &m)) {
-		add_int(o, "count", json_object_get_int64(m));
+	if (json_object_object_get_ex(native, "count", &cnt)) {
+		add_int(o, "count", json_object_get_int64(cnt));
 		if (get_str(native, "first_time") &&
 		    !ocsf_time_ms(get_str(native, "first_time"), &ms))
 			add_int(o, "start_time", ms);
