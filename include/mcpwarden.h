@@ -550,6 +550,15 @@ struct mw_agg_value {
 	__u8 pad[7];
 };
 
+/*
+ * mw_consumer[0]: the agent's side of the ring. @asleep: it drained the
+ * ring, found it empty a whole tick, and waits for no tick now; the first
+ * routine record wakes it (emit.bpf.h), which clears the word.
+ */
+struct mw_consumer {
+	__u64 asleep;		/* 64 bits: BPF's xchg without -mcpu=v3 */
+};
+
 /* mw_agg_config[0], written by the agent: 0 turns aggregation off. */
 struct mw_agg_config {
 	__u64 window_ns;

@@ -44,9 +44,32 @@ static __always_inline void mw_count_verdict(__u8 action)
  * that is kept to be written again (a summary, @counted 0) is no loss.
  *
  * The agent is woken only for a verdict (@wake) or when the ring is a
- * quarter full; it drains the rest on a 100 ms tick. A wake-up per event
- * costs a self-IPI, about a microsecond in a VM.
+ * quarter full; it drains the rest on a 100 ms tick, and once a tick found
+ * the ring empty it sleeps until the next record rings its bell. A wake-up
+ * per event costs a self-IPI, about a microsecond in a VM.
  */
+/*
+ * Ring the bell of an agent asleep on an empty ring (mw_consumer): the
+ * output's commit before this is a full barrier (an xchg), and so is its
+ * setting of @asleep before it reads the ring again; so either it sees our
+ * record, or we see @asleep. The bell is a reservation discarded with a
+ * forced wake-up: no record reaches the agent. Global: verified once.
+ */
+__noinline long mw_ring_bell(void)
+{
+	struct mw_consumer *c;
+	__u32 zero = 0;
+	void *r;
+
+	c = bpf_map_lookup_elem(&mw_consumer, &zero);
+	if (!c || !c->asleep || !__sync_lock_test_and_set(&c->asleep, 0))
+		return 0;
+	r = bpf_ringbuf_reserve(&mw_events, 8, 0);
+	if (r)
+		bpf_ringbuf_discard(r, BPF_RB_FORCE_WAKEUP);
+	return 1;
+}
+
 static __always_inline int mw_ring_write(void *ev, __u32 type, __u32 size,
 					 int verdict, int wake, __u64 time,
 					 int counted)
@@ -54,6 +77,7 @@ static __always_inline int mw_ring_write(void *ev, __u32 type, __u32 size,
 	struct mw_event_hdr *h = ev;
 	__u64 avail = bpf_ringbuf_query(&mw_events, BPF_RB_AVAIL_DATA);
 	__u64 ring = bpf_ringbuf_query(&mw_events, BPF_RB_RING_SIZE);
+	__u64 flags = wake || avail * 4 > ring ? 0 : BPF_RB_NO_WAKEUP;
 
 	h->type = type;
 	h->size = size;
@@ -63,14 +87,15 @@ static __always_inline int mw_ring_write(void *ev, __u32 type, __u32 size,
 			mw_count(MW_CNT_RINGBUF_ROUTINE);
 		return -1;
 	}
-	if (bpf_ringbuf_output(&mw_events, ev, size,
-			       wake || avail * 4 > ring ? 0 : BPF_RB_NO_WAKEUP)) {
+	if (bpf_ringbuf_output(&mw_events, ev, size, flags)) {
 		if (counted)
 			mw_count(verdict ? MW_CNT_RINGBUF_FULL :
 				 MW_CNT_RINGBUF_ROUTINE);
 		return -1;
 	}
 	mw_count(MW_CNT_EVENTS);
+	if (flags)
+		mw_ring_bell();
 	return 0;
 }
 

@@ -160,6 +160,13 @@ struct {
 	__uint(max_entries, 8 << 20);
 } mw_events SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_consumer);
+} mw_consumer SEC(".maps");
+
 /*
  * Aggregation: a decision's repeats within a window, counted (emit.bpf.h).
  * Not preallocated (memory as used). The sweep removes only entries idle a

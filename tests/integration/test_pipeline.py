@@ -3,6 +3,7 @@
 counted exactly, verdicts never lost to a flood of routine events, a full
 aggregation map degrading to an event per decision. Real connects and
 sends of a tracked process to loopback (the policy denies 127.0.0.0/8)."""
+import json
 import os
 import signal
 import subprocess
@@ -179,3 +180,34 @@ def full_map():
         singles = [e for e in ev if e["type"] == "network_connect" and
                    e["process"]["pid"] == pid and e["count"] == 1]
         check(len(singles) == n, f"{len(singles)} events for {n} distinct")
+
+
+def consumer_asleep(agent):
+    """mw_consumer's word: the agent sleeps on an empty ring (no tick)."""
+    p = subprocess.run(["bpftool", "-j", "map", "lookup", "pinned",
+                        agent.pin + "/mw_consumer", "key", "0", "0", "0", "0"],
+                       capture_output=True, text=True)
+    check(p.returncode == 0, f"bpftool: {p.stderr}")
+    v = json.loads(p.stdout)
+    f = v.get("formatted", v)["value"]
+    return (f["asleep"] if isinstance(f, dict) else int(f[0], 16)) != 0
+
+
+@case("pipeline/idle_agent_sleeps_and_a_routine_record_wakes_it")
+def idle_sleeps():
+    """A tick that finds the ring empty puts the agent to sleep (said in
+    mw_consumer, no 100 ms tick); a routine record (an exec, an exit: no
+    verdict, no wake-up of its own) rings it awake and is written; then it
+    sleeps again. status, meanwhile, neither loses nor wakes anything."""
+    with Env(open_policy(deny=["loopback"])) as env:
+        a = env.agent
+        a.until(lambda: consumer_asleep(a), what="the agent asleep")
+        a.barrier()
+        check(consumer_asleep(a), "status woke the agent for good")
+        mark = a.mark()
+        pid, rc, out, err = env.tracked(["/bin/true"])
+        check(rc == 0, f"true: {rc} {err}")
+        a.wait(lambda e: e["type"] == "process_exit" and
+               e["process"]["pid"] == pid, after=mark,
+               what="the exit of a tracked process, routine")
+        a.until(lambda: consumer_asleep(a), what="the agent asleep again")

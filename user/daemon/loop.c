@@ -244,6 +244,30 @@ static void dispatch(struct daemon *d, struct ep_src *src, __u32 events)
 	}
 }
 
+/*
+ * A tick that found the ring empty: sleep until a record rings the bell
+ * (mw_ring_bell()) or the 1 s timer fires, instead of waking ten times a
+ * second for nothing. Asleep is said before the ring is read once more: a
+ * record committed meanwhile is either read here or rings. Records read
+ * (a verdict woke us, the bell rang): back to the tick.
+ */
+static void doze(struct daemon *d, bool quiet_tick)
+{
+	/* Woken by the ring, even if loop_sync() read it first. */
+	if (d->consumed > 0 || d->woken) {
+		if (d->asleep && !loader_consumer_asleep(&d->bpf, false))
+			d->asleep = false;
+		return;
+	}
+	if (d->asleep || !quiet_tick || !sinks_idle(&d->out.sinks) ||
+	    loader_consumer_asleep(&d->bpf, true))
+		return;
+	d->consumed = ring_buffer__consume(d->rb);
+	d->asleep = true;
+	if (d->consumed > 0 && !loader_consumer_asleep(&d->bpf, false))
+		d->asleep = false;
+}
+
 void loop_run(struct daemon *d)
 {
 	static const struct timespec coalesce = { .tv_nsec = COALESCE_NS };
@@ -254,8 +278,8 @@ void loop_run(struct daemon *d)
 		if (d->woken && d->consumed > 0)
 			nanosleep(&coalesce, NULL);
 		d->woken = false;
-		/* Routine events do not wake us (mw_wakeup()): drain on a tick. */
-		n = epoll_wait(d->epfd, evs, 32, DRAIN_MS);
+		/* Routine events do not wake us (mw_ring_write()): a tick drains. */
+		n = epoll_wait(d->epfd, evs, 32, d->asleep ? -1 : DRAIN_MS);
 		if (n < 0 && errno != EINTR) {
 			log_msg("epoll_wait: %s", strerror(errno));
 			break;
@@ -268,6 +292,7 @@ void loop_run(struct daemon *d)
 			d->reload = false;
 			reload_run(d);
 		}
+		doze(d, n == 0);
 		output_tick(&d->out);
 	}
 	/*

@@ -42,6 +42,7 @@ struct daemon {
 	struct mw_agg_flush_args agg;	/* what the last sweep found */
 	int consumed;			/* records this loop turn read */
 	bool woken;			/* by the ring buffer, this turn */
+	bool asleep;			/* no tick: a record rings (mw_consumer) */
 	__u64 agg_summaries;		/* summaries the sweeps wrote */
 	__u64 agg_inserted;		/* mw_agg_config.inserted, last sweep */
 	unsigned int agg_errors;

@@ -28,7 +28,7 @@ static const char *const pinned_maps[] = {
 	"mw_exec_rules", "mw_file_rules", "mw_file_names", "mw_unix_rules",
 	"mw_unix_paths", "mw_applet_rules", "mw_file_guards",
 	"mw_counters", "mw_events", "mw_guarded", "mw_agg", "mw_agg_config",
-	NULL,
+	"mw_consumer", NULL,
 };
 
 /*
@@ -646,6 +646,19 @@ int loader_agg_window(const struct loader *l, __u64 window_ns)
 		return -errno;
 	c.window_ns = window_ns;
 	return bpf_map_update_elem(fd, &zero, &c, BPF_ANY) ? -errno : 0;
+}
+
+int loader_consumer_asleep(const struct loader *l, bool asleep)
+{
+	struct mw_consumer c = { .asleep = asleep };
+	__u32 zero = 0;
+	int ret;
+
+	ret = bpf_map_update_elem(bpf_map__fd(l->skel->maps.mw_consumer),
+				  &zero, &c, BPF_ANY) ? -errno : 0;
+	/* The kernel's store before our next read of the ring (Dekker). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return ret;
 }
 
 __u64 loader_agg_inserted(const struct loader *l)

@@ -735,6 +735,17 @@ void sinks_tick(struct sinks *ss)
 		sink_tick(&ss->v[i], now);
 }
 
+bool sinks_idle(const struct sinks *ss)
+{
+	size_t i;
+
+	for (i = 0; i < ss->n; i++)
+		if (sink_queued(&ss->v[i]) ||
+		    (is_socket(&ss->v[i]) && ss->v[i].fd < 0))
+			return false;
+	return true;
+}
+
 void sinks_drain(struct sinks *ss)
 {
 	__u64 deadline = time_mono_ms() + SINK_DRAIN_MS, now;

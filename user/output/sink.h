@@ -87,6 +87,8 @@ void sink_on_event(struct sink *s, __u32 events);
 void sink_tick(struct sink *s, __u64 now_ms);
 /* Bytes waiting. */
 size_t sink_queued(const struct sink *s);
+/* Nothing queued, no socket waiting to reconnect: no tick is needed. */
+bool sinks_idle(const struct sinks *ss);
 void sink_close(struct sink *s);
 
 /*
