@@ -9,6 +9,7 @@ fences are fanotify's, held by the guard process."""
 import fcntl
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -98,6 +99,52 @@ def verdicts_right(env, reader, n):
               f"tracked cat: {rc} {out!r} {err!r}")
 
 
+def reader_of(env):
+    return env.script("mcp-server-reader", f"#!/bin/sh\nexec cat {env.secret}\n")
+
+
+def held_while_guard_stopped(env, guard, reader):
+    """Stop the guard, so that the agent's thread reads a tracked open of
+    the secret, and hold the thread at its response (ptrace). Returns the
+    hold and the reader; the guard is still stopped: the caller goes on
+    and continues it."""
+    hold = hold_answerer(env)
+    os.kill(guard, signal.SIGSTOP)
+    try:
+        r = env.spawn([reader])
+        expect_line(hold, "held")
+    except BaseException:
+        os.kill(guard, signal.SIGCONT)
+        raise
+    return hold, r
+
+
+def refused(r, env, what):
+    try:
+        out, err = r.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"{what} was never answered")
+    check(env.m not in out and "not permitted" in err,
+          f"{what}: rc {r.returncode} {out!r} {err!r}")
+
+
+def kill_agent_and_restart(env, hold):
+    """kill -9 the agent whose thread @hold holds; a new one on its pins."""
+    old = env.agent
+    old.proc.kill()
+    old.proc.wait()
+    check(gone(old.proc.pid), "the agent outlived SIGKILL")
+    if hold.wait(timeout=20) != 0:
+        raise Fail(f"hold: {hold.stderr.read()}")
+    return old
+
+
+def restart(env, old):
+    env.agent = Agent(policy=json.load(open(old.policy)), cgroup=env.cg,
+                      pin=old.pin, state=old.state)
+    old.stop(uninstall=False)
+
+
 @case("guard/answerer_killed_holding_a_request_fails_closed")
 def killed_holding():
     """The agent's answering thread is held (ptrace) at its response to a
@@ -108,30 +155,14 @@ def killed_holding():
     with LifeEnv() as env:
         guard = env.status()["fanotify"]["guard_pid"]
         taken = env.status()["fanotify"]["taken_over"]
-        reader = env.script("mcp-server-reader",
-                            f"#!/bin/sh\nexec cat {env.secret}\n")
-        hold = hold_answerer(env)
-        os.kill(guard, signal.SIGSTOP)
+        reader = reader_of(env)
+        hold, r = held_while_guard_stopped(env, guard, reader)
         try:
-            r = env.spawn([reader])
-            expect_line(hold, "held")
-            old = env.agent
-            old.proc.kill()
-            old.proc.wait()
-            check(gone(old.proc.pid), "the agent outlived SIGKILL")
-            if hold.wait(timeout=20) != 0:
-                raise Fail(f"hold: {hold.stderr.read()}")
+            old = kill_agent_and_restart(env, hold)
         finally:
             os.kill(guard, signal.SIGCONT)
-        try:
-            out, err = r.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            raise Fail("the request the dead agent held was never answered")
-        check(env.m not in out and "not permitted" in err,
-              f"the held request: rc {r.returncode} {out!r} {err!r}")
-        env.agent = Agent(policy=json.load(open(old.policy)), cgroup=env.cg,
-                          pin=old.pin, state=old.state)
-        old.stop(uninstall=False)
+        refused(r, env, "the request the dead agent held")
+        restart(env, old)
         st = env.status()
         check(st["fanotify"]["guard_pid"] == guard, "the same guard")
         check(st["fanotify"]["taken_over"] > taken,
@@ -156,6 +187,61 @@ def agent_slots(guard):
                            "little") for k in range(BATCH)]
 
 
+ASLEEP_AT = SLOTS_AT + 2 * BATCH * SLOT_SIZE + 8 * 16     # answer.h
+
+
+def asleep(guard):
+    """Each side's asleep word in the shared page: (guard, agent)."""
+    mfds = fds_of(guard, "/memfd:mcpwarden-answer")
+    check(len(mfds) == 1, f"guard memfds {mfds}")
+    with open(f"/proc/{guard}/fd/{mfds[0]}", "rb") as f:
+        page = f.read(ASLEEP_AT + 8)
+    return tuple(int.from_bytes(page[ASLEEP_AT + 4 * i:ASLEEP_AT + 4 * i + 4],
+                                "little") for i in (0, 1))
+
+
+def until(cond, what, timeout=20):
+    deadline = time.time() + timeout
+    while not cond():
+        check(time.time() < deadline, what)
+        time.sleep(0.01)
+
+
+@case("guard/idle_answerers_sleep_and_a_held_request_rings")
+def idle_answerers_sleep():
+    """Nothing held: both answerers sleep (their words in the page say so),
+    with no 50 ms watchdog tick. The agent's answering thread is then held
+    (ptrace) at its response to a tracked open it read while the guard,
+    asleep, was stopped: the agent's bell rang the guard, which, continued,
+    looks, finds the request held and answers it (EPERM, a takeover
+    counted) while the agent lives; with the agent gone the guard sleeps
+    again."""
+    with LifeEnv() as env:
+        guard = env.status()["fanotify"]["guard_pid"]
+        taken = env.status()["fanotify"]["taken_over"]
+        until(lambda: asleep(guard) == (1, 1),
+              f"the answerers never slept: {asleep(guard)}")
+        reader = reader_of(env)
+        # Stopped asleep, so that the agent reads the request; rung while
+        # stopped, it looks once continued.
+        hold, r = held_while_guard_stopped(env, guard, reader)
+        try:
+            rung = [fdinfo(guard, fd) for fd in
+                    fds_of(guard, "anon_inode:[eventfd]")]
+            check(len(rung) == 2 and any(
+                re.search(r"eventfd-count:\s*[1-9]", i) for i in rung),
+                f"the agent rang no bell: {rung}")
+        finally:
+            os.kill(guard, signal.SIGCONT)
+        refused(r, env, "the held request, by the guard")
+        check(env.status()["fanotify"]["taken_over"] > taken,
+              "no takeover counted")
+        restart(env, kill_agent_and_restart(env, hold))
+        until(lambda: asleep(guard) == (1, 1),
+              f"the answerers never slept again: {asleep(guard)}")
+        verdicts_right(env, reader, 5)
+
+
 @case("guard/taken_while_writing_answers_nothing_else")
 def taken_while_writing():
     """The agent's answering thread is held just after its response was
@@ -167,8 +253,7 @@ def taken_while_writing():
     the parking in answer.c; this case runs it, it cannot time the race.)"""
     with LifeEnv() as env:
         guard = env.status()["fanotify"]["guard_pid"]
-        reader = env.script("mcp-server-reader",
-                            f"#!/bin/sh\nexec cat {env.secret}\n")
+        reader = reader_of(env)
         hold = hold_answerer(env, "exit")
         os.kill(guard, signal.SIGSTOP)
         try:

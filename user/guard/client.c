@@ -93,24 +93,25 @@ static void close_rights(struct msghdr *mh)
 }
 
 /*
- * The guard's first message on @fd: a line of JSON and its two fds, from
+ * The guard's first message on @fd: a line of JSON and its four fds (the
+ * group, the page, the bells; two from a guard without bells), from
  * an administrator (the guard we started, not whoever bound the path),
  * whose hello names the pid the kernel gives for the peer.
  */
 static int guard_hello(int fd, struct guard_conn *out)
 {
-	char line[256], cbuf[CMSG_SPACE(2 * sizeof(int))] = {};
+	char line[256], cbuf[CMSG_SPACE(4 * sizeof(int))] = {};
 	struct iovec iov = { .iov_base = line, .iov_len = sizeof(line) - 1 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm;
 	json_object *o, *v;
 	pid_t peer;
-	int fds[2], pidfd;
+	int fds[4] = { -1, -1, -1, -1 }, pidfd;
 	ssize_t n;
 
 	memset(out, 0, sizeof(*out));
-	out->group = out->shm = -1;
+	out->group = out->shm = out->bell[0] = out->bell[1] = -1;
 	pidfd = peer_admin(fd, &peer);
 	if (pidfd < 0)
 		return pidfd;
@@ -121,13 +122,16 @@ static int guard_hello(int fd, struct guard_conn *out)
 	cm = CMSG_FIRSTHDR(&mh);
 	if (!n || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) || !cm ||
 	    cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(fds)) || CMSG_NXTHDR(&mh, cm)) {
+	    (cm->cmsg_len != CMSG_LEN(sizeof(fds)) &&
+	     cm->cmsg_len != CMSG_LEN(2 * sizeof(int))) || CMSG_NXTHDR(&mh, cm)) {
 		close_rights(&mh);
 		return -EPROTO;
 	}
-	memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+	memcpy(fds, CMSG_DATA(cm), cm->cmsg_len - CMSG_LEN(0));
 	out->group = fds[0];
 	out->shm = fds[1];
+	out->bell[0] = fds[2];
+	out->bell[1] = fds[3];
 	line[n] = '\0';
 	o = json_tokener_parse(line);
 	if (o && json_object_object_get_ex(o, "pid", &v))
@@ -149,7 +153,7 @@ int guard_connect(const char *state_dir, struct guard_conn *out)
 
 	if (fd < 0) {
 		memset(out, 0, sizeof(*out));
-		out->group = out->shm = -1;
+		out->group = out->shm = out->bell[0] = out->bell[1] = -1;
 		return fd;
 	}
 	ret = guard_hello(fd, out);
@@ -163,15 +167,19 @@ void guard_conn_close(struct guard_conn *c)
 		close(c->group);
 	if (c->shm >= 0)
 		close(c->shm);
-	c->group = c->shm = -1;
+	for (int i = 0; i < 2; i++)
+		if (c->bell[i] >= 0)
+			close(c->bell[i]);
+	c->group = c->shm = c->bell[0] = c->bell[1] = -1;
 }
 
 /* In the child: become the guard, a session of its own, not our child. */
 static void exec_guard(const char *pin_dir, const char *state_dir,
-		       const char *cgroup, int group, int shm, int ready)
+		       const char *cgroup, int group, int shm,
+		       const int bell[2], int ready)
 {
-	char gfd[16], sfd[16], rfd[16];
-	const char *argv[16];
+	char gfd[16], sfd[16], rfd[16], bfd[2][16];
+	const char *argv[20];
 	int i = 0, null;
 
 	setsid();
@@ -200,6 +208,12 @@ static void exec_guard(const char *pin_dir, const char *state_dir,
 		argv[i++] = "--shm-fd";
 		argv[i++] = sfd;
 	}
+	for (int k = 0; group >= 0 && bell && bell[0] >= 0 && k < 2; k++) {
+		fcntl(bell[k], F_SETFD, 0);
+		snprintf(bfd[k], sizeof(bfd[k]), "%d", bell[k]);
+		argv[i++] = k ? "--agent-bell-fd" : "--guard-bell-fd";
+		argv[i++] = bfd[k];
+	}
 	fcntl(ready, F_SETFD, 0);
 	snprintf(rfd, sizeof(rfd), "%d", ready);
 	argv[i++] = "--ready-fd";
@@ -210,7 +224,7 @@ static void exec_guard(const char *pin_dir, const char *state_dir,
 }
 
 pid_t guard_spawn(const char *pin_dir, const char *state_dir,
-		  const char *cgroup, int group, int shm)
+		  const char *cgroup, int group, int shm, const int bell[2])
 {
 	struct pollfd pfd;
 	int ready[2], err;
@@ -228,7 +242,8 @@ pid_t guard_spawn(const char *pin_dir, const char *state_dir,
 	}
 	if (pid == 0) {
 		close(ready[0]);
-		exec_guard(pin_dir, state_dir, cgroup, group, shm, ready[1]);
+		exec_guard(pin_dir, state_dir, cgroup, group, shm, bell,
+			   ready[1]);
 	}
 	close(ready[1]);
 	/* Its byte once it listens; EOF if it died first. */

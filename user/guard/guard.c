@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The guard process (guard.h). Single-threaded: it polls the fanotify group
- * and its socket, answers requests as they come, and every ANSWER_POLL_MS
- * looks for requests the agent's answerer holds too long. It opens nothing
+ * and its socket, answers requests as they come, and while the agent's
+ * answerer holds some, looks every ANSWER_POLL_MS for those it holds too
+ * long (the agent rings its bell when it takes one). It opens nothing
  * but procfs and bpffs files, so it never waits on a mark of its own.
  */
 #include <errno.h>
@@ -28,7 +29,6 @@
 #include "lib/log.h"
 #include "lib/time.h"
 
-#define ANSWER_POLL_MS		50	/* the watchdog's period */
 #define PINS_CHECK_MS		1000	/* uninstalled behind our back? */
 #define GUARD_CLIENTS_MAX	4
 
@@ -90,15 +90,15 @@ static bool peer_ok(struct guard *g, int fd)
 	return ok;
 }
 
-/* One line of JSON and our two fds. */
+/* One line of JSON and our four fds: the group, the page, the bells. */
 static void hello(struct guard *g, int fd, int shm)
 {
-	char line[256], cbuf[CMSG_SPACE(2 * sizeof(int))] = {};
+	char line[256], cbuf[CMSG_SPACE(4 * sizeof(int))] = {};
 	struct iovec iov = { .iov_base = line };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	int fds[2] = { g->a.group, shm };
+	int fds[4] = { g->a.group, shm, g->a.bell[0], g->a.bell[1] };
 
 	iov.iov_len = snprintf(line, sizeof(line),
 			       "{\"pid\":%d,\"object\":\"%s\",\"version\":\"%s\"}\n",
@@ -178,17 +178,24 @@ static bool pins_changed(const struct guard *g)
 
 static void loop(struct guard *g, int shm)
 {
-	struct pollfd pfd[2 + GUARD_CLIENTS_MAX];
-	__u64 next_check = time_mono_ms() + PINS_CHECK_MS;
-	int i, n;
+	struct pollfd pfd[3 + GUARD_CLIENTS_MAX];
+	__u64 next_check = time_mono_ms() + PINS_CHECK_MS, now;
+	int i, n, timeout;
 
 	while (!g->stop) {
 		pfd[0] = (struct pollfd){ .fd = g->a.group, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = g->listen_fd, .events = POLLIN };
+		pfd[2] = (struct pollfd){ .fd = g->a.bell[SIDE_GUARD],
+					  .events = POLLIN };
 		for (i = 0; i < GUARD_CLIENTS_MAX; i++)
-			pfd[2 + i] = (struct pollfd){ .fd = g->clients[i],
+			pfd[3 + i] = (struct pollfd){ .fd = g->clients[i],
 						      .events = POLLIN };
-		n = poll(pfd, 2 + GUARD_CLIENTS_MAX, ANSWER_POLL_MS);
+		now = time_mono_ms();
+		timeout = answer_timeout(&g->a);
+		if (timeout < 0 || next_check - now < (__u64)timeout)
+			timeout = next_check > now ? (int)(next_check - now) : 0;
+		n = poll(pfd, 3 + GUARD_CLIENTS_MAX, timeout);
+		answer_woken(&g->a);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents & POLLIN)
@@ -197,7 +204,7 @@ static void loop(struct guard *g, int shm)
 		if (pfd[1].revents & POLLIN)
 			on_listen(g, shm);
 		for (i = 0; i < GUARD_CLIENTS_MAX; i++)
-			if (g->clients[i] >= 0 && pfd[2 + i].revents)
+			if (g->clients[i] >= 0 && pfd[3 + i].revents)
 				on_client(g, i);
 		if (time_mono_ms() >= next_check) {
 			next_check = time_mono_ms() + PINS_CHECK_MS;
@@ -279,6 +286,13 @@ static int guard_setup(struct guard *g, int *shm)
 		log_msg("guard: the fanotify group: %s", strerror(-ret));
 		return ret;
 	}
+	if (o->bell[0] >= 0) {
+		g->a.bell[0] = o->bell[0];
+		g->a.bell[1] = o->bell[1];
+	} else if ((ret = answer_bells_create(g->a.bell))) {
+		log_msg("guard: the bells: %s", strerror(-ret));
+		return ret;
+	}
 	/* An earlier build's page (another layout): a new one, ours. */
 	if (o->shm >= 0) {
 		*shm = o->shm;
@@ -315,7 +329,8 @@ static int guard_setup(struct guard *g, int *shm)
 
 int guard_main(const struct guard_opts *o)
 {
-	struct guard g = { .o = o, .listen_fd = -1 };
+	struct guard g = { .o = o, .listen_fd = -1,
+			   .a = { .bell = { -1, -1 } } };
 	char path[PATH_MAX];
 	int shm = -1, ret, i;
 
@@ -351,6 +366,9 @@ int guard_main(const struct guard_opts *o)
 	}
 	answer_shared_unmap(g.a.shm);
 	answer_fds_close(&g.a.fds);
+	for (i = 0; i < ANSWER_SIDES; i++)
+		if (g.a.bell[i] >= 0)
+			close(g.a.bell[i]);
 	/* With the agent's copy gone too, the group and its marks go. */
 	if (g.a.group >= 0)
 		close(g.a.group);

@@ -21,6 +21,7 @@ struct guard_conn {
 	pid_t pid;		/* the guard's */
 	int group;		/* the fanotify group */
 	int shm;		/* memfd of struct answer_shared */
+	int bell[2];		/* the answerers' bells (answer.h), or -1 */
 	char object[65];	/* the guard's BPF object, sha256 hex */
 };
 
@@ -30,6 +31,7 @@ struct guard_opts {
 	const char *cgroup;	/* move there (outside a pod's cgroup), or NULL */
 	int group;		/* adopt this group (and shm), or -1: make one */
 	int shm;
+	int bell[2];		/* adopt these bells, or -1: make them */
 	int ready;		/* write a byte here once listening, or -1 */
 };
 
@@ -42,11 +44,11 @@ int guard_main(const struct guard_opts *o);
  */
 int guard_connect(const char *state_dir, struct guard_conn *out);
 /*
- * Start a guard for @pin_dir and @state_dir, handing it @group and @shm
- * (or -1: it makes them), and wait until it listens. Returns its pid.
+ * Start a guard for @pin_dir and @state_dir, handing it @group, @shm and
+ * @bell (or -1: it makes them), and wait until it listens. Returns its pid.
  */
 pid_t guard_spawn(const char *pin_dir, const char *state_dir,
-		  const char *cgroup, int group, int shm);
+		  const char *cgroup, int group, int shm, const int bell[2]);
 /* Ask the guard of @state_dir to exit and wait for it (at most 5 s). */
 int guard_stop(const char *state_dir);
 void guard_conn_close(struct guard_conn *c);

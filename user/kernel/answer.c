@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -60,6 +61,44 @@ int answer_shared_create(void)
 		return err;
 	}
 	return fd;
+}
+
+int answer_bells_create(int bell[ANSWER_SIDES])
+{
+	int i, err;
+
+	for (i = 0; i < ANSWER_SIDES; i++) {
+		bell[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (bell[i] < 0) {
+			err = -errno;
+			while (i--)
+				close(bell[i]);
+			bell[0] = bell[1] = -1;
+			return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The other side's watchdog, asleep, must look now: we hold requests.
+ * Our slot words are stored before we read its word, and it stores its
+ * word before it reads our slots (answer_timeout()): one of us sees the
+ * other's store.
+ */
+static void ring_other(struct answerer *a)
+{
+	enum answer_side other = !a->side;
+	__u64 one = 1;
+	ssize_t n;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (a->bell[other] < 0 ||
+	    !__atomic_load_n(&a->shm->asleep[other], __ATOMIC_RELAXED))
+		return;
+	/* Fails only on a counter at its maximum: rung anyway. */
+	n = write(a->bell[other], &one, sizeof(one));
+	(void)n;
 }
 
 struct answer_shared *answer_shared_map(int fd, bool create)
@@ -686,6 +725,7 @@ static int answer_batch(struct answerer *a)
 			   (__u32)(md->fd + 1);
 		__atomic_store_n(&slots[k].word, words[i], __ATOMIC_RELEASE);
 	}
+	ring_other(a);
 	i = 0;
 	left = len;
 	for (md = (void *)buf; FAN_EVENT_OK(md, left) && i < nfree;
@@ -887,6 +927,38 @@ int answer_attach(struct answerer *a, enum answer_side side)
 
 void answer_detach(struct answerer *a)
 {
-	if (a->shm && a->shm->pid[a->side] == getpid())
+	if (a->shm && a->shm->pid[a->side] == getpid()) {
 		__atomic_store_n(&a->shm->pid[a->side], 0, __ATOMIC_RELEASE);
+		if (slots_busy(a->shm, a->side))
+			ring_other(a);	/* it answers what we hold, at once */
+	}
+}
+
+int answer_timeout(struct answerer *a)
+{
+	int k;
+
+	if (a->bell[a->side] < 0)
+		return ANSWER_POLL_MS;
+	for (k = 0; k < ANSWER_BATCH; k++)
+		if (a->park[k].fd >= 0)
+			return ANSWER_POLL_MS;	/* unpark() retries */
+	__atomic_store_n(&a->shm->asleep[a->side], 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (slots_busy(a->shm, !a->side)) {
+		__atomic_store_n(&a->shm->asleep[a->side], 0, __ATOMIC_RELAXED);
+		return ANSWER_POLL_MS;
+	}
+	return -1;
+}
+
+void answer_woken(struct answerer *a)
+{
+	__u64 n;
+
+	if (a->bell[a->side] < 0)
+		return;
+	__atomic_store_n(&a->shm->asleep[a->side], 0, __ATOMIC_RELAXED);
+	while (read(a->bell[a->side], &n, sizeof(n)) == sizeof(n))
+		;
 }

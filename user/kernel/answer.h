@@ -22,6 +22,7 @@
 
 #define ANSWER_BATCH		8	/* requests read at once, per answerer */
 #define ANSWER_STALL_MS		200	/* held longer: the other answers */
+#define ANSWER_POLL_MS		50	/* the watchdog's period, while needed */
 #define ANSWER_SIDES		2
 /*
  * The kernel matches a response to a request by the number the reader's
@@ -78,9 +79,14 @@ struct answer_shared {
 	__u64 report_done[ANSWER_SIDES];	/* and handed to the ring */
 	__u64 fd_clash[ANSWER_SIDES];	/* a request fd on the other's side */
 	__u64 unjudged[ANSWER_SIDES];	/* tracked, judged without a path */
+	/*
+	 * Each side's watchdog sleeps while the other holds nothing; it says
+	 * so here, and the other rings its bell when it takes a request.
+	 */
+	__u32 asleep[ANSWER_SIDES];
 };
 
-#define ANSWER_MAGIC	0x6d776632u	/* "mwf2" */
+#define ANSWER_MAGIC	0x6d776633u	/* "mwf3" */
 
 /* What an answerer judges with: fds of the pinned maps and program. */
 struct answer_fds {
@@ -101,6 +107,11 @@ struct answerer {
 	struct answer_shared *shm;
 	enum answer_side side;
 	struct answer_park park[ANSWER_BATCH];	/* by slot */
+	/*
+	 * Each side's bell (an eventfd, -1 if none): the side polls its own
+	 * and rings the other's. They travel with the group and the page.
+	 */
+	int bell[ANSWER_SIDES];
 	char cgroup2[PATH_MAX];	/* where cgroup v2 is mounted; "" not yet */
 };
 
@@ -127,6 +138,8 @@ struct answer_shared *answer_shared_map(int fd, bool create);
 void answer_shared_unmap(struct answer_shared *shm);
 /* A sealed memfd for the shared page (it can neither shrink nor grow). */
 int answer_shared_create(void);
+/* The two bells, non-blocking eventfds; -errno. */
+int answer_bells_create(int bell[ANSWER_SIDES]);
 
 /*
  * Read what the group has (without blocking), judge, answer and report
@@ -140,6 +153,15 @@ int answer_pending(struct answerer *a);
  * requester is refused.
  */
 void answer_watchdog(struct answerer *a);
+/*
+ * The timeout of our next poll (our bell among its fds): ANSWER_POLL_MS
+ * while the watchdog has work (the other side holds requests, or holds
+ * ours), else -1: we say we are asleep, and the other side rings our
+ * bell when it takes one. Without bells, always ANSWER_POLL_MS.
+ */
+int answer_timeout(struct answerer *a);
+/* After that poll: awake again, the bell emptied. */
+void answer_woken(struct answerer *a);
 /* Open the pinned maps and program under @pin_dir into @fds. */
 int answer_fds_open(const char *pin_dir, struct answer_fds *fds);
 void answer_fds_close(struct answer_fds *fds);

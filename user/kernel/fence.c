@@ -14,21 +14,23 @@
 #include "kernel/loader.h"
 #include "lib/log.h"
 
-#define ANSWER_POLL_MS	50	/* the thread's watchdog period */
-
 /* Answer what comes, and what the guard holds too long. */
 static void *answer_thread(void *arg)
 {
 	struct fence *f = arg;
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = f->a.group, .events = POLLIN },
 		{ .fd = f->wake[0], .events = POLLIN },
+		{ .fd = f->a.bell[SIDE_AGENT], .events = POLLIN },
 	};
+	int n;
 
 	/* Named, for ps -L and the tests that find it (ptrace). */
 	pthread_setname_np(pthread_self(), "mw-answer");
 	for (;;) {
-		if (poll(pfd, 2, ANSWER_POLL_MS) < 0 && errno != EINTR)
+		n = poll(pfd, 3, answer_timeout(&f->a));
+		answer_woken(&f->a);
+		if (n < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents)
 			break;		/* fence_close() */
@@ -66,12 +68,20 @@ static int watch_guard(struct fence *f)
 /* No guard can be had: we hold the group alone, on a page of our own. */
 static int go_alone(struct fence *f, struct guard_conn *c, int err)
 {
-	int shm = answer_shared_create();
+	int shm = answer_shared_create(), i;
 
 	if (shm < 0) {
 		guard_conn_close(c);
 		return shm;
 	}
+	/* Nobody rings ours: it lets the thread sleep while nothing is held. */
+	for (i = 0; i < ANSWER_SIDES; i++) {
+		if (c->bell[i] >= 0)
+			close(c->bell[i]);
+		c->bell[i] = -1;
+	}
+	if (answer_bells_create(f->a.bell))
+		f->a.bell[0] = f->a.bell[1] = -1;
 	log_msg("starting a fanotify guard failed: %s; the fence lasts as long as this agent",
 		strerror(-err));
 	if (c->shm >= 0)
@@ -101,7 +111,7 @@ static int find_guard(struct fence *f)
 		return ret;	/* not a guard of ours: leave it be, say so */
 	if (ret) {
 		pid = guard_spawn(f->o.pin_dir, f->o.state_dir, f->o.guard_cgroup,
-				  -1, -1);
+				  -1, -1, NULL);
 		if (pid < 0)
 			return pid;
 		ret = guard_connect(f->o.state_dir, &c);
@@ -116,7 +126,7 @@ static int find_guard(struct fence *f)
 		f->inherited = true;
 		guard_stop(f->o.state_dir);
 		pid = guard_spawn(f->o.pin_dir, f->o.state_dir, f->o.guard_cgroup,
-				  c.group, c.shm);
+				  c.group, c.shm, c.bell);
 		if (pid < 0)
 			return go_alone(f, &c, pid);
 		ret = guard_connect(f->o.state_dir, &n);
@@ -130,6 +140,8 @@ static int find_guard(struct fence *f)
 	f->guard_pid = c.pid;
 	f->a.group = c.group;
 	f->shm_fd = c.shm;
+	f->a.bell[0] = c.bell[0];
+	f->a.bell[1] = c.bell[1];
 	return 0;
 }
 
@@ -145,6 +157,7 @@ int fence_init(struct fence *f, int epfd, const struct fence_opts *o)
 	f->src_ino.kind = EP_FENCE_INOTIFY;
 	f->src_guard.kind = EP_GUARD;
 	f->a.group = f->shm_fd = f->guard_pidfd = -1;
+	f->a.bell[0] = f->a.bell[1] = -1;
 	f->wake[0] = f->wake[1] = -1;
 	f->marks.inofd = -1;
 	f->a.fds = o->fds;
@@ -213,7 +226,7 @@ void fence_on_guard(struct fence *f)
 
 	waitpid(f->guard_pid, NULL, WNOHANG);	/* ours, if we started it */
 	pid = guard_spawn(f->o.pin_dir, f->o.state_dir, f->o.guard_cgroup,
-			  f->a.group, f->shm_fd);
+			  f->a.group, f->shm_fd, f->a.bell);
 	if (pid < 0) {
 		log_msg("fanotify guard %d exited, and starting another failed: %s; the fence lasts as long as this agent",
 			f->guard_pid, strerror(-pid));
@@ -276,9 +289,13 @@ void fence_close(struct fence *f, bool remove)
 		close(f->marks.inofd);
 	answer_shared_unmap(f->a.shm);
 	f->a.shm = NULL;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		if (f->wake[i] >= 0)
 			close(f->wake[i]);
+		if (f->a.bell[i] >= 0)
+			close(f->a.bell[i]);
+		f->a.bell[i] = -1;
+	}
 	if (f->guard_pidfd >= 0)
 		close(f->guard_pidfd);
 	if (f->shm_fd >= 0)
