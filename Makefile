@@ -29,7 +29,8 @@ BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
 # Debian packages the build and the tests need.
 DEB_PKGS	:= clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev \
 		   zlib1g-dev libjson-c-dev nettle-dev libseccomp-dev liburing-dev libmicrohttpd-dev \
-		   iproute2 python3 python3-jsonschema util-linux tmux busybox-static
+		   iproute2 python3 python3-jsonschema util-linux tmux busybox-static \
+		   libfuzzer-14-dev
 
 ifeq ($(V),1)
 Q :=
@@ -52,6 +53,9 @@ LIB_SRCS	:= $(filter-out user/cli/%,$(USER_SRCS))
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+# Fuzz targets (libFuzzer, clang): each with the sources it reads through.
+FUZZ_BINS	:= $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_jsonrpc	:= user/wrapper/jsonrpc.c user/wrapper/jsonrpc.h
 SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=all
 
@@ -60,7 +64,7 @@ SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 all: $(OUT)/mcpwarden
 
-$(OUT) $(OUT)/tests $(addprefix $(OUT)/user/,$(USER_DIRS)):
+$(OUT) $(OUT)/tests $(OUT)/fuzz $(addprefix $(OUT)/user/,$(USER_DIRS)):
 	$(Q)mkdir -p $@
 
 $(OUT)/%.bpf.o: bpf/%.bpf.c | $(OUT)
@@ -95,7 +99,14 @@ $(OUT)/bench-pipeline: bench/pipeline.c $(filter-out $(OUT)/user/cli/%,$(USER_OB
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -Iuser $^ $(LDLIBS) -o $@
 
-unit: $(UNIT_BINS)
+.SECONDEXPANSION:
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*) | $(OUT)/fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
+		-Wno-unused-parameter -fsanitize=fuzzer,address,undefined \
+		-Iuser -Iinclude $(filter %.c,$^) -lnettle -o $@
+
+unit: $(UNIT_BINS) $(FUZZ_BINS)
 	$(Q)tests/run --unit-only
 
 vmlinux:
@@ -124,7 +135,7 @@ run: deps
 	$(Q)$(OUT)/mcpwarden run $(RUN_ARGS)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) mcp-workloads
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_BINS) mcp-workloads
 	$(Q)tests/run
 
 # The MCP workloads of the tests (tests/mcp): the SDK and servers from the

@@ -9,6 +9,7 @@ on failure.
 """
 import json
 import pwd
+import select
 import os
 import shutil
 import signal
@@ -226,6 +227,16 @@ class Agent:
                 raise Fail(f"no {what} within {timeout}s")
             time.sleep(0.1)
 
+    def server_of(self, wrapper, after=0, timeout=10):
+        """The server `mcpwarden exec` (pid @wrapper, the interposer)
+        forked: the tracked root whose parent it is, from its first
+        event."""
+        e = self.wait(lambda e: e.get("process", {}).get("ppid") == wrapper and
+                      e.get("mcp_server", {}).get("pid") == e["process"]["pid"],
+                      timeout=timeout, after=after,
+                      what=f"an event of the server wrapper {wrapper} forked")
+        return e["process"]["pid"]
+
     def find(self, pred):
         self.read()
         return [e for e in self.events if pred(e)]
@@ -350,6 +361,18 @@ def main():
     return 1 if failed else 0
 
 
+def gone(pid, timeout=20):
+    """Wait on a pidfd until @pid exits: True if it did within @timeout."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
 class Env:
     """An agent with the given policy and a test cgroup for its socket hooks.
 
@@ -379,8 +402,8 @@ class Env:
     def spawn(self, argv, cgroup=None, **kw):
         """Start a workload inside the test cgroup."""
         p = subprocess.Popen(argv, preexec_fn=in_cgroup(cgroup or self.cg),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, **kw)
+                             **{"text": True, "stdout": subprocess.PIPE,
+                                "stderr": subprocess.PIPE, **kw})
         self.procs.append(p)
         return p
 
@@ -395,9 +418,15 @@ class Env:
         return p.pid, p.returncode, out, err
 
     def tracked(self, argv, profile="default", **kw):
-        """Run @argv as a server tracked through the wrapper."""
-        return self.run([BIN, "exec", "--socket", self.agent.sock, "--profile",
-                         profile, "--"] + list(argv), **kw)
+        """Run @argv as a server tracked through the wrapper: the server's
+        pid (the interposer's child), its status and output."""
+        mark = self.agent.mark()
+        pid, rc, out, err = self.run([BIN, "exec", "--socket", self.agent.sock,
+                                      "--profile", profile, "--"] + list(argv),
+                                     **kw)
+        if rc == 125:
+            return pid, rc, out, err    # the wrapper failed: no server
+        return self.agent.server_of(pid, after=mark), rc, out, err
 
     def script(self, name, body):
         path = os.path.join(self.tmp, name)

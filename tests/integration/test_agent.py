@@ -18,7 +18,7 @@ def track_sleeper(env, secs="30"):
     p = env.spawn([BIN, "exec", "--socket", env.agent.sock, "--", PY, WORKLOAD,
                    "sleep", secs, marker()])
     env.agent.wait(lambda e: e["type"] == "process_exec" and
-                   e["process"]["pid"] == p.pid, what="sleeper exec")
+                   e["process"]["ppid"] == p.pid, what="sleeper exec")
     return p
 
 

@@ -377,9 +377,11 @@ def writable_binaries():
         ld = "/lib64/ld-linux-x86-64.so.2"
         with Env(pol) as env:
             def tracked(argv, profile="default"):
-                return env.run(as_user(uid, gid, [
+                mark = env.agent.mark()
+                pid, rc, out, err = env.run(as_user(uid, gid, [
                     BIN, "exec", "--socket", env.agent.sock, "--profile",
                     profile, "--"] + argv))
+                return env.agent.server_of(pid, after=mark), rc, out, err
             m = marker()
             copy = os.path.join(hb, "copy")
             killed = {

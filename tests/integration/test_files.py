@@ -524,8 +524,9 @@ def replaced_by_rename():
         stop = os.path.join(env.tmp, "stop-opens")
         loop = env.spawn([BIN, "exec", "--socket", env.agent.sock, "--",
                           loops, "open-until", stop, env.secret])
+        srv = env.agent.server_of(loop.pid)
         env.agent.wait(lambda e: e["type"] == "file_open" and
-                       e["mcp_server"]["pid"] == loop.pid, what="the first deny")
+                       e["mcp_server"]["pid"] == srv, what="the first deny")
         tmp = env.secret + ".tmp"
         for k in range(300):
             with open(tmp, "w") as f:

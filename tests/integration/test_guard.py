@@ -16,8 +16,8 @@ import socket
 import subprocess
 import time
 
-from lib import (BIN, PY, Agent, Cgroup, Fail, case, check, helper, in_cgroup,
-                 uninstall_pins)
+from lib import (BIN, PY, Agent, Cgroup, Fail, case, check, gone, helper,
+                 in_cgroup, uninstall_pins)
 from test_life import LOOPS, LifeEnv, build_loops
 from test_reload import write_atomic
 
@@ -73,18 +73,6 @@ def hold_answerer(env, *how):
     env.procs.append(hold)
     expect_line(hold, "seized")
     return hold
-
-
-def gone(pid, timeout=20):
-    """Wait on a pidfd until @pid exits: True if it did within @timeout."""
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([fd], [], [], timeout)[0])
-    finally:
-        os.close(fd)
 
 
 def verdicts_right(env, reader, n):
@@ -297,7 +285,8 @@ def reload_storm():
         loop = env.spawn([BIN, "exec", "--socket", a.sock, "--", LOOPS,
                           "open-until", stop, env.secret])
         a.wait(lambda e: e["type"] == "file_open" and
-               e["mcp_server"]["pid"] == loop.pid, what="the first deny")
+               e["mcp_server"]["pid"] == a.server_of(loop.pid),
+               what="the first deny")
         seen = {"scanned": 0, "loads": 0}
 
         def loads():    # incremental: the deny events pile up meanwhile

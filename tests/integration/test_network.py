@@ -55,9 +55,10 @@ class Fixture:
         argv = self.ns.exec([BIN, "exec", "--socket", self.env.agent.sock,
                              "--profile", profile, "--", PY, WORKLOAD] +
                             list(args))
+        mark = self.env.agent.mark()
         pid, rc, out, err = self.env.run(argv)
         check(rc == 0, f"tracked {args}: rc {rc} {err}")
-        return pid, out.strip()
+        return self.env.agent.server_of(pid, after=mark), out.strip()
 
     def untracked(self, *args):
         pid, rc, out, err = self.env.run(self.ns.exec([PY, WORKLOAD] + list(args)))

@@ -141,8 +141,10 @@ ls / >/dev/null
 {PY} {WORKLOAD} sendto 127.0.0.1 9
 exit 3
 """)
+            mark = env.agent.mark()
             pid, rc, out, err = env.run(argv)
             check(rc == 3, f"server rc {rc}: {out} {err}")
+            pid = env.agent.server_of(pid, after=mark)
             env.agent.wait(lambda e: e["type"] == "process_exit" and
                            e["process"]["pid"] == pid, what="server exit")
             a = env.agent
@@ -223,8 +225,10 @@ def metrics_match():
                      reason="ring_buffer_full") == 0, "no drops")
         argv = server_script(env, "srv-metrics",
                              f"exec {PY} {WORKLOAD} connect-loop 127.0.0.1 9 {n}\n")
+        mark = env.agent.mark()
         pid, rc, out, err = env.run(argv)
         check(out.strip() == f"done {n} eperm {n}", f"workload {out} {err}")
+        pid = env.agent.server_of(pid, after=mark)
         env.agent.wait(lambda e: e["type"] == "process_exit" and
                        e["process"]["pid"] == pid, what="server exit")
         # Identical denies: the first at once, the repeats in a summary.
@@ -373,8 +377,10 @@ exit 4
 """)
         pid, rc, out, err = env.run(argv)
         check(rc == 4, f"server rc {rc} {err}")
+        # The server is the interposer's (pid's) child.
         a.wait(lambda e: e.get("class_uid") == 1007 and e.get("activity_id") == 2
-               and get_path(e, "process.pid") == pid, what="OCSF terminate")
+               and get_path(e, "process.parent_process.pid") == pid,
+               what="OCSF terminate")
         os.kill(a.proc.pid, signal.SIGHUP)      # a policy_load (6002/8)
         a.wait(lambda e: e.get("class_uid") == 6002 and e.get("activity_id") == 8,
                what="OCSF policy load")
@@ -396,7 +402,7 @@ exit 4
         check(get_path(d, "connection_info.protocol_name") == "tcp", "protocol")
         check(get_path(d, "unmapped.mcp_server.profile") == "default", "mcp_server kept")
         ex = [e for e in evs if e["class_uid"] == 1007 and e["activity_id"] == 2
-              and get_path(e, "process.pid") == pid][0]
+              and get_path(e, "process.parent_process.pid") == pid][0]
         check(ex.get("exit_code") == 4, f"exit_code {ex.get('exit_code')}")
         launch = [e for e in evs if e["class_uid"] == 1007 and e["activity_id"] == 1
                   and get_path(e, "process.file.path") in ("/bin/true",
@@ -421,9 +427,11 @@ def slow_sink():
             argv = server_script(env, "srv-burst",
                                  f"exec {PY} {WORKLOAD} connect-loop 127.0.0.1 9 {n}\n")
             t0 = time.time()
+            mark = env.agent.mark()
             pid, rc, out, err = env.run(argv, timeout=60)
             check(out.startswith(f"done {n}"), f"workload {out} {err}")
             a = env.agent
+            pid = a.server_of(pid, after=mark, timeout=20)
             a.wait(lambda e: e["type"] == "process_exit" and
                    e["process"]["pid"] == pid, timeout=20, what="burst exit")
             lost = a.wait(lambda e: e["type"] == "events_lost" and

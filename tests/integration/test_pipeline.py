@@ -118,7 +118,7 @@ def verdict_first():
         p = env.spawn([BIN, "exec", "--socket", a.sock, "--", "/bin/sh", "-c",
                        f"read go && exec {flood()} send-deny 127.0.0.1 1 {n} "
                        "127.0.0.2 9"], stdin=subprocess.PIPE)
-        pid = p.pid
+        pid = a.server_of(p.pid)
         a.wait(lambda e: e["type"] == "process_exec" and
                e["process"]["pid"] == pid, what="the tracked shell")
         os.kill(a.proc.pid, signal.SIGSTOP)

@@ -195,6 +195,7 @@ def flip_experiment():
                            out, stop, str(p1), str(p2)])
             line = w.stdout.readline()
             check(line.strip() == "ready", f"worker: {line!r}")
+            wpid = a.server_of(w.pid)
             time.sleep(0.2)     # some calls under the first version
             # flips[k] = (version, written at, its policy_load seen at)
             flips = [("a", 0, t_start)]
@@ -223,11 +224,11 @@ def flip_experiment():
             check(not lost, f"events lost: {lost[:2]}")
             evs = a.find(lambda e: e["type"] in ("network_connect",
                                                  "network_send") and
-                         e["process"]["pid"] == w.pid)
+                         e["process"]["pid"] == wpid)
             check(len(evs) == len(calls),
                   f"{len(calls)} calls, {len(evs)} events: a call without "
                   "its verdict event")
-            check(all(e["mcp_server"]["pid"] == w.pid for e in evs),
+            check(all(e["mcp_server"]["pid"] == wpid for e in evs),
                   "tracking kept across reloads")
     finally:
         lis.close()
@@ -409,7 +410,7 @@ def invalid_reload():
             sleeper = env.spawn([BIN, "exec", "--socket", a.sock, "--", PY,
                                  "-c", "import time; time.sleep(60)"])
             a.wait(lambda e: e["type"] == "process_exec" and
-                   e["process"]["pid"] == sleeper.pid, what="sleeper exec")
+                   e["process"]["ppid"] == sleeper.pid, what="sleeper exec")
             before = enforcement(env, p1, p2)
             want = [("tcp", p1, "errno EPERM", "deny",
                      "profiles.default.network.deny[0] (lo-a)"),

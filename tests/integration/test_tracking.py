@@ -29,7 +29,9 @@ def wrapper():
         e = env.agent.wait(lambda e: e["type"] == "process_exec" and has_arg(e, m),
                            what="exec of the wrapped server")
         p, s = e["process"], e["mcp_server"]
-        check(p["pid"] == pid, f"pid {p['pid']} != {pid}")
+        # The client's child is the interposer; the server, its child.
+        check(p["ppid"] == pid, f"ppid {p['ppid']} != {pid}")
+        pid = p["pid"]
         check(p["args"] == ["/bin/sh", "-c", f"echo {m}; exit 3"],
               f"args {p['args']}")
         check(p["uid"] == 65534, f"uid {p['uid']}")

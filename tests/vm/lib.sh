@@ -83,6 +83,19 @@ wait_for_event() {
 	done
 }
 
+# server_of WRAPPER-PID [STATUS]: the pid of the server "mcpwarden exec"
+# (WRAPPER-PID, the interposer) forked, from its first event in AGENT_OUT
+# (10 s); WRAPPER-PID itself if the wrapper failed (STATUS 125), or none
+# came.
+server_of() {
+	if [ "${2:-0}" != 125 ] &&
+		_sl=$(wait_for_event "$AGENT_OUT" 10 "\"ppid\":$1,"); then
+		echo "$_sl" | sed -n "s/.*\"process\":{\"pid\":\([0-9]*\),\"tid\":[0-9]*,\"ppid\":$1,.*/\1/p" | head -n 1
+	else
+		echo "$1"
+	fi
+}
+
 # agent_start NAME [RUN-ARGS...]: start "mcpwarden run" in the background
 # with output /tmp/NAME.jsonl, socket /run/NAME.sock, pins /sys/fs/bpf/NAME
 # and state /run/NAME.state (an agent of the same NAME adopts them),

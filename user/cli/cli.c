@@ -26,7 +26,7 @@ void cli_usage(FILE *f)
 "                       a stop leaves the fence pinned for the next agent\n"
 "  uninstall [--pin-dir DIR] [--state-dir DIR]\n"
 "                       remove what agents left in force: links, maps, guard\n"
-"  exec [--profile NAME] [--socket PATH] -- CMD [ARGS...]\n"
+"  exec [--profile NAME] [--socket PATH] [--no-interpose] -- CMD [ARGS...]\n"
 "                       run CMD as a tracked MCP server (no root needed)\n"
 "  policy check FILE    validate a policy; non-zero exit on errors\n"
 "  policy default       print the built-in policy\n"

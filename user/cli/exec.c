@@ -9,10 +9,12 @@ int cmd_exec(int argc, char **argv)
 	static const struct option longs[] = {
 		{ "profile", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "no-interpose", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *profile = "default", *sock = CONTROL_SOCKET_DEFAULT;
+	bool no_interpose = false;
 	int c, bad = 0;
 
 	/* '+': stop at the first non-option, the server's own flags are its. */
@@ -23,6 +25,9 @@ int cmd_exec(int argc, char **argv)
 			break;
 		case 's':
 			sock = optarg;
+			break;
+		case 'n':
+			no_interpose = true;
 			break;
 		case 'h':
 			cli_usage(stdout);
@@ -37,5 +42,6 @@ int cmd_exec(int argc, char **argv)
 	}
 	return wrapper_run(&(struct wrapper_opts){
 		.profile = profile, .socket = sock, .argv = &argv[optind],
+		.no_interpose = no_interpose,
 	});
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "daemon/control.h"
 #include "wrapper/confine.h"
+#include "wrapper/interpose.h"
 #include "wrapper/wrapper.h"
 
 #define EXIT_WRAPPER	125	/* like env(1): the wrapper itself failed */
@@ -163,6 +164,12 @@ int wrapper_run(const struct wrapper_opts *o)
 	char err[512];
 	int ret;
 
+	/* The interposer stays, untracked; the server goes on from here. */
+	if (!o->no_interpose && (ret = interpose_fork(NULL, NULL))) {
+		fprintf(stderr, "mcpwarden exec: starting the stdio interposer: %s\n",
+			strerror(-ret));
+		return EXIT_WRAPPER;
+	}
 	ret = track_self(o, &resp);
 	if (ret)
 		return ret;

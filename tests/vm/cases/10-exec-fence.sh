@@ -65,7 +65,8 @@ xf_bre() {
 
 # xf_run AGENT [--profile P] CMD [ARGS...]: "mcpwarden exec" through AGENT's
 # socket like run_tracked, but in the background so that the server's pid
-# (the wrapper's, which exec's CMD) is known: sets XF_PID and XF_RC; output
+# (the interposer's child, which execs CMD: server_of) is known: sets
+# XF_PID and XF_RC; output
 # in /tmp/AGENT.cmd.out.
 xf_run() {
 	_xa=$1
@@ -80,6 +81,7 @@ xf_run() {
 	XF_PID=$!
 	wait "$XF_PID"
 	XF_RC=$?
+	XF_PID=$(server_of "$XF_PID" "$XF_RC")
 }
 
 # xf_event PID TEXT...: wait (10 s) for the agent line of server PID that

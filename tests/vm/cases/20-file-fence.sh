@@ -66,8 +66,9 @@ ff_bre() {
 }
 
 # ff_run AGENT [--profile P] CMD [ARGS...]: "mcpwarden exec" through AGENT's
-# socket, in the background so that the server's pid (the wrapper's, which
-# exec's CMD) is known: sets FF_PID, FF_RC and FF_OUT (stdout+stderr, also
+# socket, in the background so that the server's pid (the interposer's
+# child, which execs CMD: server_of) is known: sets FF_PID, FF_RC and
+# FF_OUT (stdout+stderr, also
 # in /tmp/AGENT.cmd.out).
 ff_run() {
 	_fa=$1
@@ -82,6 +83,7 @@ ff_run() {
 	FF_PID=$!
 	wait "$FF_PID"
 	FF_RC=$?
+	FF_PID=$(server_of "$FF_PID" "$FF_RC")
 	FF_OUT=$(cat "/tmp/$_fa.cmd.out")
 }
 
@@ -363,7 +365,8 @@ case_file_fence_replaced_by_rename() {
 		"$FF_SECRET" >/tmp/rp.loop 2>&1 &
 	_lp=$!
 	echo "$_lp" >>"$MW_CASE_PIDS"
-	ff_file_event "$_lp" deny "$FF_SECRET_RULE" "$FF_SECRET" ||
+	_ls=$(server_of "$_lp")
+	ff_file_event "$_ls" deny "$FF_SECRET_RULE" "$FF_SECRET" ||
 		fail "no deny of the loop's first open"
 	_i=0
 	while [ "$_i" -lt 100 ]; do
@@ -392,7 +395,8 @@ case_file_fence_repeats_counted() {
 		"$FF_SECRET" >/tmp/ag.loop 2>&1 &
 	_lp=$!
 	echo "$_lp" >>"$MW_CASE_PIDS"
-	ff_file_event "$_lp" deny "$FF_SECRET_RULE" "$FF_SECRET" ||
+	_ls=$(server_of "$_lp")
+	ff_file_event "$_ls" deny "$FF_SECRET_RULE" "$FF_SECRET" ||
 		fail "no deny of the loop's first open"
 	echo "$FF_EV" | grep -q '"count":1}$' || fail "the first is not count 1: $FF_EV"
 	touch /tmp/ag.stop
@@ -400,10 +404,10 @@ case_file_fence_repeats_counted() {
 	_d=$(sed -n 's/^ok 0 denied \([0-9]*\) other 0$/\1/p' /tmp/ag.loop)
 	[ -n "$_d" ] || fail "the tracked loop: $(cat /tmp/ag.loop)"
 	agent_stop || fail "agent did not stop cleanly"
-	_sum=$(lines_matching "$AGENT_OUT" '"type":"file_open"' "\"pid\":$_lp,\"tid\"" \
+	_sum=$(lines_matching "$AGENT_OUT" '"type":"file_open"' "\"pid\":$_ls,\"tid\"" \
 		'"action":"deny"' | sed -n 's/.*"count":\([0-9]*\).*/\1/p' |
 		awk '{ s += $1 } END { print s + 0 }')
-	_n=$(lines_matching "$AGENT_OUT" '"type":"file_open"' "\"pid\":$_lp,\"tid\"" \
+	_n=$(lines_matching "$AGENT_OUT" '"type":"file_open"' "\"pid\":$_ls,\"tid\"" \
 		'"action":"deny"' | wc -l)
 	echo "# $_d opens refused: $_n events, counts summing to $_sum"
 	[ "$_sum" = "$_d" ] || fail "counts sum to $_sum, not $_d"

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The interposer's JSON-RPC scanner (wrapper/jsonrpc.c): the messages of
+ * an MCP session recognised whatever the chunking, what is not JSON-RPC
+ * ignored, the arguments' digest that of their bytes as sent, memory the
+ * same for a line of megabytes or one with no end.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "wrapper/jsonrpc.h"
+#include "unit.h"
+
+#define MSGS_MAX 16
+
+struct seen {
+	struct rpc_msg m[MSGS_MAX];
+	int n;
+};
+
+static void on_msg(void *arg, const struct rpc_msg *m)
+{
+	struct seen *s = arg;
+
+	if (s->n < MSGS_MAX)
+		s->m[s->n] = *m;
+	s->n++;
+}
+
+/* @text fed in chunks of @chunk bytes (0: at once). */
+static struct seen scan(const char *text, size_t len, size_t chunk)
+{
+	struct rpc_scanner *sc = malloc(sizeof(*sc));
+	struct seen s = {};
+	size_t off, k;
+
+	rpc_scanner_init(sc, on_msg, &s);
+	for (off = 0; off < len; off += k) {
+		k = chunk && len - off > chunk ? chunk : len - off;
+		rpc_feed(sc, text + off, k);
+	}
+	free(sc);
+	return s;
+}
+
+static struct seen scan_str(const char *text, size_t chunk)
+{
+	return scan(text, strlen(text), chunk);
+}
+
+static void sha_of(const char *text, unsigned char out[SHA256_DIGEST_SIZE])
+{
+	struct sha256_ctx c;
+
+	sha256_init(&c);
+	sha256_update(&c, strlen(text), (const uint8_t *)text);
+	sha256_digest(&c, SHA256_DIGEST_SIZE, out);
+}
+
+static const char session[] =
+	"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"claude-code\",\"version\":\"1.2.3\"}}}\n"
+	"{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{\"protocolVersion\":\"2025-06-18\",\"serverInfo\":{\"name\":\"fs\"}}}\n"
+	"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n"
+	"{\"method\":\"tools/call\",\"params\":{\"arguments\":{\"path\":\"/tmp/a \\\"b\\\"\",\"n\":[1,2.5e3,true,null]},\"name\":\"read_file\"},\"jsonrpc\":\"2.0\",\"id\":\"call-1\"}\r\n"
+	"not json at all\n"
+	"{\"jsonrpc\":\"2.0\",\"id\":\"call-1\",\"result\":{\"content\":[],\"isError\":true}}\n"
+	"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":7,\"reason\":\"x\"}}\n"
+	"{\"jsonrpc\":\"2.0\",\"id\":7,\"error\":{\"code\":-32601,\"message\":\"no\"}}\n";
+
+static int check_session(const struct seen *s)
+{
+	unsigned char want[SHA256_DIGEST_SIZE];
+	int bad = 0;
+
+	sha_of("{\"path\":\"/tmp/a \\\"b\\\"\",\"n\":[1,2.5e3,true,null]}", want);
+	bad |= s->n != 7;
+	bad |= s->m[0].kind != RPC_REQUEST || strcmp(s->m[0].method, "initialize") ||
+	       strcmp(s->m[0].client, "claude-code") ||
+	       strcmp(s->m[0].client_version, "1.2.3") || strcmp(s->m[0].id, "0") ||
+	       s->m[0].id_is_str;
+	bad |= s->m[1].kind != RPC_RESPONSE || s->m[1].error || s->m[1].is_error;
+	bad |= s->m[2].kind != RPC_NOTIFICATION ||
+	       strcmp(s->m[2].method, "notifications/initialized");
+	bad |= s->m[3].kind != RPC_REQUEST || strcmp(s->m[3].tool, "read_file") ||
+	       strcmp(s->m[3].id, "call-1") || !s->m[3].id_is_str ||
+	       !s->m[3].has_arguments ||
+	       memcmp(s->m[3].arguments_sha256, want, sizeof(want));
+	bad |= s->m[4].kind != RPC_RESPONSE || !s->m[4].is_error ||
+	       strcmp(s->m[4].id, "call-1");
+	bad |= s->m[5].kind != RPC_NOTIFICATION || strcmp(s->m[5].request_id, "7") ||
+	       s->m[5].request_id_is_str;
+	bad |= s->m[6].kind != RPC_RESPONSE || !s->m[6].error;
+	return bad;
+}
+
+UNIT_TEST(session_whatever_the_chunks)
+{
+	size_t chunk;
+
+	for (chunk = 0; chunk < 64; chunk++) {
+		struct seen s = scan_str(session, chunk);
+
+		if (check_session(&s)) {
+			printf("    chunks of %zu\n", chunk);
+			CHECK(0);
+			return;
+		}
+	}
+}
+
+UNIT_TEST(not_messages)
+{
+	static const char *const lines[] = {
+		"{\"id\":1,\"method\":\"x\"}\n",			/* no jsonrpc */
+		"{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"x\"}\n",
+		"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\"}]\n",	/* a batch */
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\"} x\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\"\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\tb\"}\n",	/* raw tab */
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\\q\"}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":1 \"method\":\"x\"}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\"]\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":1}\n",			/* neither */
+		"{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":{}}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":nul,\"result\":{}}\n",	/* literals */
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"a\":hello}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":01,\"result\":{}}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":1.,\"result\":{}}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":-,\"result\":{}}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":1e,\"result\":{}}\n",
+		"\n", "\xff\xfe\n", "}\n", "\"a\"\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		struct seen s = scan_str(lines[i], 0);
+
+		if (s.n) {
+			printf("    a message in %s", lines[i]);
+			CHECK(0);
+		}
+	}
+}
+
+UNIT_TEST(escapes_decoded_and_fields_cut)
+{
+	struct seen s = scan_str(
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"r\\u00e9\\ud83d\\ude00\\n\"}}\n", 0);
+	char big[600];
+	int n;
+
+	CHECK(s.n == 1 && !strcmp(s.m[0].tool, "r\xc3\xa9\xf0\x9f\x98\x80\n"));
+	memset(big, 'x', 300);
+	big[300] = 0;
+	{
+		char line[800];
+
+		/* An id too long is kept cut, and said so. */
+		n = snprintf(line, sizeof(line),
+			     "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":\"ping\"}\n",
+			     big);
+		s = scan(line, n, 7);
+		CHECK(s.n == 1 && s.m[0].id_cut && strlen(s.m[0].id) <= RPC_ID_MAX);
+		/* A method too long is none we know: no message. */
+		n = snprintf(line, sizeof(line),
+			     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\"}\n",
+			     big);
+		s = scan(line, n, 0);
+		CHECK(s.n == 0);
+	}
+}
+
+UNIT_TEST(what_a_json_parser_reads)
+{
+	/* A NUL in a key or name is not the name without it. */
+	struct seen s = scan_str("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+				 "\"params\":{\"name\":\"evil\",\"name\\u0000\":\"benign\"}}\n", 0);
+
+	CHECK(s.n == 1 && !strcmp(s.m[0].tool, "evil"));
+	s = scan_str("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+		     "\"params\":{\"name\":\"a\\u0000b\"}}\n", 0);
+	CHECK(s.n == 1 && !strcmp(s.m[0].tool, ""));
+	/* "error": null is no error; Python's NaN and Infinity are read. */
+	s = scan_str("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"x\":NaN,\"y\":-Infinity,"
+		     "\"z\":-0.5e+3},\"error\":null}\n", 0);
+	CHECK(s.n == 1 && s.m[0].kind == RPC_RESPONSE && !s.m[0].error);
+	/* A cut id is the same prefix whatever the chunks. */
+	{
+		char line[300], id[200];
+		struct seen a, b;
+
+		memset(id, 'q', 150);
+		id[150] = 0;
+		snprintf(line, sizeof(line),
+			 "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":\"ping\"}\n", id);
+		a = scan_str(line, 0);
+		b = scan_str(line, 1);
+		CHECK(a.n == 1 && b.n == 1 && a.m[0].id_cut &&
+		      strlen(a.m[0].id) == RPC_ID_MAX && !strcmp(a.m[0].id, b.m[0].id));
+	}
+}
+
+UNIT_TEST(huge_and_endless_lines)
+{
+	/* Megabytes of arguments: hashed as they pass, nothing kept. */
+	size_t n = 8 << 20, i, off = 0;
+	char *line = malloc(n + 200), *args;
+	unsigned char want[SHA256_DIGEST_SIZE];
+	struct seen s;
+
+	off = sprintf(line, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":\"w\",\"arguments\":");
+	args = line + off;
+	off += sprintf(line + off, "{\"d\":\"");
+	for (i = 0; i < n; i++)
+		line[off++] = 'a' + i % 26;
+	off += sprintf(line + off, "\"}");
+	line[off] = 0;
+	sha_of(args, want);
+	off += sprintf(line + off, "}}\n");
+	s = scan(line, off, 65536);
+	CHECK(s.n == 1 && s.m[0].has_arguments &&
+	      !memcmp(s.m[0].arguments_sha256, want, sizeof(want)) &&
+	      s.m[0].bytes == off);
+	/* No newline ever: nothing reported, and a later line is read. */
+	s = scan(line, off - 1, 4096);
+	CHECK(s.n == 0);
+	/* Nesting past the limit: no message, the next line one. */
+	off = 0;
+	for (i = 0; i < 100000; i++)
+		line[off++] = '[';
+	off += sprintf(line + off, "\n{\"jsonrpc\":\"2.0\",\"method\":\"m\"}\n");
+	s = scan(line, off, 333);
+	CHECK(s.n == 1 && !strcmp(s.m[0].method, "m"));
+	free(line);
+}
+
+UNIT_TEST(random_bytes_never_crash)
+{
+	static const char alpha[] = "{}[]\":,\\u0aZ9 \n\"jsonrpc2.0idmethod";
+	unsigned int seed = 7;
+	char buf[512];
+	size_t i, k;
+
+	/* The fuzzer's job too (tests/fuzz): here, a quick sweep. */
+	for (i = 0; i < 20000; i++) {
+		size_t n = rand_r(&seed) % sizeof(buf);
+
+		for (k = 0; k < n; k++)
+			buf[k] = alpha[rand_r(&seed) % (sizeof(alpha) - 1)];
+		scan(buf, n, 1 + rand_r(&seed) % 17);
+	}
+	CHECK(1);
+}
+
+UNIT_MAIN("jsonrpc")

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "wrapper/interpose.h"
+
+/* One direction: what was read and is not yet written. */
+struct dir {
+	enum interpose_dir d;
+	int from, to;
+	bool eof;		/* @from is at its end */
+	bool dead;		/* @to refuses: what comes is dropped */
+	size_t head, len;	/* buf[head, len) to write */
+	struct rpc_scanner sc;
+	interpose_msg_fn on_msg;
+	void *arg;
+	char buf[INTERPOSE_BUF];
+};
+
+static void on_rpc(void *arg, const struct rpc_msg *m)
+{
+	struct dir *d = arg;
+
+	if (d->on_msg)
+		d->on_msg(d->arg, d->d, m);
+}
+
+static void dir_read(struct dir *d)
+{
+	ssize_t n;
+
+	if (d->head && d->len == sizeof(d->buf)) {
+		memmove(d->buf, d->buf + d->head, d->len - d->head);
+		d->len -= d->head;
+		d->head = 0;
+	}
+	n = read(d->from, d->buf + d->len, sizeof(d->buf) - d->len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		d->eof = true;
+		return;
+	}
+	rpc_feed(&d->sc, d->buf + d->len, n);
+	if (d->dead)
+		return;
+	d->len += n;
+}
+
+static void dir_write(struct dir *d)
+{
+	size_t n = d->len - d->head;
+	ssize_t w;
+
+	/* At most PIPE_BUF after POLLOUT: a blocking pipe or tty does not block. */
+	w = write(d->to, d->buf + d->head, n < PIPE_BUF ? n : PIPE_BUF);
+	if (w < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (w <= 0) {
+		d->dead = true;		/* EPIPE: its reader is gone */
+		d->head = d->len = 0;
+		return;
+	}
+	d->head += w;
+	if (d->head == d->len)
+		d->head = d->len = 0;
+}
+
+static bool dir_flushed(const struct dir *d)
+{
+	return d->dead || d->head == d->len;
+}
+
+/* What the client may send us that is the server's: passed on. */
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
+				 SIGUSR2, SIGWINCH, SIGALRM };
+
+/* Our stdout, the client's: at its end, though we run on. */
+static void stdout_end(void)
+{
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (null >= 0) {
+		dup2(null, STDOUT_FILENO);
+		close(null);
+	}
+}
+
+/* After the server's exit: what it wrote before is in the pipe. */
+static void drain_last(struct dir *d)
+{
+	struct pollfd p = { .fd = d->to, .events = POLLOUT };
+
+	fcntl(d->from, F_SETFL, fcntl(d->from, F_GETFL) | O_NONBLOCK);
+	for (;;) {
+		while (!d->dead && d->head < d->len) {
+			if (poll(&p, 1, -1) < 0 && errno != EINTR)
+				return;
+			dir_write(d);
+		}
+		if (d->eof || d->dead)
+			return;
+		d->head = d->len = 0;
+		dir_read(d);
+		if (d->len == 0)
+			return;		/* empty (EAGAIN), or at its end */
+	}
+}
+
+static void on_signal(int sfd, pid_t server, int *status, bool *exited)
+{
+	struct signalfd_siginfo si;
+
+	/* Not once it is reaped: its pid may be another's by now. */
+	while (!*exited && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			if (waitpid(server, status, WNOHANG) == server)
+				*exited = true;
+		} else if (si.ssi_code != SI_KERNEL) {
+			/* A terminal's (SI_KERNEL) reached the group already. */
+			kill(server, si.ssi_signo);
+		}
+	}
+}
+
+/* Relay until the server exits; its wait status. */
+static int relay(int server_in, int server_out, int sfd, pid_t server,
+		 interpose_msg_fn on_msg, void *arg)
+{
+	static struct dir dirs[2];
+	struct dir *up = &dirs[FROM_CLIENT], *down = &dirs[FROM_SERVER];
+	struct pollfd p[5];
+	bool exited = false;
+	int i, status = 0;
+
+	for (i = 0; i < 2; i++) {
+		memset(&dirs[i], 0, offsetof(struct dir, buf));
+		dirs[i].d = i;
+		dirs[i].on_msg = on_msg;
+		dirs[i].arg = arg;
+		rpc_scanner_init(&dirs[i].sc, on_rpc, &dirs[i]);
+	}
+	up->from = STDIN_FILENO;
+	up->to = server_in;
+	down->from = server_out;
+	down->to = STDOUT_FILENO;
+	while (!exited) {
+		/* No signalfd: the end of the server's stdout is its end. */
+		if (sfd < 0 && down->eof && dir_flushed(down))
+			break;
+		/* The client's input ended: the server sees its end. */
+		if (up->to >= 0 && ((up->eof && dir_flushed(up)) || up->dead)) {
+			close(up->to);
+			up->to = -1;
+			/* Its reader gone: the client's writes fail, as without us. */
+			if (up->dead && !up->eof) {
+				close(up->from);
+				up->eof = true;
+			}
+		}
+		/* The client's stdout gone: so is the server's. */
+		if (down->dead && down->from >= 0) {
+			close(down->from);
+			down->from = -1;
+			down->eof = true;
+		}
+		/* The server closed its stdout and runs on: the client sees the end. */
+		if (down->eof && !down->dead && down->to >= 0 && dir_flushed(down)) {
+			stdout_end();
+			down->to = -1;
+		}
+		for (i = 0; i < 2; i++) {
+			struct dir *d = &dirs[i];
+
+			p[2 * i] = (struct pollfd){
+				.fd = !d->eof && d->len < sizeof(d->buf) ?
+				      d->from : -1, .events = POLLIN };
+			p[2 * i + 1] = (struct pollfd){
+				.fd = d->to >= 0 && !dir_flushed(d) ? d->to : -1,
+				.events = POLLOUT };
+		}
+		p[4] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		if (poll(p, 5, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			if (p[2 * i].revents)
+				dir_read(&dirs[i]);
+			if (p[2 * i + 1].revents)
+				dir_write(&dirs[i]);
+		}
+		if (p[4].revents)
+			on_signal(sfd, server, &status, &exited);
+	}
+	if (!exited) {
+		if (up->to >= 0)
+			close(up->to);	/* it may wait for its stdin to end */
+		if (waitpid(server, &status, 0) != server)
+			status = 0;
+	}
+	if (down->from >= 0 && down->to >= 0)
+		drain_last(down);
+	return status;
+}
+
+/* The interposer, from the fork on: exits as the server did. */
+static void interpose(pid_t server, int server_in, int server_out,
+		      const sigset_t *mask, interpose_msg_fn on_msg, void *arg)
+{
+	int sfd, status, sig;
+
+	prctl(PR_SET_NAME, "mw-interpose");
+	/* Same user as the server: not dumpable, so it cannot ptrace us. */
+	prctl(PR_SET_DUMPABLE, 0);
+	signal(SIGPIPE, SIG_IGN);
+	fcntl(server_in, F_SETFL, fcntl(server_in, F_GETFL) | O_NONBLOCK);
+	fcntl(server_out, F_SETFL, fcntl(server_out, F_GETFL) | O_NONBLOCK);
+	sfd = signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		/* Relay we must: the server runs. Signals then are ours alone. */
+		sigprocmask(SIG_UNBLOCK, mask, NULL);
+	}
+	status = relay(server_in, server_out, sfd, server, on_msg, arg);
+	if (WIFSIGNALED(status)) {
+		sigset_t one;
+
+		sig = WTERMSIG(status);
+		signal(sig, SIG_DFL);
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		sigprocmask(SIG_UNBLOCK, mask, NULL);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+		prctl(PR_SET_DUMPABLE, 0);
+		raise(sig);
+		_exit(128 + sig);
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+int interpose_fork(interpose_msg_fn on_msg, void *arg)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, chld;
+	sigset_t mask, old;
+	int in[2], out[2], err;
+	pid_t parent = getpid(), pid;
+	size_t i;
+
+	/* A closed stdio fd would be taken by a pipe: /dev/null holds it. */
+	for (i = 0; i <= STDERR_FILENO; i++)
+		if (fcntl(i, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", O_RDWR) < 0)
+			return -errno;
+	if (pipe2(in, O_CLOEXEC))
+		return -errno;
+	if (pipe2(out, O_CLOEXEC)) {
+		err = -errno;
+		close(in[0]);
+		close(in[1]);
+		return err;
+	}
+	/* Blocked before the fork: none is lost before the signalfd reads. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&mask, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	/* Ignored, SIGCHLD would not come (the kernel reaps): ours, default. */
+	sigaction(SIGCHLD, &dfl, &chld);
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		sigaction(SIGCHLD, &chld, NULL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		return err;
+	}
+	if (pid > 0) {
+		close(in[0]);
+		close(out[1]);
+		interpose(pid, in[1], out[0], &mask, on_msg, arg);
+	}
+	/* The server: dies with us; its stdio the pipes; the client's signals. */
+	sigaction(SIGCHLD, &chld, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(125);	/* the interposer is gone already */
+	if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0)
+		_exit(125);
+	close(in[0]);
+	close(in[1]);
+	close(out[0]);
+	close(out[1]);
+	return 0;
+}
