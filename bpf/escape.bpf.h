@@ -27,7 +27,7 @@ static __always_inline int mw_escape_check(__u32 sys)
 		return 0;
 	action = mw_mode_action(p, MW_ACTION_DENY);
 	mw_fill_current(&ev.proc, start);
-	ev.server = t->server;
+	mw_server_copy(&ev.server, t);
 	ev.escape = sys;
 	ev.rule_id = MW_RULE_DEFAULT;
 	ev.action = action;

@@ -234,7 +234,7 @@ static __always_inline void mw_exec_emit_tp(struct mw_event_exec *ev,
 	__u32 size;
 
 	mw_fill_process(&ev->proc, task);
-	ev->server = t->server;
+	mw_server_copy(&ev->server, t);
 	size = offsetof(struct mw_event_exec, data) + plen + alen;
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);
@@ -474,7 +474,7 @@ static __always_inline void mw_exec_lsm_emit(struct mw_event_exec *ev,
 	ev->rule_id = vd->rule_id;
 	ev->fileless = vd->fileless;
 	mw_fill_current(&ev->proc, start);
-	ev->server = t->server;
+	mw_server_copy(&ev->server, t);
 	size = ev->exe_len & (MW_PATH_MAX - 1);
 	if (hook == MW_HOOK_BPRM_CHECK)
 		size += mw_exec_call_args(ev, size);

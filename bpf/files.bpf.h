@@ -98,9 +98,9 @@ int BPF_PROG(handle_file_open, struct file *file, int ret)
 		ev->op = MW_FILE_OP_OPEN;
 		ev->pad2 = 0;
 		mw_fill_current(&ev->proc, start);
-		ev->server = t->server;
+		mw_server_copy(&ev->server, t);
 		now = bpf_ktime_get_boot_ns();
-		if (!mw_agg_inode(&t->server, MW_EVENT_FILE, ev->rule_id,
+		if (!mw_agg_inode(&ev->server, MW_EVENT_FILE, ev->rule_id,
 				  action, MW_FILE_OP_OPEN, ev->dev, ev->ino,
 				  &ev->proc, now))
 			mw_emit_at(ev, MW_EVENT_FILE,
@@ -191,7 +191,7 @@ static __always_inline int mw_change_verdict(const struct mw_profile *p,
 		ev->op = op;
 		ev->pad2 = 0;
 		mw_fill_current(&ev->proc, start);
-		ev->server = t->server;
+		mw_server_copy(&ev->server, t);
 		mw_emit(ev, MW_EVENT_FILE,
 			offsetof(struct mw_event_file, path), 1);
 	}
@@ -402,6 +402,7 @@ int handle_fence_report(struct mw_fence_report_args *ctx)
 	if (ev->action != MW_ACTION_DENY && ev->action != MW_ACTION_AUDIT)
 		return -EINVAL;
 	mw_count_verdict(ev->action);
+	/* ev->server.calls: the answerer read them when it judged. */
 	if (mw_agg_inode(&ev->server, MW_EVENT_FANOTIFY, ev->rule_id,
 			 ev->action, ev->kind, ev->dev, ev->ino, &ev->proc,
 			 bpf_ktime_get_boot_ns()))

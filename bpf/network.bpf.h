@@ -50,7 +50,7 @@ static __always_inline int mw_sock_addr(struct bpf_sock_addr *ctx, __u8 op,
 	mw_count_verdict(vd.action);
 
 	mw_fill_current(&ev.proc, start);
-	ev.server = t->server;
+	mw_server_copy(&ev.server, t);
 	__builtin_memcpy(ev.daddr, addr, 16);
 	__builtin_memcpy(ev.checked, vd.checked, 16);
 	ev.dport = port;
@@ -61,7 +61,7 @@ static __always_inline int mw_sock_addr(struct bpf_sock_addr *ctx, __u8 op,
 	ev.form = vd.form;
 	ev.rule_id = vd.rule_id;
 	now = bpf_ktime_get_boot_ns();
-	mw_agg_key_init(&k, &t->server, MW_EVENT_NET, vd.rule_id, vd.action,
+	mw_agg_key_init(&k, &ev.server, MW_EVENT_NET, vd.rule_id, vd.action,
 			op);
 	k.protocol = proto;
 	k.family = ctx->family;
@@ -154,7 +154,7 @@ int handle_sock_create(struct bpf_sock *sk)
 	mw_count_verdict(action);
 
 	mw_fill_current(&ev.proc, start);
-	ev.server = t->server;
+	mw_server_copy(&ev.server, t);
 	ev.family = sk->family;
 	ev.type = sk->type;
 	ev.protocol = sk->protocol;

@@ -48,7 +48,7 @@ static __always_inline bool mw_signal_check(__u32 tgid, int sig, __u8 action,
 	if (!t)
 		return false;
 	mw_fill_current(&ev.proc, start);
-	ev.server = t->server;
+	mw_server_copy(&ev.server, t);
 	ev.target = tgid;
 	ev.sig = sig;
 	ev.who = who;

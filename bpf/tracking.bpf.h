@@ -112,7 +112,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 		return 0;
 	}
 	mw_fill_process(&ev.proc, task);
-	ev.server = t->server;
+	mw_server_copy(&ev.server, t);
 	ev.exit_code = BPF_CORE_READ(task, exit_code);
 	/* No verdict in it: the agent's tick picks it up. */
 	mw_emit(&ev, MW_EVENT_EXIT, sizeof(ev), 0);

@@ -24,7 +24,7 @@ static __always_inline void mw_unix_event(const struct mw_tracked *t,
 	struct mw_event_unix ev = {};
 
 	mw_fill_current(&ev.proc, start);
-	ev.server = t->server;
+	mw_server_copy(&ev.server, t);
 	ev.ino = ino;
 	ev.dev = dev;
 	ev.rule_id = rule_id;

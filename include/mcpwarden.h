@@ -143,13 +143,76 @@ enum mw_counter {
 	MW_CNT_MAX		= 8,
 };
 
+/*
+ * MCP sessions: a wrapped server whose stdio passes through the
+ * interposer has a session page (mw_sessions[slot], a one-element
+ * mmapable array), which the interposer writes as tool calls begin and
+ * end, the hooks read at each decision, and the agent reads for the
+ * calls' details (docs/events.md, "mcp").
+ */
+#define MW_SESSIONS_MAX		1024	/* sessions at once */
+#define MW_CALLS_INFLIGHT	8	/* calls a page says run at once */
+#define MW_CALLS_EVENT		3	/* of them, named in an event */
+#define MW_CALL_LOG		128	/* calls a page keeps, the last ones */
+#define MW_CALL_ID_MAX		80
+#define MW_CALL_TOOL_MAX	64
+#define MW_CLIENT_MAX		64
+#define MW_CALLS_TORN		0x80000000u	/* calls.n: read mid-change */
+/* mw_server.session: the slot + 1, and the slot's generation above. */
+#define MW_SESSION_SLOT(s)	(((s) & 0xffff) - 1)
+#define MW_SESSION_GEN(s)	((s) >> 16)
+
+enum mw_call_flags {
+	MW_CALL_ID_STR		= 1,	/* the id is a JSON string */
+	MW_CALL_ID_CUT		= 2,	/* longer than MW_CALL_ID_MAX */
+	MW_CALL_ENDED		= 4,	/* its response passed (or it was cancelled) */
+	MW_CALL_ERROR		= 8,	/* a JSON-RPC error response */
+	MW_CALL_IS_ERROR	= 16,	/* a result with isError true */
+	MW_CALL_CANCELLED	= 32,
+	MW_CALL_ARGS		= 64,	/* arguments_sha256 is set */
+};
+
+/* One tool call, in a session page's log. */
+struct mw_call {
+	__u32 seq;		/* odd while the interposer writes it */
+	__u32 number;		/* the session's count of calls, from 1 */
+	__u64 start_ns;		/* CLOCK_BOOTTIME */
+	__u64 end_ns;		/* 0 while it runs */
+	__u32 flags;		/* enum mw_call_flags */
+	__u32 pad;
+	char id[MW_CALL_ID_MAX];	/* a string id decoded, or a number */
+	char tool[MW_CALL_TOOL_MAX];
+	__u8 args_sha256[32];
+};
+
+struct mw_session {
+	__u32 seq;		/* odd while the interposer changes inflight */
+	__u32 gen;		/* MW_SESSION_GEN of the server's session */
+	__u32 server_pid;	/* the agent's, for its bookkeeping */
+	__u32 ninflight;	/* calls running */
+	__u32 inflight[MW_CALLS_INFLIGHT];	/* their numbers, oldest first */
+	__u32 started;		/* calls begun, ever: the log's write position */
+	__u32 pad;
+	__u64 server_start;	/* the agent's, with server_pid */
+	char client[MW_CLIENT_MAX];	/* initialize: clientInfo */
+	char client_version[MW_CLIENT_MAX];
+	struct mw_call log[MW_CALL_LOG];	/* number n at [(n - 1) % LOG] */
+};
+
+/* The calls running at a decision, as the hook read them. */
+struct mw_calls {
+	__u32 n;		/* how many; | MW_CALLS_TORN */
+	__u32 call[MW_CALLS_EVENT];
+};
+
 /* The identity of a tracked tree: its root process and profile. */
 struct mw_server {
 	__u32 pid;		/* tgid of the tracked root */
 	__u32 profile;		/* profile id, 1..MW_PROFILES_MAX-1 */
 	__u64 start_time;	/* root's start_boottime, ns */
 	__u32 source;		/* enum mw_source */
-	__u32 pad;
+	__u32 session;		/* 0: none (MW_SESSION_SLOT, MW_SESSION_GEN) */
+	struct mw_calls calls;	/* in events: filled by the hook */
 };
 
 /* mw_tracked: tgid -> this value. */

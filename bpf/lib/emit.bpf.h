@@ -9,6 +9,7 @@
 #include "mcpwarden.h"
 #include "lib/consts.bpf.h"
 #include "lib/maps.bpf.h"
+#include "lib/calls.bpf.h"
 
 /* A profile in monitor mode reports what it would deny, and lets it be. */
 static __always_inline __u8 mw_mode_action(const struct mw_profile *p,

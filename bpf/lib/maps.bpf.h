@@ -168,6 +168,26 @@ struct {
 } mw_consumer SEC(".maps");
 
 /*
+ * MCP sessions (mcpwarden.h): a page per wrapped server with an
+ * interposer, which maps it; the agent makes each and puts it here.
+ */
+struct mw_session_page {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	/* Sizes, not types: the agent makes the pages without BTF. */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct mw_session));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MW_SESSIONS_MAX);
+	__type(key, __u32);
+	__array(values, struct mw_session_page);
+} mw_sessions SEC(".maps");
+
+/*
  * Aggregation: a decision's repeats within a window, counted (emit.bpf.h).
  * Not preallocated (memory as used). The sweep removes only entries idle a
  * second past their window, so no hook still counts into one.

@@ -120,11 +120,12 @@ class McpEnv:
         return [BIN, "exec", "--socket", self.agent.sock, "--profile",
                 profile, "--"] + argv
 
-    def client(self, command, args, calls, cwd=None, env=None):
+    def client(self, command, args, calls, cwd=None, env=None, await_log=None):
         """Run the SDK client on a server command; what it saw, and the
         wall-clock interval it ran in (ns)."""
         u = self.user
         script = {"command": command, "args": args, "calls": calls,
+                  "await_log": await_log,
                   "cwd": cwd or u.home,
                   "env": {"HOME": u.home, "USER": u.name, "LOGNAME": u.name,
                           "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -157,7 +158,13 @@ def iso_ns(s):
 def complete(agent, e, t0, t1):
     """Every event of a run: the process it names is whole (comm, parent,
     image, argv, a start time after the agent's), and its time is the
-    kernel's, inside the run (with 50 ms for the clock conversion)."""
+    kernel's, inside the run (with 50 ms for the clock conversion). A
+    tool call (mcp_tool_call) names no process: its time is checked."""
+    if e["type"] == "mcp_tool_call":
+        t = iso_ns(e["time"])
+        check(t0 - 50 * 10**6 <= t <= t1 + 50 * 10**6,
+              f"tool call {e['mcp']['call']}: time {e['time']} outside the run")
+        return
     p = e["process"]
     start = next(x["time"] for x in agent.events if x["type"] == "agent_start")
     what = f"{e['type']} {e.get('action')} of pid {p.get('pid')}"

@@ -6,7 +6,13 @@
 //   node client.mjs SCRIPT.json
 //
 // SCRIPT: {"command": "...", "args": [...], "env": {...}, "cwd": "...",
-//          "calls": [{"tool": "read_text_file", "arguments": {...}}, ...]}
+//          "calls": [{"tool": "read_text_file", "arguments": {...},
+//                     "async": bool}, ...],
+//          "await_log": "prefix"}
+// An "async" call is not waited for before the next (its result comes in
+// the order the calls were made, after the others); with "await_log" the
+// client waits for a log message from the server starting so, then
+// closes.
 // Prints one JSON object: what the client saw, for the test to assert on:
 //   {"connected": bool, "server": {"name", "version"} | null,
 //    "results": [{"tool", "isError", "text"} | {"tool", "error": {"code",
@@ -14,6 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const script = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const out = { connected: false, server: null, results: [], closed_early: false,
@@ -30,6 +37,12 @@ const transport = new StdioClientTransport({
 transport.stderr?.on('data', (b) => { out.stderr += b.toString(); });
 const client = new Client({ name: 'mcpwarden-test-client', version: '1.0.0' });
 client.onclose = () => { if (!done) out.closed_early = true; };
+let logged;
+const log = new Promise((r) => { logged = r; });
+client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+	if (script.await_log && String(n.params.data).startsWith(script.await_log))
+		logged(String(n.params.data));
+});
 
 function text(result) {
 	return (result.content ?? []).filter((c) => c.type === 'text')
@@ -40,20 +53,34 @@ try {
 	await client.connect(transport);
 	out.connected = true;
 	out.server = client.getServerVersion() ?? null;
-	for (const call of script.calls ?? []) {
+	const pending = [];
+	const one = async (call) => {
 		try {
 			const r = await client.callTool({ name: call.tool,
 							   arguments: call.arguments ?? {} },
 							 undefined, { timeout: 30000 });
-			out.results.push({ tool: call.tool, isError: !!r.isError,
-					   text: text(r) });
+			return { tool: call.tool, isError: !!r.isError, text: text(r) };
 		} catch (e) {
-			out.results.push({ tool: call.tool,
-					   error: { code: e.code ?? null,
-						    message: String(e.message ?? e) } });
-			if (out.closed_early)
-				break;
+			return { tool: call.tool, error: { code: e.code ?? null,
+						  message: String(e.message ?? e) } };
 		}
+	};
+	for (const call of script.calls ?? []) {
+		if (call.async) {
+			pending.push(one(call));
+			continue;
+		}
+		out.results.push(await one(call));
+		if (out.closed_early)
+			break;
+	}
+	out.results.push(...await Promise.all(pending));
+	if (script.await_log) {
+		let timer;
+		out.log = await Promise.race([log, new Promise((r) => {
+			timer = setTimeout(() => r(null), 30000);
+		})]);
+		clearTimeout(timer);
 	}
 } catch (e) {
 	out.results.push({ tool: null, error: { code: e.code ?? null,

@@ -12,8 +12,23 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
 
-const server = new McpServer({ name: 'injected', version: '1.0.0' });
+const server = new McpServer({ name: 'injected', version: '1.0.0' },
+			     { capabilities: { logging: {} } });
 const ok = (text) => ({ content: [{ type: 'text', text }] });
+
+// An HTTP GET of @url: "HTTP <status> <body>", or an Error with its code.
+function get(url) {
+	return new Promise((resolve, reject) => {
+		const req = request(url, { timeout: 10000 }, (res) => {
+			let body = '';
+			res.on('data', (b) => { body += b; });
+			res.on('end', () => resolve(`HTTP ${res.statusCode} ${body}`));
+		});
+		req.on('error', (e) => reject(new Error(`fetch ${url}: ${e.code}`)));
+		req.on('timeout', () => req.destroy(new Error('timeout')));
+		req.end();
+	});
+}
 
 // The output of @cmd, or an Error naming its errno or signal.
 function run(cmd, args) {
@@ -30,16 +45,22 @@ function run(cmd, args) {
 }
 
 server.registerTool('fetch', { inputSchema: { url: z.string() } },
-	({ url }) => new Promise((resolve, reject) => {
-		const req = request(url, { timeout: 10000 }, (res) => {
-			let body = '';
-			res.on('data', (b) => { body += b; });
-			res.on('end', () => resolve(ok(`HTTP ${res.statusCode} ${body}`)));
-		});
-		req.on('error', (e) => reject(new Error(`fetch ${url}: ${e.code}`)));
-		req.on('timeout', () => req.destroy(new Error('timeout')));
-		req.end();
-	}));
+	async ({ url }) => ok(await get(url)));
+
+// A call that runs until release is called: two calls in flight at once.
+let released;
+const held = new Promise((r) => { released = r; });
+server.registerTool('hold', {}, async () => { await held; return ok('held'); });
+server.registerTool('release', {}, () => { released(); return ok('released'); });
+
+// Between calls, from a timer of its own: once initialized, a GET, then
+// a log message the client waits for (MW_IDLE_FETCH).
+if (process.env.MW_IDLE_FETCH)
+	server.server.oninitialized = () => {
+		get(process.env.MW_IDLE_FETCH).catch((e) => e.message).then((r) =>
+			server.server.sendLoggingMessage({ level: 'info',
+							   data: `idle-done ${r}` }));
+	};
 
 server.registerTool('spawn', {
 	inputSchema: { command: z.string(), args: z.array(z.string()) },

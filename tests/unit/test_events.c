@@ -15,6 +15,7 @@
 #include "lib/jsonstr.h"
 #include "lib/proc.h"
 #include "output/proc_cache.h"
+#include "kernel/calls.h"
 #include "unit.h"
 
 static const char *prof(void *arg, __u32 id)
@@ -268,6 +269,111 @@ UNIT_TEST(aggregate_summary)
 	CHECK(event_write(&e, &a, sizeof(a), &w, &m) == -EINVAL);
 	jw_free(&w);
 	free(f);
+	proc_cache_free(e.cache);
+}
+
+static struct mw_session *test_page;
+
+static const struct mw_session *page_of(void *arg, __u32 session)
+{
+	return session == (7u << 16 | 1) ? test_page : NULL;
+}
+
+/* A net deny of a server with a session, the calls @n of @calls running. */
+static json_object *net_in_calls(struct events *e, __u32 n, const __u32 *calls,
+				 struct event_meta *m, struct jw *w)
+{
+	struct mw_event_net ev = {};
+	__u32 i;
+
+	fill_common(&ev.proc, &ev.server);
+	ev.hdr.type = MW_EVENT_NET;
+	ev.hdr.size = sizeof(ev);
+	ev.family = AF_INET;
+	ev.protocol = 6;
+	ev.dport = 9;
+	ev.action = MW_ACTION_DENY;
+	ev.rule_id = 7;
+	ev.server.session = 7u << 16 | 1;
+	ev.server.calls.n = n;
+	for (i = 0; i < (n & ~MW_CALLS_TORN) && i < MW_CALLS_EVENT; i++)
+		ev.server.calls.call[i] = calls[i];
+	if (event_write(e, &ev, sizeof(ev), w, m))
+		return NULL;
+	return jw_parse(w);
+}
+
+UNIT_TEST(mcp_call_of_a_decision)
+{
+	struct events e = ev_ctx();
+	struct mw_call c = { .number = 1, .start_ns = 6000000000ULL,
+			     .flags = MW_CALL_ARGS };
+	struct mw_call d = { .number = 2, .start_ns = 6500000000ULL,
+			     .flags = MW_CALL_ID_STR };
+	__u32 both[2] = { 1, 2 };
+	struct event_meta m;
+	struct jw w = {};
+	json_object *o;
+
+	test_page = calloc(1, sizeof(*test_page));
+	e.session_page = page_of;
+	strcpy(test_page->client, "claude-code");
+	strcpy(c.id, "17");
+	strcpy(c.tool, "fetch");
+	memset(c.args_sha256, 0xab, sizeof(c.args_sha256));
+	session_call_put(test_page, &c);
+	strcpy(d.id, "x\"y");
+	strcpy(d.tool, "read_file");
+	session_call_put(test_page, &d);
+	o = net_in_calls(&e, 1, both, &m, &w);
+	CHECK(o && json_object_get_type(json_object_object_get(
+		json_object_object_get(json_object_object_get(o, "mcp"), "call"),
+		"id")) == json_type_int);
+	CHECK_STR(get(o, "mcp.call.id"), "17");
+	CHECK_STR(get(o, "mcp.call.tool"), "fetch");
+	CHECK_STR(get(o, "mcp.call.client"), "claude-code");
+	CHECK_STR(get(o, "mcp.attribution"), "exact");
+	CHECK(get(o, "mcp.call.arguments_sha256") &&
+	      !strncmp(get(o, "mcp.call.arguments_sha256"), "abab", 4));
+	CHECK(m.ncalls == 1 && m.calls[0] == 1 && m.session);
+	json_object_put(o);
+	o = net_in_calls(&e, 2, both, &m, &w);
+	CHECK_STR(get(o, "mcp.attribution"), "ambiguous");
+	CHECK_STR(get(o, "mcp.calls_running"), "2");
+	CHECK(json_object_array_length(json_object_object_get(
+		json_object_object_get(o, "mcp"), "calls")) == 2);
+	json_object_put(o);
+	o = net_in_calls(&e, 1 | MW_CALLS_TORN, both, &m, &w);
+	CHECK_STR(get(o, "mcp.attribution"), "ambiguous");
+	json_object_put(o);
+	o = net_in_calls(&e, 0, both, &m, &w);
+	CHECK_STR(get(o, "mcp.idle"), "true");
+	json_object_put(o);
+	/* A call the log lost: its number alone. */
+	o = net_in_calls(&e, 1, (__u32[]){ 1 + MW_CALL_LOG }, &m, &w);
+	CHECK_STR(get(o, "mcp.call.number"), "129");
+	CHECK(!get(o, "mcp.call.tool"));
+	json_object_put(o);
+	/* The end of call 2: a string id, an outcome, the denies. */
+	d.flags |= MW_CALL_ENDED | MW_CALL_IS_ERROR;
+	d.end_ns = d.start_ns + 1234;
+	{
+		struct mw_server s = { .pid = 90, .profile = 3,
+				       .session = 7u << 16 | 1 };
+
+		event_tool_call(&e, &w, &m, &s, test_page, &d, true, 3, false);
+		o = jw_parse(&w);
+		CHECK_STR(get(o, "type"), "mcp_tool_call");
+		CHECK_STR(get(o, "phase"), "end");
+		CHECK_STR(get(o, "outcome"), "tool_error");
+		CHECK_STR(get(o, "duration_ns"), "1234");
+		CHECK_STR(get(o, "denies"), "3");
+		CHECK_STR(get(o, "mcp.call.id"), "x\"y");
+		CHECK_STR(get(o, "mcp_server.profile"), "fetch");
+		json_object_put(o);
+	}
+	jw_free(&w);
+	free(test_page);
 	proc_cache_free(e.cache);
 }
 

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "daemon/control.h"
+#include "lib/fdpass.h"
 #include "lib/time.h"
 #include "lib/log.h"
 
@@ -151,7 +152,7 @@ void control_on_listen(struct control *c)
 	}
 }
 
-static void client_reply(struct control_client *cl, json_object *resp)
+static void client_reply(struct control_client *cl, json_object *resp, int fd)
 {
 	const char *s = json_object_to_json_string_ext(resp,
 						       JSON_C_TO_STRING_PLAIN);
@@ -160,7 +161,10 @@ static void client_reply(struct control_client *cl, json_object *resp)
 
 	/* Responses are small; a peer that does not read loses its answer. */
 	while (off < len) {
-		n = send(cl->fd, s + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = off ? send(cl->fd, s + off, len - off,
+			       MSG_NOSIGNAL | MSG_DONTWAIT) :
+			  send_with_fd(cl->fd, s, len, fd,
+				       MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n <= 0)
 			return;
 		off += n;
@@ -184,6 +188,7 @@ void control_on_client(struct control *c, struct control_client *cl)
 	socklen_t sl = sizeof(cred);
 	json_object *req = NULL, *resp;
 	enum json_tokener_error jerr;
+	int fd = -1;
 	char *nl;
 	ssize_t n;
 
@@ -219,9 +224,11 @@ void control_on_client(struct control *c, struct control_client *cl)
 		resp = error_response("request is not a JSON object");
 		goto reply;
 	}
-	resp = c->handler(&peer, req, c->arg);
+	resp = c->handler(&peer, req, c->arg, &fd);
 reply:
-	client_reply(cl, resp);
+	client_reply(cl, resp, fd);
+	if (fd >= 0)
+		close(fd);
 	json_object_put(resp);
 	if (req)
 		json_object_put(req);
@@ -265,15 +272,53 @@ void control_close(struct control *c)
 int control_request(const char *path, json_object *req, json_object **resp,
 		    int timeout_ms)
 {
+	int fd, ret = control_request_fd(path, req, resp, timeout_ms, &fd);
+
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* The fd of an SCM_RIGHTS message in @mh, or -1 (extra ones closed). */
+static int fd_of(struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+	int got = -1, fds[8];
+	size_t i, n;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (n > 8)
+			n = 8;
+		memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
+		for (i = 0; i < n; i++) {
+			if (got < 0)
+				got = fds[i];
+			else
+				close(fds[i]);
+		}
+	}
+	return got;
+}
+
+int control_request_fd(const char *path, json_object *req, json_object **resp,
+		       int timeout_ms, int *rfd)
+{
+	char cbuf[CMSG_SPACE(8 * sizeof(int))];
 	struct sockaddr_un sa;
 	struct pollfd pfd;
+	struct msghdr mh;
+	struct iovec iov;
 	char buf[65536];
 	const char *s;
 	size_t len = 0;
 	ssize_t n;
-	int fd, ret;
+	int fd, ret, got;
 
 	*resp = NULL;
+	*rfd = -1;
 	ret = sockaddr_fill(&sa, path);
 	if (ret)
 		return ret;
@@ -304,11 +349,21 @@ int control_request(const char *path, json_object *req, json_object **resp,
 			ret = -errno;
 			goto out;
 		}
-		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		iov = (struct iovec){ .iov_base = buf + len,
+				      .iov_len = sizeof(buf) - 1 - len };
+		mh = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = cbuf,
+				      .msg_controllen = sizeof(cbuf) };
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0) {
 			ret = -errno;
 			goto out;
 		}
+		got = fd_of(&mh);
+		if (got >= 0 && *rfd < 0)
+			*rfd = got;
+		else if (got >= 0)
+			close(got);
 		if (n == 0)
 			break;
 		len += n;
@@ -320,5 +375,9 @@ int control_request(const char *path, json_object *req, json_object **resp,
 	ret = *resp ? 0 : -EPROTO;
 out:
 	close(fd);
+	if (ret && *rfd >= 0) {
+		close(*rfd);
+		*rfd = -1;
+	}
 	return ret;
 }

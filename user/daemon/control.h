@@ -27,9 +27,13 @@ struct control_peer {
 	int pidfd;		/* -1 where SO_PEERPIDFD is missing */
 };
 
-/* Handles one request; returns the response object (owned by the caller). */
+/*
+ * Handles one request; returns the response object (owned by the caller).
+ * An fd it sets in *@fd goes with the response (SCM_RIGHTS), then is
+ * closed.
+ */
 typedef json_object *(*control_handler)(const struct control_peer *peer,
-					json_object *req, void *arg);
+					json_object *req, void *arg, int *fd);
 
 struct control_client {
 	struct ep_src src;	/* EP_CONTROL_CLIENT */
@@ -63,5 +67,8 @@ void control_close(struct control *c);
 /* Client side: send @req, wait up to @timeout_ms for the response. */
 int control_request(const char *path, json_object *req, json_object **resp,
 		    int timeout_ms);
+/* The same, and the fd that came with it into *@fd (-1: none). */
+int control_request_fd(const char *path, json_object *req, json_object **resp,
+		       int timeout_ms, int *fd);
 
 #endif /* MW_CONTROL_H */

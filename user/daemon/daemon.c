@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "lib/time.h"
 #include "daemon/state.h"
@@ -111,6 +112,41 @@ void daemon_emit_record(struct daemon *d)
 	output_emit_record(&d->out, &d->line, &d->meta);
 }
 
+static void on_call(void *arg, const struct session *s, const struct mw_call *c,
+		    bool end, __u64 denies, bool unfinished)
+{
+	struct daemon *d = arg;
+
+	event_tool_call(&d->ev, &d->call_line, &d->call_meta, &s->server,
+			s->page, c, end, denies, unfinished);
+	output_emit_record(&d->out, &d->call_line, &d->call_meta);
+}
+
+static void calls_lost_report(struct daemon *d)
+{
+	if (d->calls_lost > d->calls_lost_seen) {
+		daemon_emit(d, agent_event_lost(&d->ev,
+						d->calls_lost - d->calls_lost_seen,
+						d->calls_lost, "call_log", NULL));
+		d->calls_lost_seen = d->calls_lost;
+	}
+}
+
+void daemon_scan_calls(struct daemon *d, __u32 session)
+{
+	if (!d->sessions.used)
+		return;
+	sessions_scan(&d->sessions, session, d->horizon, on_call, d,
+		      &d->calls_lost);
+	calls_lost_report(d);
+}
+
+void daemon_session_end(struct daemon *d, __u32 session)
+{
+	sessions_end(&d->sessions, session, on_call, d, &d->calls_lost);
+	calls_lost_report(d);
+}
+
 int ep_add(struct daemon *d, int fd, struct ep_src *src, int kind)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
@@ -131,6 +167,27 @@ static const char *name_rule(void *arg, __u32 id)
 	struct daemon *d = arg;
 
 	return rule_ids_name(&d->maps.rules, id);
+}
+
+/* Pages an earlier agent made: those the tracked processes name. */
+static void adopt_sessions(struct daemon *d)
+{
+	int fd = d->maps.fd.tracked;
+	struct mw_tracked t;
+	__u32 key, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &t) && t.server.session)
+			sessions_adopt(&d->sessions, &t.server);
+	}
+}
+
+static const struct mw_session *session_page(void *arg, __u32 session)
+{
+	struct daemon *d = arg;
+
+	return sessions_page(&d->sessions, session);
 }
 
 /* What /metrics asks of the daemon at each scrape. */
@@ -298,6 +355,7 @@ static int load_bpf(struct daemon *d)
 	d->ev.cgroup_root = d->cgroup_root;
 	d->ev.profile_name = name_profile;
 	d->ev.rule_name = name_rule;
+	d->ev.session_page = session_page;
 	d->ev.arg = d;
 	ret = state_dir_prepare(d->o->state_dir);
 	if (ret) {
@@ -316,6 +374,8 @@ static int load_bpf(struct daemon *d)
 		log_msg("creating maps: %s", strerror(-ret));
 		return ret;
 	}
+	sessions_init(&d->sessions, loader_sessions_fd(&d->bpf));
+	adopt_sessions(d);
 	if (d->bpf.adopted) {
 		struct state_held_list held = {};
 
@@ -372,6 +432,7 @@ static int start_enforcing(struct daemon *d)
 				.files = d->maps.fd.files,
 				.names = d->maps.fd.names,
 				.report = d->bpf.fence_prog_fd,
+				.sessions = loader_sessions_fd(&d->bpf),
 			},
 		});
 		if (ret)
@@ -422,6 +483,8 @@ static void teardown(struct daemon *d)
 		state_remove(d->o->state_dir);
 	}
 	ring_buffer__free(d->rb);
+	sessions_close(&d->sessions);
+	jw_free(&d->call_line);
 	maps_free(&d->maps);
 	policy_free(d->policy);
 	proc_cache_free(d->ev.cache);

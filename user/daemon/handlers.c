@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "daemon/precheck.h"
 #include "daemon/state.h"
+#include "lib/log.h"
 #include "lib/proc.h"
 #include "mw_ident.h"
 #include "output/agent_events.h"
@@ -83,7 +84,7 @@ static void confinement_json(const struct profile *pr, bool lsm,
  * (a tracked process cannot change its profile), else a new root.
  */
 static json_object *track_peer(struct daemon *d, const struct control_peer *peer,
-			       __u32 id, struct mw_server *server)
+			       __u32 id, struct mw_server *server, int *fd)
 {
 	struct mw_tracked t;
 	struct proc_info pi;
@@ -114,11 +115,22 @@ static json_object *track_peer(struct daemon *d, const struct control_peer *peer
 	server->pid = peer->pid;
 	server->profile = id;
 	server->start_time = pi.start_time;
+	/* The wrapper's interposer maps the page (fd): before the tracking. */
+	if (fd && (ret = sessions_new(&d->sessions, server, &server->session,
+				      fd)))
+		log_msg("pid %d: no MCP session page: %s; its events name no tool call",
+			peer->pid, strerror(-ret));
 	ret = maps_track(&d->maps, NULL, peer->pid, pi.start_time,
 			 server, 1);
-	if (ret)
+	if (ret) {
+		sessions_end(&d->sessions, server->session, NULL, NULL, NULL);
+		if (fd && *fd >= 0) {
+			close(*fd);
+			*fd = -1;
+		}
 		return err_response("tracking pid %d: %s", peer->pid,
 				    strerror(-ret));
+	}
 	return NULL;
 }
 
@@ -147,20 +159,27 @@ static void refusal_json(struct daemon *d, __u32 profile, json_object *files,
 
 /* Opting into restriction is always allowed; opting out never is. */
 static json_object *on_track(struct daemon *d, const struct control_peer *peer,
-			     json_object *req)
+			     json_object *req, int *fd)
 {
 	const struct compiled *c = maps_active(&d->maps);
 	struct mw_server server = { .source = MW_SOURCE_WRAPPER };
 	const struct profile *pr;
 	json_object *jp, *resp;
 	const char *profile = "default";
+	bool interpose;
 	__u32 id;
 
 	json_object_object_foreach(req, key, val) {
 		(void)val;
 		if (strcmp(key, "op") && strcmp(key, "profile") &&
-		    strcmp(key, "exec"))
+		    strcmp(key, "exec") && strcmp(key, "interpose"))
 			return err_response("unknown key \"%s\"", key);
+	}
+	interpose = false;
+	if (json_object_object_get_ex(req, "interpose", &jp)) {
+		if (!json_object_is_type(jp, json_type_boolean))
+			return err_response("\"interpose\" must be true or false");
+		interpose = json_object_get_boolean(jp);
 	}
 	if (json_object_object_get_ex(req, "profile", &jp)) {
 		if (!json_object_is_type(jp, json_type_string))
@@ -173,7 +192,7 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 				    profile);
 	if (peer->pid <= 0)
 		return err_response("the peer has no pid in the agent's namespace");
-	resp = track_peer(d, peer, id, &server);
+	resp = track_peer(d, peer, id, &server, interpose ? fd : NULL);
 	if (resp)
 		return resp;
 	if (server.pid == (__u32)peer->pid)	/* a new server's root */
@@ -187,6 +206,10 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 	json_object_object_add(resp, "profile", json_object_new_string(profile));
 	json_object_object_add(resp, "server_pid",
 			       json_object_new_int(server.pid));
+	/* Its page goes with the response (SCM_RIGHTS). */
+	if (interpose)
+		json_object_object_add(resp, "session",
+				       json_object_new_boolean(*fd >= 0));
 	if (json_object_object_get_ex(req, "exec", &jp))
 		refusal_json(d, server.profile, jp, resp);
 	return resp;
@@ -285,7 +308,7 @@ static json_object *on_status(struct daemon *d)
 }
 
 json_object *handlers_on_control(const struct control_peer *peer,
-				 json_object *req, void *arg)
+				 json_object *req, void *arg, int *fd)
 {
 	struct daemon *d = arg;
 	json_object *op;
@@ -296,7 +319,7 @@ json_object *handlers_on_control(const struct control_peer *peer,
 		return err_response("\"op\" missing or not a string");
 	s = json_object_get_string(op);
 	if (!strcmp(s, "track"))
-		return on_track(d, peer, req);
+		return on_track(d, peer, req, fd);
 	if (!strcmp(s, "status"))
 		return on_status(d);
 	return err_response("unknown op \"%s\"", s);

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include "daemon/state.h"
 #include "lib/log.h"
+#include "lib/time.h"
 #include "output/agent_events.h"
 
 #define DRAIN_MS		100	/* latest delivery of a routine event */
@@ -29,14 +30,32 @@
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
+	const struct mw_event_hdr *h = data;
+	__u32 i;
 
+	/* Records come in the order they were committed: read up to here. */
+	if (size >= sizeof(*h) && h->time > d->horizon)
+		d->horizon = h->time;
 	if (event_write(&d->ev, data, size, &d->line, &d->meta)) {
 		if (!d->bad_records++)
 			log_msg("malformed event record (%zu bytes), ignoring",
 				size);
 		return 0;
 	}
+	/* The calls it may name, begun or ended since: their events first. */
+	if (d->meta.session)
+		daemon_scan_calls(d, d->meta.session);
 	daemon_emit_record(d);
+	if (d->meta.session && (d->meta.action == MW_ACTION_DENY ||
+				d->meta.action == MW_ACTION_KILL))
+		for (i = 0; i < d->meta.ncalls; i++)
+			sessions_count_deny(&d->sessions, d->meta.session,
+					    d->meta.calls[i],
+					    d->meta.count ? d->meta.count : 1);
+	/* A server's root gone: its last calls, then its session page. */
+	if (d->meta.session && d->meta.pid == d->meta.server_pid &&
+	    !strcmp(d->meta.type, "process_exit"))
+		daemon_session_end(d, d->meta.session);
 	return 0;
 }
 
@@ -195,6 +214,7 @@ static void on_timer(struct daemon *d)
 	if (read(d->timerfd, &ticks, sizeof(ticks)) <= 0)
 		return;
 	loop_agg_sweep(d, false);
+	daemon_scan_calls(d, 0);
 	loop_check_counters(d);
 	loader_clock(&d->bpf);
 	control_expire(&d->ctl);
@@ -272,6 +292,7 @@ void loop_run(struct daemon *d)
 {
 	static const struct timespec coalesce = { .tv_nsec = COALESCE_NS };
 	struct epoll_event evs[32];
+	__u64 drained;
 	int n, i;
 
 	while (!d->stop_signal) {
@@ -287,7 +308,11 @@ void loop_run(struct daemon *d)
 		d->consumed = 0;
 		for (i = 0; i < n; i++)
 			dispatch(d, evs[i].data.ptr, evs[i].events);
+		drained = time_boot_ns();
 		d->consumed += ring_buffer__consume(d->rb);	/* cheap when empty */
+		/* All that was committed before is read. */
+		if (drained > d->horizon)
+			d->horizon = drained;
 		if (d->reload) {
 			d->reload = false;
 			reload_run(d);

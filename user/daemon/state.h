@@ -20,6 +20,7 @@
 #include "kernel/fence.h"
 #include "kernel/loader.h"
 #include "kernel/maps.h"
+#include "kernel/sessions.h"
 #include "output/events.h"
 #include "output/output.h"
 #include "policy/policy.h"
@@ -56,6 +57,12 @@ struct daemon {
 	size_t nwatch;
 	struct output out;
 	struct notices notices;		/* refused execs said on stderr */
+	struct sessions sessions;	/* MCP session pages (kernel/sessions.h) */
+	struct jw call_line;		/* an mcp_tool_call event being written */
+	struct event_meta call_meta;
+	__u64 calls_lost;		/* calls a page's log lost before a scan */
+	__u64 calls_lost_seen;		/* of them, reported */
+	__u64 horizon;			/* the ring is read up to this (boot ns) */
 	int epfd, sigfd, timerfd, inofd, cgroup_fd;
 	int policy_wd, resolv_wd, k8s_wd, pin_wd;
 	struct ep_src src_rb, src_sig, src_timer, src_ino;
@@ -74,6 +81,14 @@ struct daemon {
 void daemon_emit(struct daemon *d, json_object *o);
 /* The same for a kernel record that event_write() left in d->line. */
 void daemon_emit_record(struct daemon *d);
+/*
+ * The tool calls that began or ended in @session (0: every session),
+ * written as mcp_tool_call events; before a kernel event of the session,
+ * so that its call's start comes first.
+ */
+void daemon_scan_calls(struct daemon *d, __u32 session);
+/* @session's server root exited: its last calls, then its page goes. */
+void daemon_session_end(struct daemon *d, __u32 session);
 /* state.json for the next agent: rule names, losses reported. */
 void daemon_save_state(struct daemon *d);
 int ep_add(struct daemon *d, int fd, struct ep_src *src, int kind);
@@ -112,6 +127,6 @@ void watch_on_inotify(struct daemon *d);
 
 /* handlers.c */
 json_object *handlers_on_control(const struct control_peer *peer,
-				 json_object *req, void *arg);
+				 json_object *req, void *arg, int *fd);
 
 #endif /* MW_DAEMON_STATE_H */

@@ -16,6 +16,7 @@
 #include <linux/openat2.h>
 #include <bpf/bpf.h>
 #include "kernel/answer.h"
+#include "kernel/calls.h"
 #include "kernel/mounts.h"
 #include "lib/proc.h"
 #include "lib/time.h"
@@ -148,6 +149,7 @@ int answer_fds_open(const char *pin_dir, struct answer_fds *fds)
 		       sizeof(slot) / sizeof(slot[0]), "answer_fds_open");
 	for (i = 0; i < sizeof(slot) / sizeof(slot[0]); i++)
 		*slot[i] = -1;
+	fds->sessions = -1;
 	for (i = 0; i < sizeof(slot) / sizeof(slot[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, names[i]);
 		*slot[i] = bpf_obj_get(path);
@@ -158,6 +160,9 @@ int answer_fds_open(const char *pin_dir, struct answer_fds *fds)
 			return err;
 		}
 	}
+	/* Without it, verdicts name no tool call. */
+	snprintf(path, sizeof(path), "%s/mw_sessions", pin_dir);
+	fds->sessions = bpf_obj_get(path);
 	return 0;
 }
 
@@ -172,6 +177,9 @@ void answer_fds_close(struct answer_fds *fds)
 			close(*slot[i]);
 		*slot[i] = -1;
 	}
+	if (fds->sessions >= 0)
+		close(fds->sessions);
+	fds->sessions = -1;
 }
 
 /* One request, judged. */
@@ -377,6 +385,46 @@ static bool rules_of(const struct judge_ctx *c, struct nearest *n)
 	return !n->want_exec && !n->want_files;
 }
 
+#define PAGE_BYTES	((sizeof(struct mw_session) + 4095) & ~(size_t)4095)
+
+/*
+ * The calls @s's session runs now, as a hook would read them: at the
+ * judgement, while the requester waits, not at the report after the
+ * answer, when its call may have ended. The page is mapped once.
+ */
+static void calls_now(const struct answerer *ac, struct mw_server *s)
+{
+	struct answerer *a = (struct answerer *)ac;
+	__u32 slot = MW_SESSION_SLOT(s->session), id;
+	struct answer_page *p;
+	void *m;
+	int fd;
+
+	memset(&s->calls, 0, sizeof(s->calls));
+	if (!s->session || a->fds.sessions < 0 || slot >= MW_SESSIONS_MAX ||
+	    bpf_map_lookup_elem(a->fds.sessions, &slot, &id))
+		return;
+	if (!a->pages && !(a->pages = calloc(MW_SESSIONS_MAX, sizeof(*a->pages))))
+		return;
+	p = &a->pages[slot];
+	if (p->id != id) {
+		if (p->page)
+			munmap((void *)p->page, PAGE_BYTES);
+		p->page = NULL;
+		p->id = 0;
+		fd = bpf_map_get_fd_by_id(id);
+		if (fd < 0)
+			return;
+		m = mmap(NULL, PAGE_BYTES, PROT_READ, MAP_SHARED, fd, 0);
+		close(fd);
+		if (m == MAP_FAILED)
+			return;
+		p->page = m;
+		p->id = id;
+	}
+	session_calls_read(p->page, s->session, &s->calls);
+}
+
 /* What the requester is: the record's process and the tracked entry. */
 static bool requester(const struct answerer *a, __u32 pid,
 		      struct mw_event_fanotify *rec)
@@ -399,6 +447,7 @@ static bool requester(const struct answerer *a, __u32 pid,
 	rec->proc.start_time = t.start_time;
 	memcpy(rec->proc.comm, pi.comm, sizeof(rec->proc.comm));
 	rec->server = t.server;
+	calls_now(a, &rec->server);
 	return true;
 }
 

@@ -92,6 +92,13 @@ struct answer_shared {
 struct answer_fds {
 	int tracked, config, profiles, exec, files, names;
 	int report;		/* handle_fence_report */
+	int sessions;		/* mw_sessions, or -1 (pins of an older build) */
+};
+
+/* A session page the answerer mapped (read-only), by mw_sessions slot. */
+struct answer_page {
+	__u32 id;		/* its map's id; 0: none */
+	const void *page;
 };
 
 /* A slot of ours another answerer took: its request's fd, kept open. */
@@ -107,6 +114,7 @@ struct answerer {
 	struct answer_shared *shm;
 	enum answer_side side;
 	struct answer_park park[ANSWER_BATCH];	/* by slot */
+	struct answer_page *pages;	/* MW_SESSIONS_MAX, made when needed */
 	/*
 	 * Each side's bell (an eventfd, -1 if none): the side polls its own
 	 * and rings the other's. They travel with the group and the page.

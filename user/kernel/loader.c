@@ -28,7 +28,7 @@ static const char *const pinned_maps[] = {
 	"mw_exec_rules", "mw_file_rules", "mw_file_names", "mw_unix_rules",
 	"mw_unix_paths", "mw_applet_rules", "mw_file_guards",
 	"mw_counters", "mw_events", "mw_guarded", "mw_agg", "mw_agg_config",
-	"mw_consumer", NULL,
+	"mw_consumer", "mw_sessions", NULL,
 };
 
 /*
@@ -686,6 +686,11 @@ int loader_agg_flush(const struct loader *l, bool force,
 	if (out)
 		*out = args;
 	return opts.retval ? (int)opts.retval : 0;
+}
+
+int loader_sessions_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.mw_sessions);
 }
 
 int loader_ringbuf_fd(const struct loader *l)

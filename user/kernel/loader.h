@@ -74,6 +74,8 @@ int loader_repin(struct loader *l, const char *name);
 int loader_repin_all(struct loader *l,
 		     void (*cb)(const char *name, int ret, void *arg), void *arg);
 int loader_ringbuf_fd(const struct loader *l);
+/* mw_sessions, the MCP session pages (kernel/sessions.h). */
+int loader_sessions_fd(const struct loader *l);
 /* The aggregation window the hooks use (0: every decision an event). */
 int loader_agg_window(const struct loader *l, __u64 window_ns);
 /*

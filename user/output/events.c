@@ -11,6 +11,7 @@
 #include "lib/cidr.h"
 #include "lib/time.h"
 #include "output/events.h"
+#include "kernel/calls.h"
 #include "lib/k8s.h"
 
 static json_object *json_time(const struct events *e, __u64 boot_ns)
@@ -175,7 +176,7 @@ static void server_write(struct events *e, struct jw *w,
 	size_t obj;
 
 	/* Events come in runs of one server: its object, copied. */
-	if (memo.len && !memcmp(&memo.of, s, sizeof(*s)) &&
+	if (memo.len && !memcmp(&memo.of, s, offsetof(struct mw_server, calls)) &&
 	    !strcmp(memo.name, name ? name : "")) {
 		jw_raw(w, "mcp_server", memo.json, memo.len);
 		return;
@@ -192,6 +193,7 @@ static void server_write(struct events *e, struct jw *w,
 	if (!w->oom && w->len - obj <= sizeof(memo.json) &&
 	    strlen(name ? name : "") < sizeof(memo.name)) {
 		memo.of = *s;
+		memset(&memo.of.calls, 0, sizeof(memo.of.calls));
 		snprintf(memo.name, sizeof(memo.name), "%s", name ? name : "");
 		memcpy(memo.json, w->buf + obj, w->len - obj);
 		memo.len = w->len - obj;
@@ -262,7 +264,151 @@ static void k8s_write(struct events *e, struct jw *w,
 	jw_close(w, '}');
 }
 
-/* "time", "type", "process", "mcp_server", container and pod. */
+/* A JSON number as JSON-RPC allows it: else the id is written as a string. */
+static bool json_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (*s >= '1' && *s <= '9')
+		while (*s >= '0' && *s <= '9')
+			s++;
+	else
+		return false;
+	if (*s == '.') {
+		if (*++s < '0' || *s > '9')
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		if (*++s == '+' || *s == '-')
+			s++;
+		if (*s < '0' || *s > '9')
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return !*s;
+}
+
+/* One tool call's object: what the client sent, as the interposer saw it. */
+static void call_obj(struct jw *w, const char *key,
+		     const struct mw_session *page, const struct mw_call *c,
+		     bool version)
+{
+	char hex[2 * sizeof(c->args_sha256) + 1];
+	size_t i;
+
+	jw_open(w, key, '{');
+	if (!(c->flags & MW_CALL_ID_STR) && json_number(c->id))
+		jw_raw(w, "id", c->id, strlen(c->id));
+	else
+		jw_str(w, "id", c->id);
+	if (c->flags & MW_CALL_ID_CUT)
+		jw_bool(w, "id_truncated", true);
+	jw_str(w, "tool", c->tool);
+	jw_strn(w, "client", page->client,
+		strnlen(page->client, sizeof(page->client)));
+	if (version)
+		jw_strn(w, "client_version", page->client_version,
+			strnlen(page->client_version,
+				sizeof(page->client_version)));
+	if (c->flags & MW_CALL_ARGS) {
+		for (i = 0; i < sizeof(c->args_sha256); i++) {
+			hex[2 * i] = "0123456789abcdef"[c->args_sha256[i] >> 4];
+			hex[2 * i + 1] = "0123456789abcdef"[c->args_sha256[i] & 15];
+		}
+		hex[sizeof(hex) - 1] = '\0';
+		jw_safe(w, "arguments_sha256", hex);
+	}
+	jw_int(w, "number", c->number);
+	jw_close(w, '}');
+}
+
+/* Call @number of @page, if its log still holds it; else its number. */
+static void call_write(struct jw *w, const char *key,
+		       const struct mw_session *page, __u32 number)
+{
+	struct mw_call c;
+
+	if (session_call(page, number, &c)) {
+		call_obj(w, key, page, &c, false);
+		return;
+	}
+	jw_open(w, key, '{');
+	jw_int(w, "number", number);
+	jw_close(w, '}');
+}
+
+/*
+ * "mcp": the tool call the decision happened in, as the hook read the
+ * server's session page (docs/events.md). Only for servers that have one.
+ */
+static void mcp_write(struct events *e, struct jw *w, struct event_meta *m,
+		      const struct mw_server *s)
+{
+	const struct mw_session *page = e->session_page ?
+		e->session_page(e->arg, s->session) : NULL;
+	__u32 n = s->calls.n & ~MW_CALLS_TORN, i;
+	bool torn = s->calls.n & MW_CALLS_TORN;
+
+	m->ncalls = 0;
+	if (!page)
+		return;
+	for (i = 0; i < n && i < MW_CALLS_EVENT; i++)
+		m->calls[m->ncalls++] = s->calls.call[i];
+	jw_open(w, "mcp", '{');
+	if (!n && !torn) {
+		jw_bool(w, "idle", true);
+	} else if (n == 1 && !torn) {
+		call_write(w, "call", page, s->calls.call[0]);
+		jw_safe(w, "attribution", "exact");
+	} else {
+		jw_open(w, "calls", '[');
+		for (i = 0; i < n && i < MW_CALLS_EVENT; i++)
+			call_write(w, NULL, page, s->calls.call[i]);
+		jw_close(w, ']');
+		jw_int(w, "calls_running", n);
+		jw_safe(w, "attribution", "ambiguous");
+	}
+	jw_close(w, '}');
+}
+
+void event_tool_call(struct events *e, struct jw *w, struct event_meta *m,
+		     const struct mw_server *s, const struct mw_session *page,
+		     const struct mw_call *c, bool end, __u64 denies,
+		     bool unfinished)
+{
+	memset(m, 0, sizeof(*m));
+	jw_reset(w);
+	time_format((__s64)(end && c->end_ns ? c->end_ns : c->start_ns) +
+		    e->boot_to_real, m->time, sizeof(m->time));
+	m->type = "mcp_tool_call";
+	m->pid = m->server_pid = s->pid;
+	m->session = s->session;
+	jw_open(w, NULL, '{');
+	jw_safe(w, "time", m->time);
+	jw_safe(w, "type", m->type);
+	server_write(e, w, s);
+	jw_open(w, "mcp", '{');
+	call_obj(w, "call", page, c, true);
+	jw_close(w, '}');
+	jw_safe(w, "phase", end ? "end" : "start");
+	if (end) {
+		jw_safe(w, "outcome", unfinished ? "unfinished" :
+			c->flags & MW_CALL_CANCELLED ? "cancelled" :
+			c->flags & MW_CALL_ERROR ? "error" :
+			c->flags & MW_CALL_IS_ERROR ? "tool_error" : "ok");
+		if (!unfinished)
+			jw_int(w, "duration_ns", (__s64)(c->end_ns - c->start_ns));
+		jw_int(w, "denies", (__s64)denies);
+	}
+	jw_close(w, '}');
+}
+
+/* "time", "type", "process", "mcp_server", "mcp", container and pod. */
 static void common(struct events *e, struct jw *w, struct event_meta *m,
 		   const char *type, const struct mw_event_hdr *h,
 		   const struct mw_process *p, const struct mw_server *s,
@@ -272,11 +418,13 @@ static void common(struct events *e, struct jw *w, struct event_meta *m,
 	m->type = type;
 	m->pid = p->pid;
 	m->server_pid = s->pid;
+	m->session = s->session;
 	jw_open(w, NULL, '{');
 	jw_safe(w, "time", m->time);
 	jw_safe(w, "type", type);
 	process_write(e, w, p, args_truncated, m);
 	server_write(e, w, s);
+	mcp_write(e, w, m, s);
 	k8s_write(e, w, p);
 }
 

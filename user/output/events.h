@@ -21,6 +21,8 @@ struct events {
 	/* Names of profile and rule ids; may return NULL. */
 	const char *(*profile_name)(void *arg, __u32 id);
 	const char *(*rule_name)(void *arg, __u32 id);
+	/* The MCP session page of a server's session id; may return NULL. */
+	const struct mw_session *(*session_page)(void *arg, __u32 session);
 	void *arg;
 };
 
@@ -36,6 +38,9 @@ struct event_meta {
 	const char *rule;		/* NULL: no verdict */
 	const char *path;		/* the exec's or file's path, or NULL */
 	const char *exe;		/* the process's image, or NULL */
+	__u32 session;			/* the server's MCP session, or 0 */
+	__u32 ncalls;			/* the calls "mcp" names */
+	__u32 calls[MW_CALLS_EVENT];
 	bool summary;			/* a window's repeats (MW_EVENT_AGG) */
 	__u64 count;			/* the decisions it stands for */
 	char time[40];
@@ -46,6 +51,15 @@ struct event_meta {
  * One ring-buffer record as one JSON line in @w (docs/events.md), with
  * @m filled in; -EINVAL if it is malformed. The fast path: no tree.
  */
+/*
+ * mcp_tool_call: the start of call @c of @s's session @page, or (@end) its
+ * end with the @denies its events counted; @unfinished: the server's root
+ * exited first. Into @w, for output_emit_record() with @m.
+ */
+void event_tool_call(struct events *e, struct jw *w, struct event_meta *m,
+		     const struct mw_server *s, const struct mw_session *page,
+		     const struct mw_call *c, bool end, __u64 denies,
+		     bool unfinished);
 int event_write(struct events *e, const void *data, size_t size,
 		struct jw *w, struct event_meta *m);
 /* A new event with "time" and "type"; @boot_ns 0 means now. */

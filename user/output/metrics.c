@@ -76,6 +76,7 @@ void metrics_init(struct metrics *m, metrics_gauges_fn fn, void *arg)
 	reason_slot(m, "sink_error");
 	reason_slot(m, "rotated");
 	reason_slot(m, "fence_report");
+	reason_slot(m, "call_log");
 }
 
 void metrics_count(struct metrics *m, const char *type, const char *action,

@@ -15,7 +15,7 @@
 #include "daemon/loop.h"
 
 #define METRICS_SERIES_MAX	64
-#define METRICS_REASONS_MAX	8
+#define METRICS_REASONS_MAX	12
 #define METRICS_STALE_MS	5000	/* a loop quiet so long is not healthy */
 
 /* What only the daemon knows, asked for at each scrape. */

@@ -7,9 +7,12 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "lib/fdpass.h"
 #include "wrapper/interpose.h"
+#include "wrapper/session.h"
 
 /* One direction: what was read and is not yet written. */
 struct dir {
@@ -130,21 +133,43 @@ static void on_signal(int sfd, pid_t server, int *status, bool *exited)
 	}
 }
 
+/* The server's answer on @sock: its page, if it has one. */
+static void session_take(int sock, struct session_writer *w)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int fd = -1;
+
+	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) > 0) {
+		cm = CMSG_FIRSTHDR(&mh);
+		if (cm && cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	}
+	if (fd >= 0)
+		session_writer_open(w, fd);
+}
+
 /* Relay until the server exits; its wait status. */
 static int relay(int server_in, int server_out, int sfd, pid_t server,
-		 interpose_msg_fn on_msg, void *arg)
+		 int sock)
 {
 	static struct dir dirs[2];
+	static struct session_writer sw;
 	struct dir *up = &dirs[FROM_CLIENT], *down = &dirs[FROM_SERVER];
-	struct pollfd p[5];
+	struct pollfd p[6];
 	bool exited = false;
 	int i, status = 0;
 
 	for (i = 0; i < 2; i++) {
 		memset(&dirs[i], 0, offsetof(struct dir, buf));
 		dirs[i].d = i;
-		dirs[i].on_msg = on_msg;
-		dirs[i].arg = arg;
+		dirs[i].on_msg = session_on_msg;
+		dirs[i].arg = &sw;
 		rpc_scanner_init(&dirs[i].sc, on_rpc, &dirs[i]);
 	}
 	up->from = STDIN_FILENO;
@@ -179,15 +204,18 @@ static int relay(int server_in, int server_out, int sfd, pid_t server,
 		for (i = 0; i < 2; i++) {
 			struct dir *d = &dirs[i];
 
+			/* The client's bytes wait for the session's page. */
 			p[2 * i] = (struct pollfd){
-				.fd = !d->eof && d->len < sizeof(d->buf) ?
-				      d->from : -1, .events = POLLIN };
+				.fd = !d->eof && d->len < sizeof(d->buf) &&
+				      (sock < 0 || d != up) ? d->from : -1,
+				.events = POLLIN };
 			p[2 * i + 1] = (struct pollfd){
 				.fd = d->to >= 0 && !dir_flushed(d) ? d->to : -1,
 				.events = POLLOUT };
 		}
 		p[4] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		if (poll(p, 5, -1) < 0) {
+		p[5] = (struct pollfd){ .fd = sock, .events = POLLIN };
+		if (poll(p, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -200,6 +228,11 @@ static int relay(int server_in, int server_out, int sfd, pid_t server,
 		}
 		if (p[4].revents)
 			on_signal(sfd, server, &status, &exited);
+		if (p[5].revents) {
+			session_take(sock, &sw);
+			close(sock);
+			sock = -1;
+		}
 	}
 	if (!exited) {
 		if (up->to >= 0)
@@ -214,7 +247,7 @@ static int relay(int server_in, int server_out, int sfd, pid_t server,
 
 /* The interposer, from the fork on: exits as the server did. */
 static void interpose(pid_t server, int server_in, int server_out,
-		      const sigset_t *mask, interpose_msg_fn on_msg, void *arg)
+		      const sigset_t *mask, int sock)
 {
 	int sfd, status, sig;
 
@@ -229,7 +262,7 @@ static void interpose(pid_t server, int server_in, int server_out,
 		/* Relay we must: the server runs. Signals then are ours alone. */
 		sigprocmask(SIG_UNBLOCK, mask, NULL);
 	}
-	status = relay(server_in, server_out, sfd, server, on_msg, arg);
+	status = relay(server_in, server_out, sfd, server, sock);
 	if (WIFSIGNALED(status)) {
 		sigset_t one;
 
@@ -246,11 +279,17 @@ static void interpose(pid_t server, int server_in, int server_out,
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
-int interpose_fork(interpose_msg_fn on_msg, void *arg)
+void interpose_give(int session, int fd)
+{
+	send_with_fd(session, fd >= 0 ? "s" : "n", 1, fd, MSG_NOSIGNAL);
+	close(session);
+}
+
+int interpose_fork(int *session)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, chld;
 	sigset_t mask, old;
-	int in[2], out[2], err;
+	int in[2], out[2], sp[2], err;
 	pid_t parent = getpid(), pid;
 	size_t i;
 
@@ -259,13 +298,17 @@ int interpose_fork(interpose_msg_fn on_msg, void *arg)
 		if (fcntl(i, F_GETFD) < 0 && errno == EBADF &&
 		    open("/dev/null", O_RDWR) < 0)
 			return -errno;
-	if (pipe2(in, O_CLOEXEC))
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp))
 		return -errno;
+	if (pipe2(in, O_CLOEXEC)) {
+		err = -errno;
+		goto close_sp;
+	}
 	if (pipe2(out, O_CLOEXEC)) {
 		err = -errno;
 		close(in[0]);
 		close(in[1]);
-		return err;
+		goto close_sp;
 	}
 	/* Blocked before the fork: none is lost before the signalfd reads. */
 	sigemptyset(&mask);
@@ -284,12 +327,13 @@ int interpose_fork(interpose_msg_fn on_msg, void *arg)
 		close(in[1]);
 		close(out[0]);
 		close(out[1]);
-		return err;
+		goto close_sp;
 	}
 	if (pid > 0) {
 		close(in[0]);
 		close(out[1]);
-		interpose(pid, in[1], out[0], &mask, on_msg, arg);
+		close(sp[1]);
+		interpose(pid, in[1], out[0], &mask, sp[0]);
 	}
 	/* The server: dies with us; its stdio the pipes; the client's signals. */
 	sigaction(SIGCHLD, &chld, NULL);
@@ -303,5 +347,11 @@ int interpose_fork(interpose_msg_fn on_msg, void *arg)
 	close(in[1]);
 	close(out[0]);
 	close(out[1]);
+	close(sp[0]);
+	*session = sp[1];
 	return 0;
+close_sp:
+	close(sp[0]);
+	close(sp[1]);
+	return err;
 }

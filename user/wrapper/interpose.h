@@ -31,10 +31,18 @@ typedef void (*interpose_msg_fn)(void *arg, enum interpose_dir dir,
 				 const struct rpc_msg *m);
 
 /*
- * Fork the server: returns 0 in it, with fds 0 and 1 its pipes; in the
- * caller's process, relays until the server is gone and exits with its
- * status (never returns). -errno, stdio untouched, if it cannot.
+ * Fork the server: returns 0 in it, with fds 0 and 1 its pipes and in
+ * *@session the socket on which it hands over its session page
+ * (interpose_give()); in the caller's process, relays until the server is
+ * gone and exits with its status (never returns). -errno, stdio
+ * untouched, if it cannot.
  */
-int interpose_fork(interpose_msg_fn on_msg, void *arg);
+int interpose_fork(int *session);
+/*
+ * In the server, before it execs: the page's map fd @fd from the agent
+ * (or -1: none) to the interposer, which passes no byte of the client's
+ * on before it has the answer. Closes @session.
+ */
+void interpose_give(int session, int fd);
 
 #endif /* MW_INTERPOSE_H */

@@ -103,8 +103,12 @@ static json_object *exec_files(const char *exe)
 	return files;
 }
 
-/* Tracked from here on, with the agent's answer in *resp; or an exit status. */
-static int track_self(const struct wrapper_opts *o, json_object **resp)
+/*
+ * Tracked from here on, with the agent's answer in *resp and, asked with
+ * @interpose, the session page's fd in *@page; or an exit status.
+ */
+static int track_self(const struct wrapper_opts *o, bool interpose,
+		      json_object **resp, int *page)
 {
 	char exe[PATH_MAX];
 	json_object *req, *v;
@@ -113,13 +117,15 @@ static int track_self(const struct wrapper_opts *o, json_object **resp)
 	req = json_object_new_object();
 	json_object_object_add(req, "op", json_object_new_string("track"));
 	json_object_object_add(req, "profile", json_object_new_string(o->profile));
+	if (interpose)
+		json_object_object_add(req, "interpose", json_object_new_boolean(1));
 	if (resolve(o->argv[0], exe)) {
 		json_object_object_add(req, "exec", exec_files(exe));
 		/* Too deep to fit a request: no message, the kernel judges. */
 		if (strlen(json_object_to_json_string(req)) >= CONTROL_REQ_MAX - 1)
 			json_object_object_del(req, "exec");
 	}
-	ret = control_request(o->socket, req, resp, 5000);
+	ret = control_request_fd(o->socket, req, resp, 5000, page);
 	json_object_put(req);
 	if (ret) {
 		fprintf(stderr, "mcpwarden exec: cannot reach the agent at \"%s\": %s; not starting \"%s\" untracked\n",
@@ -160,17 +166,21 @@ static bool refusal(json_object *resp)
 int wrapper_run(const struct wrapper_opts *o)
 {
 	json_object *resp = NULL;
+	int ret, page = -1, session = -1;
 	bool refused;
 	char err[512];
-	int ret;
 
 	/* The interposer stays, untracked; the server goes on from here. */
-	if (!o->no_interpose && (ret = interpose_fork(NULL, NULL))) {
+	if (!o->no_interpose && (ret = interpose_fork(&session))) {
 		fprintf(stderr, "mcpwarden exec: starting the stdio interposer: %s\n",
 			strerror(-ret));
 		return EXIT_WRAPPER;
 	}
-	ret = track_self(o, &resp);
+	ret = track_self(o, session >= 0, &resp, &page);
+	if (session >= 0)
+		interpose_give(session, page);
+	if (page >= 0)
+		close(page);
 	if (ret)
 		return ret;
 	/* Confine the server before its first instruction. */

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <string.h>
+#include "kernel/calls.h"
+
+bool session_call(const struct mw_session *page, __u32 number,
+		  struct mw_call *out)
+{
+	const struct mw_call *c;
+	__u32 seq;
+	int tries;
+
+	if (!number)
+		return false;
+	c = &page->log[(number - 1) % MW_CALL_LOG];
+	for (tries = 0; tries < 64; tries++) {
+		seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+		if (seq & 1)
+			continue;
+		memcpy(out, c, sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) != seq)
+			continue;
+		out->id[sizeof(out->id) - 1] = '\0';
+		out->tool[sizeof(out->tool) - 1] = '\0';
+		return out->number == number;
+	}
+	return false;
+}
+
+void session_call_put(struct mw_session *page, const struct mw_call *c)
+{
+	struct mw_call *slot = &page->log[(c->number - 1) % MW_CALL_LOG];
+	__u32 seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&slot->seq, seq | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy((char *)slot + sizeof(slot->seq), (const char *)c + sizeof(c->seq),
+	       sizeof(*c) - sizeof(c->seq));
+	__atomic_store_n(&slot->seq, (seq | 1) + 1, __ATOMIC_RELEASE);
+}
+
+void session_inflight_set(struct mw_session *page, const __u32 *calls,
+			  __u32 n)
+{
+	__u32 seq = __atomic_load_n(&page->seq, __ATOMIC_RELAXED), i;
+
+	__atomic_store_n(&page->seq, seq | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (i = 0; i < MW_CALLS_INFLIGHT; i++)
+		__atomic_store_n(&page->inflight[i], i < n ? calls[i] : 0,
+				 __ATOMIC_RELAXED);
+	__atomic_store_n(&page->ninflight, n, __ATOMIC_RELAXED);
+	__atomic_store_n(&page->seq, (seq | 1) + 1, __ATOMIC_RELEASE);
+}
+
+void session_calls_read(const struct mw_session *page, __u32 session,
+			struct mw_calls *out)
+{
+	__u32 seq, n, i;
+
+	memset(out, 0, sizeof(*out));
+	if (__atomic_load_n(&page->gen, __ATOMIC_RELAXED) !=
+	    MW_SESSION_GEN(session))
+		return;
+	seq = __atomic_load_n(&page->seq, __ATOMIC_ACQUIRE);
+	n = __atomic_load_n(&page->ninflight, __ATOMIC_RELAXED);
+	for (i = 0; i < MW_CALLS_EVENT; i++)
+		out->call[i] = __atomic_load_n(&page->inflight[i], __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if ((seq & 1) || __atomic_load_n(&page->seq, __ATOMIC_RELAXED) != seq)
+		n |= MW_CALLS_TORN;
+	out->n = n;
+}
