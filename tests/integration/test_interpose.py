@@ -133,9 +133,16 @@ def status_and_signals():
         check(p.returncode == -signal.SIGTERM, f"status {p.returncode}")
         check(gone(srv[0]), "the server outlived SIGTERM")
 
-        script = ("trap 'echo trapped; exit 3' INT; echo up; "
-                  "while :; do sleep 0.05; done")
-        p = env.spawn(wrapper(env, ["sh", "-c", script]))
+        # Python, not sh: a shell cannot trap a signal ignored when it
+        # started (a CI runner's background job has SIGINT ignored).
+        script = ("import signal, sys, time\n"
+                  "def on(*a):\n"
+                  "    print('trapped', flush=True)\n"
+                  "    sys.exit(3)\n"
+                  "signal.signal(signal.SIGINT, on)\n"
+                  "print('up', flush=True)\n"
+                  "time.sleep(60)\n")
+        p = env.spawn(wrapper(env, [PY, "-c", script]))
         check(p.stdout.readline() == "up\n", "the server started")
         p.send_signal(signal.SIGINT)
         out, _ = p.communicate(timeout=20)
