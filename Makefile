@@ -165,6 +165,8 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(OUT)/bench-pipeline
 	$(Q)bench/run
 	$(Q)bench/events
+	$(Q)$(MAKE) --no-print-directory mcp-workloads
+	$(Q)bench/calls
 
 clean:
 	rm -rf $(OUT)
