@@ -223,7 +223,15 @@ static int relay(int server_in, int server_out, int sfd, pid_t server,
 		for (i = 0; i < 2; i++) {
 			if (p[2 * i].revents)
 				dir_read(&dirs[i]);
-			if (p[2 * i + 1].revents)
+			/*
+			 * The client's bytes go on at once, without a poll
+			 * between: the server's pipe is ours, non-blocking (a
+			 * full one says EAGAIN). The client's stdout may block,
+			 * or be a terminal others share: written on POLLOUT.
+			 */
+			if ((p[2 * i + 1].revents ||
+			     (p[2 * i].revents && &dirs[i] == up)) &&
+			    dirs[i].to >= 0 && !dir_flushed(&dirs[i]))
 				dir_write(&dirs[i]);
 		}
 		if (p[4].revents)
