@@ -385,7 +385,6 @@ static bool rules_of(const struct judge_ctx *c, struct nearest *n)
 	return !n->want_exec && !n->want_files;
 }
 
-#define PAGE_BYTES	((sizeof(struct mw_session) + 4095) & ~(size_t)4095)
 
 /*
  * The calls @s's session runs now, as a hook would read them: at the
@@ -409,13 +408,13 @@ static void calls_now(const struct answerer *ac, struct mw_server *s)
 	p = &a->pages[slot];
 	if (p->id != id) {
 		if (p->page)
-			munmap((void *)p->page, PAGE_BYTES);
+			munmap((void *)p->page, SESSION_PAGE_BYTES);
 		p->page = NULL;
 		p->id = 0;
 		fd = bpf_map_get_fd_by_id(id);
 		if (fd < 0)
 			return;
-		m = mmap(NULL, PAGE_BYTES, PROT_READ, MAP_SHARED, fd, 0);
+		m = mmap(NULL, SESSION_PAGE_BYTES, PROT_READ, MAP_SHARED, fd, 0);
 		close(fd);
 		if (m == MAP_FAILED)
 			return;

@@ -11,6 +11,9 @@
 #include <stdbool.h>
 #include "mcpwarden.h"
 
+/* What an mmap of a page takes: its value, to whole pages. */
+#define SESSION_PAGE_BYTES	((sizeof(struct mw_session) + 4095) & ~(size_t)4095)
+
 /*
  * A consistent copy of call @number of @page into @out: false if the log
  * no longer holds it (MW_CALL_LOG calls began since).

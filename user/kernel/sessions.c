@@ -12,7 +12,6 @@
 #include "lib/proc.h"
 #include "mw_ident.h"
 
-#define PAGE_BYTES	((sizeof(struct mw_session) + 4095) & ~(size_t)4095)
 /*
  * An end is told once the ring is read this far past it: a verdict of the
  * fanotify fence is handed to the ring after its answer, so after the
@@ -20,30 +19,35 @@
  */
 #define SESSION_END_SLACK_NS	(50 * 1000 * 1000ULL)
 
-static void slot_free(struct sessions *ss, __u32 i)
+/* Ours no more: the mapping and the fd go, the slot is free here. */
+static void slot_unmap(struct session *s)
 {
-	struct session *s = &ss->slot[i];
-
-	if (!s->page)
-		return;
-	bpf_map_delete_elem(ss->outer, &i);
-	munmap(s->page, PAGE_BYTES);
+	munmap(s->page, SESSION_PAGE_BYTES);
 	close(s->fd);
 	free(s->open);
 	memset(s, 0, sizeof(*s));
+}
+
+/* And out of mw_sessions: the page goes once its interposer lets go. */
+static void slot_free(struct sessions *ss, __u32 i)
+{
+	if (!ss->slot[i].page)
+		return;
+	bpf_map_delete_elem(ss->outer, &i);
+	slot_unmap(&ss->slot[i]);
 	ss->used--;
 }
 
 static int slot_map(struct session *s, int fd)
 {
-	void *p = mmap(NULL, PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       fd, 0);
+	void *p = mmap(NULL, SESSION_PAGE_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, 0);
 
 	if (p == MAP_FAILED)
 		return -errno;
 	s->open = calloc(SESSION_TRACK_MAX, sizeof(*s->open));
 	if (!s->open) {
-		munmap(p, PAGE_BYTES);
+		munmap(p, SESSION_PAGE_BYTES);
 		return -ENOMEM;
 	}
 	s->fd = fd;
@@ -91,10 +95,7 @@ int sessions_adopt(struct sessions *ss, const struct mw_server *server)
 		return ret;
 	}
 	if (s->gen != MW_SESSION_GEN(server->session)) {
-		munmap(s->page, PAGE_BYTES);
-		close(fd);
-		free(s->open);
-		memset(s, 0, sizeof(*s));
+		slot_unmap(s);
 		return -ESTALE;
 	}
 	ss->used++;
@@ -266,15 +267,8 @@ void sessions_close(struct sessions *ss)
 	__u32 i;
 
 	/* The pages stay in the pinned map: the next agent adopts them. */
-	for (i = 0; i < MW_SESSIONS_MAX; i++) {
-		struct session *s = &ss->slot[i];
-
-		if (!s->page)
-			continue;
-		munmap(s->page, PAGE_BYTES);
-		close(s->fd);
-		free(s->open);
-		memset(s, 0, sizeof(*s));
-	}
+	for (i = 0; i < MW_SESSIONS_MAX; i++)
+		if (ss->slot[i].page)
+			slot_unmap(&ss->slot[i]);
 	ss->used = 0;
 }

@@ -1,32 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 #include "kernel/calls.h"
+#include "lib/time.h"
 #include "wrapper/session.h"
 
-#define PAGE_BYTES	((sizeof(struct mw_session) + 4095) & ~(size_t)4095)
 
 bool session_writer_open(struct session_writer *w, int fd)
 {
 	void *p;
 
 	memset(w, 0, sizeof(*w));
-	p = mmap(NULL, PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, SESSION_PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 fd, 0);
 	close(fd);
 	if (p == MAP_FAILED)
 		return false;
 	w->page = p;
 	return true;
-}
-
-static __u64 boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static void copy_str(char *dst, size_t size, const char *src)
@@ -54,7 +46,7 @@ static void call_begin(struct session_writer *w, const struct rpc_msg *m)
 	c.number = __atomic_load_n(&w->page->started, __ATOMIC_RELAXED) + 1;
 	if (!c.number)
 		c.number = 1;	/* 2^32 calls later: 0 means none */
-	c.start_ns = boot_ns();
+	c.start_ns = time_boot_ns();
 	c.flags = (m->id_is_str ? MW_CALL_ID_STR : 0) |
 		  (m->id_cut || strlen(m->id) >= sizeof(c.id) ? MW_CALL_ID_CUT : 0) |
 		  (m->has_arguments ? MW_CALL_ARGS : 0);
@@ -91,7 +83,7 @@ static void call_end(struct session_writer *w, int i, __u32 flags)
 	memmove(&w->open[i], &w->open[i + 1], (w->n - i - 1) * sizeof(c));
 	w->n--;
 	inflight_publish(w);
-	c.end_ns = boot_ns();
+	c.end_ns = time_boot_ns();
 	c.flags |= MW_CALL_ENDED | flags;
 	/* Its place in the log taken by a newer call: that one stays. */
 	if (__atomic_load_n(&w->page->started, __ATOMIC_RELAXED) - c.number <
