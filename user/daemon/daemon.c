@@ -106,9 +106,8 @@ void daemon_emit(struct daemon *d, json_object *o)
 
 void daemon_emit_record(struct daemon *d)
 {
-	/* A server's exit: its client sees stderr close now, not a tick on. */
-	if (notice_event(&d->notices, &d->meta))
-		notice_settle(&d->notices, fence_reports_owed(&d->fence));
+	/* A server's exit: settled once the ring is read (loop_run()). */
+	notice_event(&d->notices, &d->meta);
 	output_emit_record(&d->out, &d->line, &d->meta);
 }
 

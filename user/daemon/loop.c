@@ -218,7 +218,7 @@ static void on_timer(struct daemon *d)
 	loop_check_counters(d);
 	loader_clock(&d->bpf);
 	control_expire(&d->ctl);
-	notice_tick(&d->notices, fence_reports_owed(&d->fence));
+	notice_poll(&d->notices);
 	/* A new cgroup a pattern selects. */
 	if (compile_cgroups_changed(maps_active(&d->maps), &d->maps.ids,
 				    d->policy))
@@ -293,6 +293,7 @@ void loop_run(struct daemon *d)
 	static const struct timespec coalesce = { .tv_nsec = COALESCE_NS };
 	struct epoll_event evs[32];
 	__u64 drained;
+	bool owed;
 	int n, i;
 
 	while (!d->stop_signal) {
@@ -309,7 +310,11 @@ void loop_run(struct daemon *d)
 		for (i = 0; i < n; i++)
 			dispatch(d, evs[i].data.ptr, evs[i].events);
 		drained = time_boot_ns();
+		owed = fence_reports_owed(&d->fence);	/* before the read */
 		d->consumed += ring_buffer__consume(d->rb);	/* cheap when empty */
+		/* Servers gone: their refusals' records are read, or owed. */
+		if (d->notices.waiting)
+			notice_settle(&d->notices, owed);
 		/* All that was committed before is read. */
 		if (drained > d->horizon)
 			d->horizon = drained;

@@ -30,7 +30,7 @@
 
 #define NOTICES_PER_SERVER	4
 /* The longest a server's stderr is held after its exit for owed records. */
-#define NOTICE_LINGER_NS	(200 * 1000000ULL)
+#define NOTICE_LINGER_NS	(1000 * 1000000ULL)
 
 static void slot_free(struct notice_slot *s)
 {
@@ -195,6 +195,7 @@ bool notice_event(struct notices *n, const struct event_meta *m)
 		return false;
 	if (!strcmp(m->type, "process_exit") && m->pid == s->pid) {
 		s->exited_ns = time_boot_ns();
+		n->waiting = true;
 		return true;
 	}
 	/* A summary repeats what its first event said. */
@@ -230,13 +231,18 @@ void notice_settle(struct notices *n, bool reports_owed)
 	__u64 now = time_boot_ns();
 	size_t i;
 
-	for (i = 0; i < NOTICE_SERVERS; i++)
-		if (n->s[i].pid && n->s[i].exited_ns &&
-		    (!reports_owed || now - n->s[i].exited_ns > NOTICE_LINGER_NS))
+	n->waiting = false;
+	for (i = 0; i < NOTICE_SERVERS; i++) {
+		if (!n->s[i].pid || !n->s[i].exited_ns)
+			continue;
+		if (!reports_owed || now - n->s[i].exited_ns > NOTICE_LINGER_NS)
 			slot_free(&n->s[i]);
+		else
+			n->waiting = true;
+	}
 }
 
-void notice_tick(struct notices *n, bool reports_owed)
+void notice_poll(struct notices *n)
 {
 	__u64 now = time_boot_ns();
 	size_t i;
@@ -246,8 +252,9 @@ void notice_tick(struct notices *n, bool reports_owed)
 		struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
 
 		/* Its exit event may be lost (it is not a verdict): the pidfd. */
-		if (s->pid && !s->exited_ns && poll(&p, 1, 0) == 1)
+		if (s->pid && !s->exited_ns && poll(&p, 1, 0) == 1) {
 			s->exited_ns = now;
+			n->waiting = true;
+		}
 	}
-	notice_settle(n, reports_owed);
 }

@@ -3,6 +3,7 @@
 #define MW_NOTICE_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 #include "output/events.h"
 
 #define NOTICE_SERVERS	256
@@ -18,6 +19,7 @@ struct notices {
 		__u64 seq;
 	} s[NOTICE_SERVERS];
 	__u64 seq;
+	bool waiting;		/* a slot's server exited: notice_settle() */
 	/* The last lookup's answer: events come in runs of one server. */
 	__u32 last_pid;
 	struct notice_slot *last;	/* NULL: @last_pid has no slot */
@@ -32,18 +34,20 @@ void notice_track(struct notices *n, __u32 pid, int pidfd);
 /*
  * Event @m, about to be written: a refused exec or open in a wrapped
  * server's tree is said in a line on the server's stderr. True if it is a
- * server's exit: notice_settle() then lets go of its stderr.
+ * server's exit (@n->waiting).
  */
 bool notice_event(struct notices *n, const struct event_meta *m);
 /*
  * Let go of the stderr of servers that exited, at once unless the fence
  * owes records (@reports_owed: a refusal's record may come after the exit
  * of a server that gave up on it), then at most NOTICE_LINGER_NS later.
- * The client sees its end of the pipe close only then.
+ * The client sees its end of the pipe close only then. @reports_owed is
+ * read before the ring is drained, this is called after: a refusal's
+ * record the fence no longer owed was in the ring, and is read.
  */
 void notice_settle(struct notices *n, bool reports_owed);
-/* Each tick: servers whose exit event was lost (their pidfds), settled. */
-void notice_tick(struct notices *n, bool reports_owed);
+/* Each tick: mark the servers whose exit event was lost (their pidfds). */
+void notice_poll(struct notices *n);
 void notices_free(struct notices *n);
 
 #endif /* MW_NOTICE_H */
