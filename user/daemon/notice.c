@@ -183,7 +183,7 @@ static void say(const struct notice_slot *s, char *line)
 		errno = 0;	/* full (EAGAIN) or gone: dropped */
 }
 
-bool notice_event(struct notices *n, const struct event_meta *m)
+void notice_event(struct notices *n, const struct event_meta *m)
 {
 	const char *action = event_action_str(m->action), *path;
 	struct notice_slot *s;
@@ -192,16 +192,16 @@ bool notice_event(struct notices *n, const struct event_meta *m)
 	int pid = m->pid;
 
 	if (!m->type || !(s = slot_of(n, m->server_pid)))
-		return false;
+		return;
 	if (!strcmp(m->type, "process_exit") && m->pid == s->pid) {
 		s->exited_ns = time_boot_ns();
 		n->waiting = true;
-		return true;
+		return;
 	}
 	/* A summary repeats what its first event said. */
 	if (!action || !m->rule || m->summary || s->lines >= NOTICES_PER_SERVER ||
 	    (m->action != MW_ACTION_DENY && m->action != MW_ACTION_KILL))
-		return false;
+		return;
 	if (!strcmp(m->type, "process_exec")) {
 		path = m->path ? m->path : m->exe;
 		snprintf(line, sizeof(line),
@@ -211,7 +211,7 @@ bool notice_event(struct notices *n, const struct event_meta *m)
 	} else if (!strcmp(m->type, "file_open")) {
 		path = m->path;
 		if (!path)
-			return false;
+			return;
 		len = strlen(path);
 		/* npm goes on without it, silently: on the public registry. */
 		snprintf(line, sizeof(line),
@@ -219,11 +219,10 @@ bool notice_event(struct notices *n, const struct event_meta *m)
 			 path, pid, m->rule, len >= 7 && !strcmp(path + len - 7, "/.npmrc") ?
 			 "; npm runs without this configuration (registry, token, proxy): docs/clients.md says how to let a profile read it" : "");
 	} else {
-		return false;
+		return;
 	}
 	s->lines++;
 	say(s, line);
-	return false;
 }
 
 void notice_settle(struct notices *n, bool reports_owed)

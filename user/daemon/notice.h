@@ -33,10 +33,10 @@ void notices_init(struct notices *n);
 void notice_track(struct notices *n, __u32 pid, int pidfd);
 /*
  * Event @m, about to be written: a refused exec or open in a wrapped
- * server's tree is said in a line on the server's stderr. True if it is a
- * server's exit (@n->waiting).
+ * server's tree is said in a line on the server's stderr. A server's exit
+ * marks it @n->waiting, for notice_settle().
  */
-bool notice_event(struct notices *n, const struct event_meta *m);
+void notice_event(struct notices *n, const struct event_meta *m);
 /*
  * Let go of the stderr of servers that exited, at once unless the fence
  * owes records (@reports_owed: a refusal's record may come after the exit
