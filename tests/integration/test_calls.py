@@ -135,3 +135,91 @@ def idle_timer():
         net = denies(env, mark, "network_connect")
         check(net and net[0]["mcp"] == {"idle": True},
               f"the timer's deny: {[e['mcp'] for e in net]}")
+
+
+# Per-tool fences (issue 15, part 4): loopback is allowed by the profile;
+# fetch may reach 127.0.0.1 only, anything spawned by spawn nothing at all,
+# hold nothing (a fence of a call running narrows every connect of the
+# tree then), and nothing connects while idle.
+CONNECT = ("import socket, sys\n"
+           "s = socket.socket()\n"
+           "try:\n"
+           "    s.connect((sys.argv[1], 9))\n"
+           "except OSError as e:\n"
+           "    print(e.strerror)\n")
+
+
+def fenced_policy(env):
+    p = open_policy()
+    p["profiles"]["default"]["tools"] = {
+        "fetch": {"network": {"default": "deny", "allow": ["127.0.0.1"]}},
+        "sp*": {"network": {"default": "deny"}},
+        "hold": {"network": {"deny": ["loopback"]}},
+    }
+    p["profiles"]["default"]["idle"] = {"network": {"default": "deny"}}
+    return p
+
+
+def rule_of(e):
+    return e.get("rule", "")
+
+
+@case("calls/per_tool_fences_narrow_while_the_tool_runs")
+def per_tool_fences():
+    """fetch reaches 127.0.0.1 (refused by nobody listening: allowed) but
+    not 127.0.0.2, which the profile allows (its fence's default); a
+    process spawn starts gets no network at all (the "sp*" fence); while
+    hold runs, a fetch is denied by hold's fence (the strictest of the
+    calls running). Each deny names the fence's rule and the call."""
+    with McpEnv(fenced_policy) as env:
+        py = "/usr/bin/python3"
+        calls = [
+            {"tool": "fetch", "arguments": {"url": "http://127.0.0.1:9/a"}},
+            {"tool": "fetch", "arguments": {"url": "http://127.0.0.2:9/b"}},
+            {"tool": "spawn", "arguments": {"command": py,
+                                            "args": ["-c", CONNECT, "127.0.0.1"]}},
+            {"tool": "hold", "arguments": {}, "async": True},
+            {"tool": "fetch", "arguments": {"url": "http://127.0.0.1:9/c"}},
+            {"tool": "release", "arguments": {}},
+        ]
+        mark = env.agent.mark()
+        cmd = env.as_user(env.wrapped("default", [NODE, SERVER]))
+        seen, _, _ = env.client(cmd[0], cmd[1:], calls, cwd=MCP)
+        check(seen["connected"] and len(seen["results"]) == 6, f"the session: {seen}")
+        r = seen["results"]
+        check("ECONNREFUSED" in r[0]["text"], f"fetch of 127.0.0.1 not let through: {r[0]}")
+        check("EPERM" in r[1]["text"] or "EACCES" in r[1]["text"],
+              f"fetch of 127.0.0.2: {r[1]}")
+        check("Operation not permitted" in r[2]["text"], f"spawn's connect: {r[2]}")
+        check("EPERM" in r[3]["text"] or "EACCES" in r[3]["text"],
+              f"fetch while hold runs: {r[3]}")
+        net = denies(env, mark, "network_connect")
+        by = [(e["mcp"].get("call", {}).get("tool"), rule_of(e)) for e in net]
+        want = [("fetch", "profiles.default.tools.fetch.network.default (deny)"),
+                ("spawn", "profiles.default.tools.sp*.network.default (deny)")]
+        for tool, rule in want:
+            check(any(t == tool and ru == rule for t, ru in by),
+                  f"no deny of {tool} by {rule}: {by}")
+        amb = [e for e in net if e["mcp"].get("attribution") == "ambiguous"]
+        check(amb and rule_of(amb[0]).startswith("profiles.default.tools.hold.network.deny[0]"),
+              f"the fetch while hold runs: {[(e['mcp'], rule_of(e)) for e in net]}")
+        check(all(rule_of(e) != "profiles.default.idle.network.default (deny)"
+                  for e in net), f"an idle deny during calls: {by}")
+
+
+@case("calls/idle_fence_denies_a_timer_between_calls")
+def idle_fence():
+    """The profile allows loopback; its idle fence denies everything: the
+    server's own timer's connect, with no call running, is denied by the
+    idle rule (the calls' fences are the other case's)."""
+    with McpEnv(fenced_policy) as env:
+        mark = env.agent.mark()
+        cmd = env.as_user(env.wrapped("default", [NODE, SERVER]))
+        script_env = {"MW_IDLE_FETCH": "http://127.0.0.1:9/idle"}
+        seen, _, _ = env.client(cmd[0], cmd[1:], [], cwd=MCP, env=script_env,
+                                await_log="idle-done")
+        check("EPERM" in (seen.get("log") or ""), f"the server's timer: {seen}")
+        net = denies(env, mark, "network_connect")
+        check(net and net[0]["mcp"] == {"idle": True} and
+              rule_of(net[0]) == "profiles.default.idle.network.default (deny)",
+              f"the timer's deny: {[(e['mcp'], rule_of(e)) for e in net]}")
