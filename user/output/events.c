@@ -440,9 +440,6 @@ const char *event_rule_name(const struct events *e, __u32 rule_id,
 	if (rule_id == MW_RULE_UNJUDGED) {
 		/* The fanotify fence could not tell which rule: fail closed. */
 		snprintf(buf, len, "profiles.%s.%s.unjudged", pname, section);
-	} else if (rule_id == MW_RULE_CALLS_TORN) {
-		/* Tool fences: the calls running could not be read. */
-		snprintf(buf, len, "profiles.%s.tools (calls unreadable)", pname);
 	} else if (rule_id == MW_RULE_FILELESS) {
 		snprintf(buf, len, "profiles.%s.%s.fileless", pname, section);
 	} else if (rule_id == MW_RULE_WRITABLE) {
