@@ -71,33 +71,87 @@ __noinline long mw_ring_bell(void)
 	return 1;
 }
 
-static __always_inline int mw_ring_write(void *ev, __u32 type, __u32 size,
-					 int verdict, int wake, __u64 time,
-					 int counted)
+/*
+ * May a record of @size go into the ring? A routine record (not @verdict)
+ * keeps out of its last quarter, left to verdicts. *@flags: the wake-up
+ * to submit it with; @wake forces one.
+ */
+static __always_inline int mw_ring_admit(__u32 size, int verdict, int wake,
+					 int counted, __u64 *flags)
 {
-	struct mw_event_hdr *h = ev;
 	__u64 avail = bpf_ringbuf_query(&mw_events, BPF_RB_AVAIL_DATA);
 	__u64 ring = bpf_ringbuf_query(&mw_events, BPF_RB_RING_SIZE);
-	__u64 flags = wake || avail * 4 > ring ? 0 : BPF_RB_NO_WAKEUP;
 
-	h->type = type;
-	h->size = size;
-	h->time = time;
+	*flags = wake || avail * 4 > ring ? 0 : BPF_RB_NO_WAKEUP;
 	if (!verdict && (avail + size) * 4 > ring * 3) {
 		if (counted)
 			mw_count(MW_CNT_RINGBUF_ROUTINE);
 		return -1;
 	}
-	if (bpf_ringbuf_output(&mw_events, ev, size, flags)) {
-		if (counted)
-			mw_count(verdict ? MW_CNT_RINGBUF_FULL :
-				 MW_CNT_RINGBUF_ROUTINE);
-		return -1;
-	}
+	return 0;
+}
+
+static __always_inline void mw_ring_lost(int verdict, int counted)
+{
+	if (counted)
+		mw_count(verdict ? MW_CNT_RINGBUF_FULL : MW_CNT_RINGBUF_ROUTINE);
+}
+
+static __always_inline void mw_ring_written(__u64 flags)
+{
 	mw_count(MW_CNT_EVENTS);
 	if (flags)
 		mw_ring_bell();
+}
+
+static __always_inline int mw_ring_write(void *ev, __u32 type, __u32 size,
+					 int verdict, int wake, __u64 time,
+					 int counted)
+{
+	struct mw_event_hdr *h = ev;
+	__u64 flags;
+
+	h->type = type;
+	h->size = size;
+	h->time = time;
+	if (mw_ring_admit(size, verdict, wake, counted, &flags))
+		return -1;
+	if (bpf_ringbuf_output(&mw_events, ev, size, flags)) {
+		mw_ring_lost(verdict, counted);
+		return -1;
+	}
+	mw_ring_written(flags);
 	return 0;
+}
+
+/*
+ * A record built in the ring itself, off the stack: reserved here (NULL:
+ * not admitted or no room, counted as lost), written by the caller in
+ * full (reserved memory is not zeroed), then mw_ring_submit().
+ */
+static __always_inline void *mw_ring_reserve(__u32 type, __u32 size,
+					     int verdict, __u64 time,
+					     __u64 *flags)
+{
+	struct mw_event_hdr *h;
+
+	if (mw_ring_admit(size, verdict, verdict, 1, flags))
+		return NULL;
+	h = bpf_ringbuf_reserve(&mw_events, size, 0);
+	if (!h) {
+		mw_ring_lost(verdict, 1);
+		return NULL;
+	}
+	h->type = type;
+	h->size = size;
+	h->time = time;
+	return h;
+}
+
+static __always_inline void mw_ring_submit(void *r, __u64 flags)
+{
+	bpf_ringbuf_submit(r, flags);
+	mw_ring_written(flags);
 }
 
 /*
