@@ -51,6 +51,12 @@ NOT_EXPRESSIBLE = {
     "78-exec-twice": "the same path in two of a profile's exec lists",
     "86-syscalls-unknown-name": "system call names come from libseccomp "
                                 "(per architecture)",
+    "103-tools-widens-deny": "a tool fence rule against the profile's "
+                             "rules: a comparison of two sections",
+    "104-tools-widens-default": "a tool fence's default against the "
+                                "profile's",
+    "109-tools-widens-allowlist": "a tool fence rule against the profile's "
+                                  "default",
     "87-syscalls-twice": None,   # expressible (uniqueItems): must be rejected
 }
 NOT_EXPRESSIBLE = {k: v for k, v in NOT_EXPRESSIBLE.items() if v}

@@ -200,6 +200,7 @@ struct net_walk {			/* one profile's "network" */
 	struct profile *prof;
 	size_t cap;			/* of prof->net */
 	__u8 action;			/* of the list being walked */
+	__u32 *default_id;		/* a fence's: its default's rule id */
 };
 
 struct net_item {			/* one element of that list */
@@ -434,8 +435,12 @@ static int net_default(struct ctx *c, const char *key, struct json_object *v,
 		{ NULL, 0 },
 	};
 	struct net_walk *w = arg;
+	int err;
 
-	return get_enum(c, v, actions, &w->prof->net_default);
+	err = get_enum(c, v, actions, &w->prof->net_default);
+	if (!err && w->default_id)
+		err = new_rule_id(c, v, w->default_id);
+	return err;
 }
 
 static int net_raw(struct ctx *c, const char *key, struct json_object *v,
@@ -468,6 +473,26 @@ int parse_network(struct ctx *c, const char *key, struct json_object *net,
 		{ NULL },
 	};
 	struct net_walk w = { .prof = prof };
+	__u32 first_id = (__u32)c->p->nrule_names;
+	int err;
+
+	err = walk_object(c, net, keys, WALK_DOCUMENT, &w);
+	return err ? err : finalize_net(c, prof, first_id);
+}
+
+/* A tool fence's "network": @prof holds its rules, no raw_sockets. */
+int parse_fence_network(struct ctx *c, const char *key,
+			struct json_object *net, struct profile *prof,
+			__u32 *default_id)
+{
+	static const struct key_handler keys[] = {
+		{ "default", net_default, false },
+		{ "allow", net_list, false },
+		{ "deny", net_list, false },
+		{ "audit", net_list, false },
+		{ NULL },
+	};
+	struct net_walk w = { .prof = prof, .default_id = default_id };
 	__u32 first_id = (__u32)c->p->nrule_names;
 	int err;
 

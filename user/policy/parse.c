@@ -51,6 +51,13 @@ static int profile_mode(struct ctx *c, const char *key, struct json_object *v,
 	return get_enum(c, v, modes, &prof->mode);
 }
 
+/* "tools" and "idle": parse_tool_fences(), once the profile is known. */
+static int parse_later(struct ctx *c, const char *key, struct json_object *v,
+		       void *arg)
+{
+	return 0;
+}
+
 static int parse_profile(struct ctx *c, struct profile *prof,
 			 struct json_object *obj)
 {
@@ -62,15 +69,19 @@ static int parse_profile(struct ctx *c, struct profile *prof,
 		{ "files", parse_files, false },
 		{ "syscalls", parse_syscalls, false },
 		{ "unix", parse_files, false },
+		{ "tools", parse_later, false },
+		{ "idle", parse_later, false },
 		{ NULL },
 	};
+	int err;
 
 	prof->mode = MW_MODE_ENFORCE;
 	prof->net_default = MW_ACTION_ALLOW;
 	prof->deny_raw = true;
 	prof->fileless = MW_ACTION_DENY;
 	prof->writable = MW_ACTION_ALLOW;
-	return walk_object(c, obj, keys, WALK_DOCUMENT, prof);
+	err = walk_object(c, obj, keys, WALK_DOCUMENT, prof);
+	return err ? err : parse_tool_fences(c, obj, prof);
 }
 
 /* profiles.NAME */
@@ -463,6 +474,17 @@ static void free_path_rules(struct path_rule *v, size_t n)
 	free(v);
 }
 
+static void free_fences(struct tool_fence *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++) {
+		free(v[i].pattern);
+		free(v[i].net);
+	}
+	free(v);
+}
+
 void policy_free(struct policy *p)
 {
 	struct profile *prof;
@@ -480,6 +502,8 @@ void policy_free(struct policy *p)
 		free_path_rules(prof->files, prof->nfiles);
 		free_path_rules(prof->unix_rules, prof->nunix);
 		free_strv(prof->syscalls, prof->nsyscalls);
+		free_fences(prof->tools, prof->ntools);
+		free_fences(prof->idle, prof->idle ? 1 : 0);
 		free(prof->k8s_namespace);
 		free(prof->k8s_pod);
 		free(prof->k8s_container);

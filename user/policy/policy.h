@@ -47,6 +47,19 @@ struct path_rule {
 	__u32 id;		/* index into policy.rule_names */
 };
 
+/*
+ * A tool fence: "tools.PATTERN" (an exact tool name, or a prefix and '*')
+ * or "idle" (pattern NULL): network rules that narrow the profile's while
+ * that tool runs, or while none runs (mcpwarden.h, mw_tool_rules).
+ */
+struct tool_fence {
+	char *pattern;
+	__u8 net_default;	/* MW_ACTION_ALLOW when not given */
+	__u32 default_id;	/* the rule id of its network.default, or ~0 */
+	struct net_rule *net;
+	size_t nnet;
+};
+
 struct profile {
 	char *name;
 	__u8 mode;		/* enum mw_mode */
@@ -74,6 +87,9 @@ struct profile {
 	__u32 syscalls_id;	/* the rule id of profiles.P.syscalls.deny */
 	struct path_rule *unix_rules;	/* unix socket paths, deny or audit */
 	size_t nunix;
+	struct tool_fence *tools;	/* "tools", in the document's order */
+	size_t ntools;
+	struct tool_fence *idle;	/* "idle", or NULL */
 };
 
 struct policy {

@@ -169,6 +169,12 @@ int parse_network(struct ctx *c, const char *key, struct json_object *net,
 		  void *prof);
 /* netlint.c: order the network rules, drop and warn of the dead ones */
 int finalize_net(struct ctx *c, struct profile *prof, __u32 first_id);
+int parse_fence_network(struct ctx *c, const char *key,
+			struct json_object *net, struct profile *prof,
+			__u32 *default_id);
+/* "tools" and "idle", after the rest of @prof (tools.c). */
+int parse_tool_fences(struct ctx *c, struct json_object *obj,
+		      struct profile *prof);
 /* select.c: a profile's "select", and the top-level "launchers" */
 int parse_select(struct ctx *c, const char *key, struct json_object *sel,
 		 void *prof);
