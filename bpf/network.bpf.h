@@ -14,6 +14,57 @@
 #include "lib/task.bpf.h"
 #include "lib/emit.bpf.h"
 #include "lib/net_judge.bpf.h"
+#include "lib/tools.bpf.h"
+
+/* Narrow @vd by the tool fences of @t's calls (lib/tools.bpf.h). */
+static __always_inline void mw_sock_tools(struct mw_verdict *vd,
+					  const struct mw_profile *p,
+					  const struct mw_tracked *t,
+					  const __u8 *addr, __u16 port,
+					  __u8 proto, __u32 gen)
+{
+	struct mw_tool_scratch *s;
+	__u32 zero = 0, i;
+	__u64 owner;
+
+	s = bpf_map_lookup_elem(&mw_tool_scratches, &zero);
+	if (!s) {
+		vd->action = MW_ACTION_DENY;	/* cannot happen: never guess */
+		vd->rule_id = MW_RULE_CALLS_TORN;
+		return;
+	}
+	/*
+	 * Preemptible hooks may share this CPU's scratch: a hook that finds
+	 * another's mark on it when done was overwritten, and denies.
+	 */
+	owner = bpf_get_prandom_u32() | (__u64)bpf_ktime_get_ns() << 32;
+	s->owner = owner;
+	s->q.has_alt = mw_net_forms(addr, s->q.checked, &s->q.form, s->q.alt,
+				    &s->q.alt_form);
+	s->q.gen = gen;
+	s->q.profile = t->server.profile;
+	s->q.port = port;
+	s->q.proto = proto;
+	if (mw_tools_fences(t->server.session,
+			    (__u64)p->idle_fence << 40 |
+			    (__u64)p->idle_default << 32 | p->idle_rule) < 0) {
+		vd->action = MW_ACTION_DENY;
+		vd->rule_id = MW_RULE_CALLS_TORN;
+		return;
+	}
+	s->verdict = *vd;
+	for (i = 0; i < MW_CALLS_INFLIGHT; i++) {
+		if (i >= s->nfences)
+			break;
+		mw_fence_judge(i);
+	}
+	*vd = s->verdict;
+	asm volatile("" ::: "memory");
+	if (MW_READ_ONCE(s->owner) != owner) {
+		vd->action = MW_ACTION_DENY;
+		vd->rule_id = MW_RULE_CALLS_TORN;
+	}
+}
 
 /*
  * Judge a connect or send of the current process; 1 lets it through. The
@@ -50,6 +101,8 @@ static __always_inline int mw_sock_addr(struct bpf_sock_addr *ctx, __u8 op,
 	} else {
 		mw_net_judge(&vd, gen, t->server.profile, addr, port, proto,
 			     p->net_default);
+		if (p->has_tools)
+			mw_sock_tools(&vd, p, t, addr, port, proto, gen);
 		vd.action = mw_mode_action(p, vd.action);
 	}
 	mw_count_verdict(vd.action);

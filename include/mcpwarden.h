@@ -39,7 +39,7 @@
  * The layout of the pinned maps: an agent adopts pins of its own version
  * only (mw_meta.abi). Bump it with any change of a map's key or value.
  */
-#define MW_ABI_VERSION		2
+#define MW_ABI_VERSION		3
 
 enum mw_event_type {
 	MW_EVENT_EXEC		= 1,
@@ -170,6 +170,8 @@ enum mw_call_flags {
 	MW_CALL_IS_ERROR	= 16,	/* a result with isError true */
 	MW_CALL_CANCELLED	= 32,
 	MW_CALL_ARGS		= 64,	/* arguments_sha256 is set */
+	/* tool is not the name: empty, or cut (longer than MW_CALL_TOOL_MAX - 1) */
+	MW_CALL_TOOL_CUT	= 128,
 };
 
 /* One tool call, in a session page's log. */
@@ -197,6 +199,35 @@ struct mw_session {
 	char client[MW_CLIENT_MAX];	/* initialize: clientInfo */
 	char client_version[MW_CLIENT_MAX];
 	struct mw_call log[MW_CALL_LOG];	/* number n at [(n - 1) % LOG] */
+};
+
+/*
+ * Tool fences: a profile's "tools.PATTERN" and "idle" sections are network
+ * rules of their own, in mw_net_rules under a fence id (MW_FENCE_FIRST..,
+ * per generation) in place of a profile id. A connect or send is judged by
+ * the profile and by the fence of every call running (idle: the idle
+ * fence), and the strictest verdict wins: a fence only narrows.
+ * mw_tool_rules maps a tool name to its fence, longest pattern first: an
+ * exact name is its bytes and the NUL, "read_*" the bytes before the '*'.
+ */
+#define MW_FENCE_FIRST		64	/* above every profile id */
+#define MW_FENCES_MAX		192	/* ids MW_FENCE_FIRST..255 */
+#define MW_TOOL_RULES_MAX	(2 * MW_FENCES_MAX)	/* two generations */
+#define MW_TOOL_KEY_FIXED_BITS	64
+#define MW_TOOL_TRIES		4	/* reads of a page that changes meanwhile */
+
+struct mw_tool_key {
+	__u32 prefixlen;	/* MW_TOOL_KEY_FIXED_BITS + 8 * pattern bytes */
+	__u32 gen;
+	__u32 profile;
+	char name[MW_CALL_TOOL_MAX];
+} __attribute__((packed));
+
+struct mw_tool_value {
+	__u32 fence;		/* MW_FENCE_FIRST.. */
+	__u32 default_rule;	/* the rule id of its network.default */
+	__u8 net_default;	/* enum mw_action: MW_ACTION_ALLOW if not given */
+	__u8 pad[3];
 };
 
 /* The calls running at a decision, as the hook read them. */
@@ -295,6 +326,11 @@ struct mw_profile {
 	__u8 has_applets;	/* exec rules on applets of multi-call binaries */
 	__u8 writable;		/* enum mw_action: binaries the user may write */
 	__u32 escape_deny;		/* bits of enum mw_escape */
+	/* Tool fences (mw_tool_rules): the calls running narrow the network. */
+	__u8 has_tools;		/* a "tools" or "idle" section */
+	__u8 idle_default;	/* the idle fence's network.default */
+	__u16 idle_fence;	/* its fence id, 0: no "idle" section */
+	__u32 idle_rule;	/* the rule id of that default */
 };
 
 /* mw_unix_paths: a unix socket path as a connect() gives it. */
@@ -355,9 +391,10 @@ struct mw_rule_value {
 
 /*
  * Rule ids: userspace gives every rule name a stable id below
- * MW_RULE_IDS_MAX; the four above it are not rules of the document.
+ * MW_RULE_IDS_MAX; the six above it are not rules of the document.
  */
 #define MW_RULE_IDS_MAX		65534
+#define MW_RULE_CALLS_TORN	0xfffffffau	/* tool fences: calls unreadable */
 #define MW_RULE_LAUNCHER	0xfffffffbu	/* profile 0: a launcher, no rule */
 #define MW_RULE_WRITABLE	0xfffffffcu	/* the profile's exec.writable */
 #define MW_RULE_UNJUDGED	0xfffffffdu	/* fanotify: no rule could be found */

@@ -75,6 +75,57 @@ struct {
 	__type(value, struct mw_net_value);
 } mw_net_rules SEC(".maps");
 
+/* Tool fences: a tool name to its fence (mcpwarden.h, lib/tools.bpf.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MW_TOOL_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mw_tool_key);
+	__type(value, struct mw_tool_value);
+} mw_tool_rules SEC(".maps");
+
+/*
+ * What judging by tool fences needs, too big for a hook's stack; per CPU:
+ * a hook runs to its end on one (lib/tools.bpf.h).
+ */
+struct mw_net_q {			/* one connect or send */
+	__u8 checked[16];		/* its forms: lib/net_judge.bpf.h */
+	__u8 alt[16];
+	__u8 form, alt_form, has_alt, proto;
+	__u16 port;
+	__u16 pad;
+	__u32 gen;
+	__u32 profile;
+};
+
+struct mw_verdict {
+	__u8 action;
+	__u8 form;
+	__u16 pad;
+	__u32 rule_id;
+	__u8 checked[16];
+};
+
+struct mw_tool_scratch {
+	__u64 owner;			/* whose judging: another hook's on this */
+					/* CPU (preempted) makes it deny */
+	struct mw_net_q q;
+	struct mw_tool_key key;
+	struct mw_net_key net_key;	/* a fence's rules' lookup */
+	struct mw_verdict fence;	/* one fence's verdict */
+	struct mw_verdict verdict;	/* the strictest so far */
+	__u32 nfences;			/* the fences that judge it */
+	__u32 fence_id[MW_CALLS_INFLIGHT];
+	__u64 fence_def[MW_CALLS_INFLIGHT];	/* default << 32 | its rule */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_tool_scratch);
+} mw_tool_scratches SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MW_EXEC_RULES_MAX);

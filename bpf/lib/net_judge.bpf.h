@@ -11,14 +11,6 @@
 #include "mcpwarden.h"
 #include "lib/maps.bpf.h"	/* mw_net_rules */
 
-struct mw_verdict {
-	__u8 action;
-	__u8 form;
-	__u16 pad;
-	__u32 rule_id;
-	__u8 checked[16];
-};
-
 static __always_inline void mw_addr_v4(__u8 *out, __u32 ip4 /* net order */)
 {
 	__builtin_memset(out, 0, 10);
@@ -46,27 +38,18 @@ static __always_inline int mw_zero(const __u8 *p, int n)
 	 (port))
 
 /*
- * One lookup: the verdict of the address (@hi, @lo: its 16 bytes) for what
- * @ask says (MW_NET_ASK), as rule_id << 8 | action, MW_ACTION_NONE if
- * none. A global function, so the verifier checks its loops once per
- * program, not once for every path that reaches them: connect6 alone took
- * 75 ms of every start.
+ * The verdict of @key (its gen, profile and address set, prefixlen the
+ * full length) for @proto and @port, as rule_id << 8 | action,
+ * MW_ACTION_NONE if none; @key's prefixlen is spent on the way.
  */
-__noinline long mw_net_lookup(__u64 ask, __u64 hi, __u64 lo)
+static __always_inline long mw_net_walk(struct mw_net_key *key, __u32 port,
+					__u32 proto)
 {
-	struct mw_net_key key = {
-		.prefixlen = MW_NET_KEY_FIXED_BITS + 128,
-		.gen = (ask >> 40) & 1,
-		.profile = (ask >> 32) & (MW_PROFILES_MAX - 1),
-	};
-	__u32 port = ask & 0xffff, proto = (ask >> 16) & 0xff;
 	struct mw_net_value *v;
 	int i, j;
 
-	__builtin_memcpy(key.addr, &hi, 8);
-	__builtin_memcpy(key.addr + 8, &lo, 8);
 	for (i = 0; i < MW_NET_FALLBACK; i++) {
-		v = bpf_map_lookup_elem(&mw_net_rules, &key);
+		v = bpf_map_lookup_elem(&mw_net_rules, key);
 		if (!v)
 			return MW_ACTION_NONE;
 		for (j = 0; j < MW_NET_PORTS; j++) {
@@ -82,9 +65,28 @@ __noinline long mw_net_lookup(__u64 ask, __u64 hi, __u64 lo)
 		}
 		if (v->plen == 0)
 			return MW_ACTION_NONE;
-		key.prefixlen = MW_NET_KEY_FIXED_BITS + v->plen - 1;
+		key->prefixlen = MW_NET_KEY_FIXED_BITS + v->plen - 1;
 	}
 	return MW_ACTION_NONE;
+}
+
+/*
+ * One lookup: the verdict of the address (@hi, @lo: its 16 bytes) for what
+ * @ask says (MW_NET_ASK), as mw_net_walk(). A global function, so the
+ * verifier checks its loops once per program, not once for every path
+ * that reaches them: connect6 alone took 75 ms of every start.
+ */
+__noinline long mw_net_lookup(__u64 ask, __u64 hi, __u64 lo)
+{
+	struct mw_net_key key = {
+		.prefixlen = MW_NET_KEY_FIXED_BITS + 128,
+		.gen = (ask >> 40) & 1,
+		.profile = (ask >> 32) & 0xff,	/* a profile or a fence id */
+	};
+
+	__builtin_memcpy(key.addr, &hi, 8);
+	__builtin_memcpy(key.addr + 8, &lo, 8);
+	return mw_net_walk(&key, ask & 0xffff, (ask >> 16) & 0xff);
 }
 
 static __always_inline __u8 mw_net_lookup_addr(__u32 gen, __u32 profile,
@@ -103,53 +105,67 @@ static __always_inline __u8 mw_net_lookup_addr(__u32 gen, __u32 profile,
 }
 
 /*
- * Judge @addr (16 bytes, IPv6 or mapped IPv4). IPv4 hidden in NAT64, 6to4,
- * IPv4-compatible (::a.b.c.d, but not ::1) and SIIT (::ffff:0:a.b.c.d)
- * forms is judged as IPv4 too, and the stricter verdict wins; 0.0.0.0 and
- * :: are judged as the loopback they reach.
+ * The forms @addr (16 bytes, IPv6 or mapped IPv4) is judged in: @checked
+ * (0.0.0.0 and :: as the loopback they reach) and, for IPv4 hidden in
+ * NAT64, 6to4, IPv4-compatible (::a.b.c.d, but not ::1) and SIIT
+ * (::ffff:0:a.b.c.d) forms, @alt, the IPv4 itself; returns whether there
+ * is an @alt.
+ */
+static __always_inline int mw_net_forms(const __u8 *addr, __u8 *checked,
+					__u8 *form, __u8 *alt, __u8 *alt_form)
+{
+	__u32 ip4;
+
+	__builtin_memcpy(checked, addr, 16);
+	*form = MW_FORM_NATIVE;
+	__builtin_memcpy(&ip4, addr + 12, 4);
+	if (mw_zero(addr, 10) && addr[10] == 0xff &&
+	    addr[11] == 0xff) {
+		if (ip4 == 0) {		/* ::ffff:0.0.0.0 */
+			*form = MW_FORM_UNSPEC;
+			checked[12] = 127;
+			checked[15] = 1;
+		}
+	} else if (mw_zero(addr, 12) && ip4 == 0) {
+		*form = MW_FORM_UNSPEC;	/* :: */
+		checked[15] = 1;
+	} else if (mw_zero(addr, 12) && ip4 != bpf_htonl(1)) {
+		mw_addr_v4(alt, ip4);		/* ::a.b.c.d */
+		*alt_form = MW_FORM_COMPAT;
+		return 1;
+	} else if (mw_zero(addr, 8) && addr[8] == 0xff && addr[9] == 0xff &&
+		   addr[10] == 0 && addr[11] == 0) {
+		mw_addr_v4(alt, ip4);		/* ::ffff:0:a.b.c.d */
+		*alt_form = MW_FORM_SIIT;
+		return 1;
+	} else if (addr[0] == 0x00 && addr[1] == 0x64 && addr[2] == 0xff &&
+		   addr[3] == 0x9b && mw_zero(addr + 4, 8)) {
+		mw_addr_v4(alt, ip4);
+		*alt_form = MW_FORM_NAT64;
+		return 1;
+	} else if (addr[0] == 0x20 && addr[1] == 0x02) {
+		__builtin_memcpy(&ip4, addr + 2, 4);
+		mw_addr_v4(alt, ip4);
+		*alt_form = MW_FORM_6TO4;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Judge @addr in the forms mw_net_forms() finds: the stricter verdict
+ * wins.
  */
 static __always_inline void mw_net_judge(struct mw_verdict *vd, __u32 gen,
 					 __u32 profile, const __u8 *addr,
 					 __u16 port, __u8 proto, __u8 def)
 {
 	__u8 alt[16];
-	__u32 rule = MW_RULE_DEFAULT, alt_rule = MW_RULE_DEFAULT, ip4;
+	__u32 rule = MW_RULE_DEFAULT, alt_rule = MW_RULE_DEFAULT;
 	__u8 action, alt_action = MW_ACTION_NONE, alt_form = MW_FORM_NATIVE;
-	int has_alt = 0;
+	int has_alt;
 
-	__builtin_memcpy(vd->checked, addr, 16);
-	vd->form = MW_FORM_NATIVE;
-	__builtin_memcpy(&ip4, addr + 12, 4);
-	if (mw_zero(addr, 10) && addr[10] == 0xff &&
-	    addr[11] == 0xff) {
-		if (ip4 == 0) {		/* ::ffff:0.0.0.0 */
-			vd->form = MW_FORM_UNSPEC;
-			vd->checked[12] = 127;
-			vd->checked[15] = 1;
-		}
-	} else if (mw_zero(addr, 12) && ip4 == 0) {
-		vd->form = MW_FORM_UNSPEC;	/* :: */
-		vd->checked[15] = 1;
-	} else if (mw_zero(addr, 12) && ip4 != bpf_htonl(1)) {
-		mw_addr_v4(alt, ip4);		/* ::a.b.c.d */
-		alt_form = MW_FORM_COMPAT;
-		has_alt = 1;
-	} else if (mw_zero(addr, 8) && addr[8] == 0xff && addr[9] == 0xff &&
-		   addr[10] == 0 && addr[11] == 0) {
-		mw_addr_v4(alt, ip4);		/* ::ffff:0:a.b.c.d */
-		alt_form = MW_FORM_SIIT;
-		has_alt = 1;
-	} else if (addr[0] == 0x00 && addr[1] == 0x64 && addr[2] == 0xff &&
-		   addr[3] == 0x9b && mw_zero(addr + 4, 8)) {
-		mw_addr_v4(alt, ip4);
-		alt_form = MW_FORM_NAT64;
-		has_alt = 1;
-	} else if (addr[0] == 0x20 && addr[1] == 0x02) {
-		__builtin_memcpy(&ip4, addr + 2, 4);
-		mw_addr_v4(alt, ip4);
-		alt_form = MW_FORM_6TO4;
-		has_alt = 1;
-	}
+	has_alt = mw_net_forms(addr, vd->checked, &vd->form, alt, &alt_form);
 	action = mw_net_lookup_addr(gen, profile, vd->checked, port, proto, &rule);
 	if (has_alt)
 		alt_action = mw_net_lookup_addr(gen, profile, alt, port, proto,

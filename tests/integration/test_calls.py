@@ -34,6 +34,19 @@ def denies(env, mark, typ):
             if e["type"] == typ and e.get("action") == "deny" and "mcp" in e]
 
 
+def session(menv, calls, **kw):
+    """The SDK client's session with the server wrapped, making @calls:
+    the agent's mark from before it and what the client saw (every call
+    answered, unless @kw waits for something else)."""
+    mark = menv.agent.mark()
+    cmd = menv.as_user(menv.wrapped("default", [NODE, SERVER]))
+    seen, _, _ = menv.client(cmd[0], cmd[1:], calls, cwd=MCP, **kw)
+    if calls:
+        check(seen["connected"] and len(seen["results"]) == len(calls),
+              f"the session: {seen}")
+    return mark, seen
+
+
 @case("calls/each_deny_names_its_tool_call")
 def each_deny_names_its_call():
     """Sequential calls: a denied fetch (connect to loopback), a denied
@@ -48,11 +61,7 @@ def each_deny_names_its_call():
             {"tool": "release", "arguments": {}},
             {"tool": "fetch", "arguments": {"url": "http://127.0.0.1:9/b"}},
         ]
-        mark = env.agent.mark()
-        cmd = env.as_user(env.wrapped("default", [NODE, SERVER]))
-        seen, _, _ = env.client(cmd[0], cmd[1:], calls, cwd=MCP)
-        check(seen["connected"] and len(seen["results"]) == 4,
-              f"the session: {seen}")
+        mark, seen = session(env, calls)
         net = denies(env, mark, "network_connect")
         files = denies(env, mark, "file_open")
         check(len(net) >= 2 and files, f"denies: {len(net)} connects, {len(files)} opens")
@@ -105,11 +114,8 @@ def two_in_flight():
             {"tool": "fetch", "arguments": {"url": "http://127.0.0.1:9/x"}},
             {"tool": "release", "arguments": {}},
         ]
-        mark = env.agent.mark()
-        cmd = env.as_user(env.wrapped("default", [NODE, SERVER]))
-        seen, _, _ = env.client(cmd[0], cmd[1:], calls, cwd=MCP)
-        check(seen["connected"] and len(seen["results"]) == 3 and
-              seen["results"][2]["text"] == "held", f"the session: {seen}")
+        mark, seen = session(env, calls)
+        check(seen["results"][2]["text"] == "held", f"the session: {seen}")
         net = denies(env, mark, "network_connect")
         check(net, "no deny of the fetch")
         m = net[0]["mcp"]
@@ -125,13 +131,140 @@ def idle_timer():
     no call in flight (the client makes none, and waits for the server's
     log message that it is done): the deny says mcp.idle."""
     with McpEnv(policy) as env:
-        mark = env.agent.mark()
-        cmd = env.as_user(env.wrapped("default", [NODE, SERVER]))
-        script_env = {"MW_IDLE_FETCH": "http://127.0.0.1:9/idle"}
-        seen, _, _ = env.client(cmd[0], cmd[1:], [], cwd=MCP, env=script_env,
-                                await_log="idle-done")
+        mark, seen = session(env, [], env={"MW_IDLE_FETCH": "http://127.0.0.1:9/idle"},
+                             await_log="idle-done")
         check(seen.get("log", "") and "EPERM" in seen["log"],
               f"the server's timer: {seen}")
         net = denies(env, mark, "network_connect")
         check(net and net[0]["mcp"] == {"idle": True},
               f"the timer's deny: {[e['mcp'] for e in net]}")
+
+
+# Per-tool fences (issue 15, part 4): loopback is allowed by the profile;
+# fetch may reach 127.0.0.1 only, anything spawned by spawn nothing at all,
+# hold nothing (a fence of a call running narrows every connect of the
+# tree then), and nothing connects while idle.
+CONNECT = ("import socket, sys\n"
+           "s = socket.socket()\n"
+           "try:\n"
+           "    s.connect((sys.argv[1], 9))\n"
+           "except OSError as e:\n"
+           "    print(e.strerror)\n")
+
+
+def fenced_policy(env):
+    p = open_policy()
+    p["profiles"]["default"]["tools"] = {
+        "fetch": {"network": {"default": "deny", "allow": ["127.0.0.1"]}},
+        "sp*": {"network": {"default": "deny"}},
+        "hold": {"network": {"deny": ["loopback"]}},
+    }
+    p["profiles"]["default"]["idle"] = {"network": {"default": "deny"}}
+    return p
+
+
+def rule_of(e):
+    return e.get("rule", "")
+
+
+@case("calls/per_tool_fences_narrow_while_the_tool_runs")
+def per_tool_fences():
+    """fetch reaches 127.0.0.1 (refused by nobody listening: allowed) but
+    not 127.0.0.2, which the profile allows (its fence's default); a
+    process spawn starts gets no network at all (the "sp*" fence); while
+    hold runs, a fetch is denied by hold's fence (the strictest of the
+    calls running). Each deny names the fence's rule and the call."""
+    with McpEnv(fenced_policy) as env:
+        py = "/usr/bin/python3"
+        calls = [
+            {"tool": "fetch", "arguments": {"url": "http://127.0.0.1:9/a"}},
+            {"tool": "fetch", "arguments": {"url": "http://127.0.0.2:9/b"}},
+            {"tool": "spawn", "arguments": {"command": py,
+                                            "args": ["-c", CONNECT, "127.0.0.1"]}},
+            {"tool": "hold", "arguments": {}, "async": True},
+            {"tool": "fetch", "arguments": {"url": "http://127.0.0.1:9/c"}},
+            {"tool": "release", "arguments": {}},
+        ]
+        mark, seen = session(env, calls)
+        r = seen["results"]
+        check("ECONNREFUSED" in r[0]["text"], f"fetch of 127.0.0.1 not let through: {r[0]}")
+        check("EPERM" in r[1]["text"] or "EACCES" in r[1]["text"],
+              f"fetch of 127.0.0.2: {r[1]}")
+        check("Operation not permitted" in r[2]["text"], f"spawn's connect: {r[2]}")
+        check("EPERM" in r[3]["text"] or "EACCES" in r[3]["text"],
+              f"fetch while hold runs: {r[3]}")
+        net = denies(env, mark, "network_connect")
+        by = [(e["mcp"].get("call", {}).get("tool"), rule_of(e)) for e in net]
+        want = [("fetch", "profiles.default.tools.fetch.network.default (deny)"),
+                ("spawn", "profiles.default.tools.sp*.network.default (deny)")]
+        for tool, rule in want:
+            check(any(t == tool and ru == rule for t, ru in by),
+                  f"no deny of {tool} by {rule}: {by}")
+        amb = [e for e in net if e["mcp"].get("attribution") == "ambiguous"]
+        check(amb and rule_of(amb[0]).startswith("profiles.default.tools.hold.network.deny[0]"),
+              f"the fetch while hold runs: {[(e['mcp'], rule_of(e)) for e in net]}")
+        check(all(rule_of(e) != "profiles.default.idle.network.default (deny)"
+                  for e in net), f"an idle deny during calls: {by}")
+
+
+@case("calls/a_tool_name_past_63_bytes_fails_closed")
+def long_tool_name():
+    """A call whose tool name is longer than the kernel compares (70
+    bytes, cut in the session page) could match the wrong fence: while it
+    runs, a connect the profile allows is denied as unreadable."""
+    with McpEnv(fenced_policy) as env:
+        long = "fetch_" + "x" * 64
+        calls = [{"tool": long, "arguments": {"url": "http://127.0.0.1:9/l"}},
+                 {"tool": "fetch", "arguments": {"url": "http://127.0.0.1:9/s"}}]
+        mark, seen = session(env, calls)
+        r = seen["results"]
+        check("EPERM" in r[0]["text"] or "EACCES" in r[0]["text"],
+              f"the long-named fetch: {r[0]}")
+        check("ECONNREFUSED" in r[1]["text"], f"the short-named fetch: {r[1]}")
+        net = denies(env, mark, "network_connect")
+        call = net[0]["mcp"].get("call", {}) if net else {}
+        check(len(net) == 1 and
+              rule_of(net[0]) == "profiles.default.tools (calls unreadable)" and
+              call.get("tool") == long[:63] and call.get("tool_truncated") is True,
+              f"the deny: {[(e['mcp'], rule_of(e)) for e in net]}")
+
+
+def port_policy(env):
+    p = open_policy(deny=["loopback"], allow=[{"to": "127.0.0.1", "ports": [9]}])
+    # Valid: the profile's port-9 allow shares 127.0.0.1 with it.
+    p["profiles"]["default"]["tools"] = {"fetch": {"network": {"allow": ["127.0.0.1"]}}}
+    return p
+
+
+@case("calls/a_fence_allow_never_widens_the_profile")
+def fence_never_widens():
+    """The profile denies loopback but port 9 of 127.0.0.1; fetch's fence
+    allows all of 127.0.0.1, which validation lets pass (a laxer profile
+    rule shares it). While fetch runs, port 9 is let through and port 10
+    is still denied by the profile: the kernel takes the stricter."""
+    with McpEnv(port_policy) as env:
+        calls = [{"tool": "fetch", "arguments": {"url": "http://127.0.0.1:9/p"}},
+                 {"tool": "fetch", "arguments": {"url": "http://127.0.0.1:10/q"}}]
+        mark, seen = session(env, calls)
+        r = seen["results"]
+        check("ECONNREFUSED" in r[0]["text"], f"port 9: {r[0]}")
+        check("EPERM" in r[1]["text"] or "EACCES" in r[1]["text"], f"port 10: {r[1]}")
+        net = denies(env, mark, "network_connect")
+        check(len(net) == 1 and net[0]["network"]["dport"] == 10 and
+              rule_of(net[0]) == "profiles.default.network.deny[0] (loopback)",
+              f"the deny: {[(e['network'], rule_of(e)) for e in net]}")
+
+
+@case("calls/idle_fence_denies_a_timer_between_calls")
+def idle_fence():
+    """The profile allows loopback; its idle fence denies everything: the
+    server's own timer's connect, with no call running, is denied by the
+    idle rule (the calls' fences are the other case's)."""
+    with McpEnv(fenced_policy) as env:
+        mark, seen = session(env, [], env={"MW_IDLE_FETCH": "http://127.0.0.1:9/idle"},
+                             await_log="idle-done")
+        check("EPERM" in (seen.get("log") or ""), f"the server's timer: {seen}")
+        net = denies(env, mark, "network_connect")
+        check(net and net[0]["mcp"] == {"idle": True} and
+              rule_of(net[0]) == "profiles.default.idle.network.default (deny)",
+              f"the timer's deny: {[(e['mcp'], rule_of(e)) for e in net]}")

@@ -46,6 +46,9 @@ function run(cmd, args) {
 
 server.registerTool('fetch', { inputSchema: { url: z.string() } },
 	async ({ url }) => ok(await get(url)));
+// The same under a 70-byte name: longer than the kernel compares.
+server.registerTool('fetch_' + 'x'.repeat(64), { inputSchema: { url: z.string() } },
+	async ({ url }) => ok(await get(url)));
 
 // A call that runs until release is called: two calls in flight at once.
 let released;

@@ -882,3 +882,42 @@ UNIT_TEST(bad_policies)
 }
 
 UNIT_MAIN("policy")
+
+/*
+ * Tool fences: parsed after the profile whatever the key order, their
+ * rules and defaults named; a fence allow of a part of what a broader
+ * profile allow covers on its ports is a narrowing, not an error.
+ */
+UNIT_TEST(tool_fences)
+{
+	static const char text[] =
+		"{\"version\":1,\"profiles\":{\"gh\":{"
+		"\"tools\":{\"fetch\":{\"network\":{\"default\":\"deny\","
+		"\"allow\":[\"140.82.112.0/20\"]}},\"sp*\":{}},"
+		"\"idle\":{\"network\":{\"deny\":[\"0.0.0.0/0\"]}},"
+		"\"network\":{\"default\":\"deny\",\"allow\":[{\"to\":"
+		"\"0.0.0.0/0\",\"ports\":[443],\"protocol\":\"tcp\"}]}}}}";
+	const struct profile *prof;
+	struct policy *p = NULL;
+	char err[POLICY_ERR_MAX] = "";
+
+	CHECK(parse(text, NULL, &p, err, NULL) == 0);
+	CHECK_STR(err, "");
+	prof = p ? policy_profile(p, "gh") : NULL;
+	CHECK(prof && prof->ntools == 2 && prof->idle);
+	if (!prof || prof->ntools != 2 || !prof->idle)
+		goto out;
+	CHECK_STR(prof->tools[0].pattern, "fetch");
+	CHECK(prof->tools[0].net_default == MW_ACTION_DENY);
+	CHECK(prof->tools[0].nnet == 1);
+	CHECK_STR(p->rule_names[prof->tools[0].default_id],
+		  "profiles.gh.tools.fetch.network.default (deny)");
+	CHECK_STR(p->rule_names[prof->tools[0].net[0].id],
+		  "profiles.gh.tools.fetch.network.allow[0] (140.82.112.0/20)");
+	CHECK_STR(prof->tools[1].pattern, "sp*");
+	CHECK(prof->tools[1].nnet == 0 && prof->tools[1].default_id == ~0u);
+	CHECK(prof->tools[1].net_default == MW_ACTION_ALLOW);
+	CHECK(prof->idle->pattern == NULL && prof->idle->nnet == 1);
+out:
+	policy_free(p);
+}

@@ -58,6 +58,8 @@ void compiled_free(struct compiled *c)
 	free(c->launchers);
 	free(c->net_keys);
 	free(c->net_vals);
+	free(c->tool_keys);
+	free(c->tool_vals);
 	free(c->cgroups);
 	memset(c, 0, sizeof(*c));
 }
@@ -939,55 +941,122 @@ int escape_class(const char *name)
 }
 
 /*
- * One trie entry per (profile, prefix). policy/ hands each profile's rules
- * with the rules of a prefix adjacent and in the order the BPF side tries
- * them (policy/netlint.c), so they are copied in order, never sorted again.
+ * One trie entry per (profile or fence, prefix). policy/ hands each one's
+ * rules with the rules of a prefix adjacent and in the order the BPF side
+ * tries them (policy/netlint.c), so they are copied in order, never sorted
+ * again.
  */
+static int net_add(const struct policy *p, const struct net_rule *rules,
+		   size_t n, __u32 id, const __u32 *rid, __u32 gen,
+		   struct compiled *out, char *err, size_t errlen)
+{
+	struct mw_net_key *key = NULL;
+	struct mw_net_value *v = NULL;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		const struct net_rule *r = &rules[k];
+
+		if (!key || key->prefixlen != (__u32)MW_NET_KEY_FIXED_BITS + r->plen ||
+		    memcmp(key->addr, r->addr, 16)) {
+			key = &out->net_keys[out->nnet];
+			v = &out->net_vals[out->nnet];
+			out->nnet++;
+			key->prefixlen = MW_NET_KEY_FIXED_BITS + r->plen;
+			key->gen = gen;
+			key->profile = id;
+			memcpy(key->addr, r->addr, 16);
+			v->plen = r->plen;
+		}
+		if (v->nrules >= MW_NET_PORTS) {
+			snprintf(err, errlen, "%s: more than %d port rules on one prefix",
+				 p->rule_names[r->id], MW_NET_PORTS);
+			return -E2BIG;
+		}
+		v->rules[v->nrules++] = (struct mw_port_rule){
+			.port_lo = r->port_lo, .port_hi = r->port_hi,
+			.protocol = r->protocol, .action = r->action,
+			.rule_id = rid[r->id],
+		};
+	}
+	return 0;
+}
+
+/* Fence @f of profile @pid: its id, its rules, its tool name's entry. */
+static int fence_compile(const struct policy *p, const struct tool_fence *f,
+			 __u32 pid, const __u32 *rid, __u32 gen,
+			 struct compiled *out, char *err, size_t errlen)
+{
+	__u32 id = MW_FENCE_FIRST + out->nfences++;
+	__u32 def = f->default_id == ~0u ? MW_RULE_DEFAULT : rid[f->default_id];
+	struct mw_profile *mp = &out->profiles[pid];
+	struct mw_tool_key *key;
+	struct mw_tool_value *v;
+	size_t len;
+
+	if (out->nfences > MW_FENCES_MAX) {
+		snprintf(err, errlen, "more than %d tool fences", MW_FENCES_MAX);
+		return -E2BIG;
+	}
+	mp->has_tools = 1;
+	if (!f->pattern) {
+		mp->idle_fence = (__u16)id;
+		mp->idle_default = f->net_default;
+		mp->idle_rule = def;
+	} else {
+		key = &out->tool_keys[out->ntools];
+		v = &out->tool_vals[out->ntools++];
+		len = strlen(f->pattern);
+		/* "name": its bytes and the NUL; "prefix*": the prefix. */
+		if (f->pattern[len - 1] == '*')
+			len--;
+		else
+			len++;
+		key->prefixlen = MW_TOOL_KEY_FIXED_BITS + 8 * (__u32)len;
+		key->gen = gen;
+		key->profile = pid;
+		memcpy(key->name, f->pattern, len);
+		v->fence = id;
+		v->default_rule = def;
+		v->net_default = f->net_default;
+	}
+	return net_add(p, f->net, f->nnet, id, rid, gen, out, err, errlen);
+}
+
 static int net_compile(const struct policy *p, const __u32 *pids,
 		       const __u32 *rid, __u32 gen,
 		       struct compiled *out, char *err, size_t errlen)
 {
-	struct mw_net_key *key = NULL;
-	struct mw_net_value *v = NULL;
-	size_t i, n = 0, k;
+	const struct profile *pr;
+	size_t i, k, n = 0, nt = 0;
+	int ret = 0;
 
-	for (i = 0; i < p->nprofiles; i++)
-		n += p->profiles[i].nnet;
-	if (!n)
-		return 0;
-	out->net_keys = calloc(n, sizeof(*out->net_keys));
-	out->net_vals = calloc(n, sizeof(*out->net_vals));
-	if (!out->net_keys || !out->net_vals)
-		return -ENOMEM;
 	for (i = 0; i < p->nprofiles; i++) {
-		for (k = 0; k < p->profiles[i].nnet; k++) {
-			const struct net_rule *r = &p->profiles[i].net[k];
-
-			if (!key || key->profile != pids[i] ||
-			    key->prefixlen != (__u32)MW_NET_KEY_FIXED_BITS + r->plen ||
-			    memcmp(key->addr, r->addr, 16)) {
-				key = &out->net_keys[out->nnet];
-				v = &out->net_vals[out->nnet];
-				out->nnet++;
-				key->prefixlen = MW_NET_KEY_FIXED_BITS + r->plen;
-				key->gen = gen;
-				key->profile = pids[i];
-				memcpy(key->addr, r->addr, 16);
-				v->plen = r->plen;
-			}
-			if (v->nrules >= MW_NET_PORTS) {
-				snprintf(err, errlen, "%s: more than %d port rules on one prefix",
-					 p->rule_names[r->id], MW_NET_PORTS);
-				return -E2BIG;
-			}
-			v->rules[v->nrules++] = (struct mw_port_rule){
-				.port_lo = r->port_lo, .port_hi = r->port_hi,
-				.protocol = r->protocol, .action = r->action,
-				.rule_id = rid[r->id],
-			};
-		}
+		pr = &p->profiles[i];
+		n += pr->nnet + (pr->idle ? pr->idle->nnet : 0);
+		for (k = 0; k < pr->ntools; k++)
+			n += pr->tools[k].nnet;
+		nt += pr->ntools;
 	}
-	return 0;
+	out->net_keys = calloc(n ? n : 1, sizeof(*out->net_keys));
+	out->net_vals = calloc(n ? n : 1, sizeof(*out->net_vals));
+	out->tool_keys = calloc(nt ? nt : 1, sizeof(*out->tool_keys));
+	out->tool_vals = calloc(nt ? nt : 1, sizeof(*out->tool_vals));
+	if (!out->net_keys || !out->net_vals || !out->tool_keys ||
+	    !out->tool_vals)
+		return -ENOMEM;
+	for (i = 0; i < p->nprofiles && !ret; i++) {
+		pr = &p->profiles[i];
+		ret = net_add(p, pr->net, pr->nnet, pids[i], rid, gen, out,
+			      err, errlen);
+		for (k = 0; k < pr->ntools && !ret; k++)
+			ret = fence_compile(p, &pr->tools[k], pids[i], rid, gen,
+					    out, err, errlen);
+		if (!ret && pr->idle)
+			ret = fence_compile(p, pr->idle, pids[i], rid, gen, out,
+					    err, errlen);
+	}
+	return ret;
 }
 
 /*

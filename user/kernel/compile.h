@@ -63,6 +63,10 @@ struct compiled {
 	struct mw_net_key *net_keys;
 	struct mw_net_value *net_vals;
 	size_t nnet;
+	struct mw_tool_key *tool_keys;	/* mw_tool_rules */
+	struct mw_tool_value *tool_vals;
+	size_t ntools;
+	__u32 nfences;			/* fence ids MW_FENCE_FIRST.. in use */
 	struct mw_cgroup_sel *cgroups;
 	size_t ncgroups;
 	struct inode_sel *exec;		/* mw_exec_rules, and the fanotify marks */

@@ -28,7 +28,7 @@ static const char *const pinned_maps[] = {
 	"mw_exec_rules", "mw_file_rules", "mw_file_names", "mw_unix_rules",
 	"mw_unix_paths", "mw_applet_rules", "mw_file_guards",
 	"mw_counters", "mw_events", "mw_guarded", "mw_agg", "mw_agg_config",
-	"mw_consumer", "mw_sessions", NULL,
+	"mw_consumer", "mw_sessions", "mw_tool_rules", NULL,
 };
 
 /*
@@ -614,6 +614,7 @@ void loader_map_fds(const struct loader *l, struct mw_map_fds *out)
 		.profiles = bpf_map__fd(sk->maps.mw_profiles),
 		.profile_names = bpf_map__fd(sk->maps.mw_profile_names),
 		.net = bpf_map__fd(sk->maps.mw_net_rules),
+		.tools = bpf_map__fd(sk->maps.mw_tool_rules),
 		.sync = bpf_map__fd(sk->maps.mw_sync),
 		.counters = bpf_map__fd(sk->maps.mw_counters),
 		.exec = bpf_map__fd(sk->maps.mw_exec_rules),

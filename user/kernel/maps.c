@@ -218,6 +218,7 @@ static void gen_clear(struct mw_maps *m, __u32 gen)
 	__u32 idx, key;
 
 	_Static_assert(sizeof(struct mw_unix_key) >= sizeof(struct mw_net_key) &&
+		       sizeof(struct mw_unix_key) >= sizeof(struct mw_tool_key) &&
 		       sizeof(struct mw_unix_key) >= sizeof(struct mw_inode_key) &&
 		       sizeof(struct mw_unix_key) >= sizeof(struct mw_name_key) &&
 		       sizeof(struct mw_unix_key) >= sizeof(struct mw_applet_key),
@@ -225,6 +226,8 @@ static void gen_clear(struct mw_maps *m, __u32 gen)
 	bpf_map_update_elem(m->fd.gens, &gen, &g, BPF_ANY);
 	map_clear_gen(m->fd.net, sizeof(struct mw_net_key),
 		      offsetof(struct mw_net_key, gen), gen);
+	map_clear_gen(m->fd.tools, sizeof(struct mw_tool_key),
+		      offsetof(struct mw_tool_key, gen), gen);
 	map_clear_gen(m->fd.cgroups, sizeof(struct mw_cgroup_key),
 		      offsetof(struct mw_cgroup_key, gen), gen);
 	map_clear_gen(m->fd.exec, sizeof(struct mw_inode_key),
@@ -320,6 +323,10 @@ static int gen_fill(struct mw_maps *m, __u32 gen, const struct compiled *c)
 	for (i = 0; i < c->nnet; i++)
 		if (bpf_map_update_elem(m->fd.net, &c->net_keys[i],
 					&c->net_vals[i], BPF_ANY))
+			return -errno;
+	for (i = 0; i < c->ntools; i++)
+		if (bpf_map_update_elem(m->fd.tools, &c->tool_keys[i],
+					&c->tool_vals[i], BPF_ANY))
 			return -errno;
 	for (i = 0; i < c->ncgroups; i++) {
 		struct mw_cgroup_key k = { .cgroup_id = c->cgroups[i].id,

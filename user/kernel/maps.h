@@ -19,7 +19,7 @@
 struct mw_map_fds {
 	int tracked, cgroups, detect, config, gens, profiles, profile_names,
 	    net, sync, counters, exec, files, names, unix_inodes, unix_paths,
-	    applets, guards;
+	    applets, guards, tools;
 };
 
 /* An object an earlier agent's file rule was put on (maps_seed_file()). */

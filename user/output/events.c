@@ -309,6 +309,8 @@ static void call_obj(struct jw *w, const char *key,
 	if (c->flags & MW_CALL_ID_CUT)
 		jw_bool(w, "id_truncated", true);
 	jw_str(w, "tool", c->tool);
+	if ((c->flags & MW_CALL_TOOL_CUT) && c->tool[0])
+		jw_bool(w, "tool_truncated", true);
 	jw_strn(w, "client", page->client,
 		strnlen(page->client, sizeof(page->client)));
 	if (version)
@@ -440,6 +442,9 @@ const char *event_rule_name(const struct events *e, __u32 rule_id,
 	if (rule_id == MW_RULE_UNJUDGED) {
 		/* The fanotify fence could not tell which rule: fail closed. */
 		snprintf(buf, len, "profiles.%s.%s.unjudged", pname, section);
+	} else if (rule_id == MW_RULE_CALLS_TORN) {
+		/* Tool fences: the calls running could not be read. */
+		snprintf(buf, len, "profiles.%s.tools (calls unreadable)", pname);
 	} else if (rule_id == MW_RULE_FILELESS) {
 		snprintf(buf, len, "profiles.%s.%s.fileless", pname, section);
 	} else if (rule_id == MW_RULE_WRITABLE) {

@@ -50,7 +50,7 @@ static bool prefix_match(const __u8 *a, const __u8 *b, unsigned int plen)
 
 /*
  * Does rule @a cover all of what @r asks (its prefix, protocol and ports)?
- * And does it share any of it?
+ * And does it share any of it (a prefix inside the other's, or around it)?
  */
 static bool rule_covers(const struct net_rule *a, const struct net_rule *r)
 {
@@ -59,9 +59,9 @@ static bool rule_covers(const struct net_rule *a, const struct net_rule *r)
 	       a->port_lo <= r->port_lo && a->port_hi >= r->port_hi;
 }
 
-static bool rule_inside(const struct net_rule *a, const struct net_rule *r)
+static bool rule_overlaps(const struct net_rule *a, const struct net_rule *r)
 {
-	return a->plen >= r->plen && prefix_match(a->addr, r->addr, r->plen) &&
+	return prefix_match(a->addr, r->addr, a->plen < r->plen ? a->plen : r->plen) &&
 	       (!a->protocol || !r->protocol || a->protocol == r->protocol) &&
 	       a->port_lo <= r->port_hi && a->port_hi >= r->port_lo;
 }
@@ -93,7 +93,7 @@ static int check_narrows(struct ctx *c, const struct profile *prof,
 			continue;
 		for (k = 0; k < prof->nnet; k++) {
 			a = &prof->net[k];
-			if (a->action <= r->action && rule_inside(a, r))
+			if (a->action <= r->action && rule_overlaps(a, r))
 				break;
 		}
 		if (k < prof->nnet)
@@ -235,11 +235,12 @@ int parse_tool_fences(struct ctx *c, struct json_object *obj,
 	if (!err && json_object_object_get_ex(obj, "idle", &v)) {
 		jpath_push_key(&c->path, "idle");
 		if (fences_count(c->p) >= MW_FENCES_MAX)
-			return ctx_fail(c, -EINVAL, "more than %d tool fences in the policy",
-					MW_FENCES_MAX);
-		prof->idle = calloc(1, sizeof(*prof->idle));
-		err = prof->idle ? fence_parse(c, prof, v, prof->idle) :
-				   ctx_nomem(c);
+			err = ctx_fail(c, -EINVAL, "more than %d tool fences in the policy",
+				       MW_FENCES_MAX);
+		else if (!(prof->idle = calloc(1, sizeof(*prof->idle))))
+			err = ctx_nomem(c);
+		else
+			err = fence_parse(c, prof, v, prof->idle);
 		jpath_pop(&c->path);
 	}
 	return err;

@@ -49,7 +49,9 @@ static void call_begin(struct session_writer *w, const struct rpc_msg *m)
 	c.start_ns = time_boot_ns();
 	c.flags = (m->id_is_str ? MW_CALL_ID_STR : 0) |
 		  (m->id_cut || strlen(m->id) >= sizeof(c.id) ? MW_CALL_ID_CUT : 0) |
-		  (m->has_arguments ? MW_CALL_ARGS : 0);
+		  (m->has_arguments ? MW_CALL_ARGS : 0) |
+		  (!m->tool[0] || strlen(m->tool) >= sizeof(c.tool) ?
+		   MW_CALL_TOOL_CUT : 0);
 	copy_str(c.id, sizeof(c.id), m->id);
 	copy_str(c.tool, sizeof(c.tool), m->tool);
 	memcpy(c.args_sha256, m->arguments_sha256, sizeof(c.args_sha256));
