@@ -187,6 +187,11 @@ struct mw_call {
 	__u8 args_sha256[32];
 };
 
+/* mw_session.flags: what the server's profile asks of its interposer. */
+enum {
+	MW_SESSION_SERIAL	= 1,	/* mcp.serialize_calls */
+};
+
 struct mw_session {
 	__u32 seq;		/* odd while the interposer changes inflight */
 	__u32 gen;		/* MW_SESSION_GEN of the server's session */
@@ -194,7 +199,7 @@ struct mw_session {
 	__u32 ninflight;	/* calls running */
 	__u32 inflight[MW_CALLS_INFLIGHT];	/* their numbers, oldest first */
 	__u32 started;		/* calls begun, ever: the log's write position */
-	__u32 pad;
+	__u32 flags;		/* MW_SESSION_*, the agent's: the profile's asks */
 	__u64 server_start;	/* the agent's, with server_pid */
 	char client[MW_CLIENT_MAX];	/* initialize: clientInfo */
 	char client_version[MW_CLIENT_MAX];

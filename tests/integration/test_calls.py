@@ -11,9 +11,16 @@ import json
 import os
 
 from lib import case, check, open_policy
-from test_mcp import MCP, NODE, McpEnv
+from test_mcp import MCP, NODE, McpEnv, iso_ns
 
 SERVER = os.path.join(MCP, "injected-server.mjs")
+# A python that connects to argv[1] port 9 and prints why it could not.
+CONNECT = ("import socket, sys\n"
+           "s = socket.socket()\n"
+           "try:\n"
+           "    s.connect((sys.argv[1], 9))\n"
+           "except OSError as e:\n"
+           "    print(e.strerror)\n")
 
 
 def policy(env):
@@ -125,6 +132,68 @@ def two_in_flight():
         check(tools == ["fetch", "hold"], f"the calls named: {m['calls']}")
 
 
+def serial_policy(env):
+    p = policy(env)
+    p["profiles"]["default"]["mcp"] = {"serialize_calls": True}
+    return p
+
+
+# A call that runs a while (a python starting) and connects: denied.
+SPAWN_CONNECT = {"tool": "spawn", "async": True,
+                 "arguments": {"command": "/usr/bin/python3",
+                               "args": ["-c", CONNECT, "127.0.0.1"]}}
+
+
+@case("calls/serialize_calls_makes_each_event_exact")
+def serialized():
+    """With mcp.serialize_calls, two calls the client sends at once run
+    one after the other: the second (fetch) is held in the interposer
+    until the first (spawn, a python that connects) has ended, so its
+    start is after the first's end and each deny names its own call
+    alone. Without the option they overlap (two_in_flight above)."""
+    with McpEnv(serial_policy) as env:
+        calls = [SPAWN_CONNECT,
+                 {"tool": "fetch", "arguments": {"url": "http://127.0.0.1:9/s"},
+                  "async": True}]
+        mark, seen = session(env, calls)
+        r = seen["results"]
+        check("Operation not permitted" in r[0]["text"], f"spawn's connect: {r[0]}")
+        check("EPERM" in r[1]["text"] or "EACCES" in r[1]["text"], f"fetch: {r[1]}")
+        net = denies(env, mark, "network_connect")
+        by = sorted((e["mcp"].get("attribution"), e["mcp"].get("call", {}).get("tool"))
+                    for e in net)
+        check(by == [("exact", "fetch"), ("exact", "spawn")],
+              f"the denies: {[e['mcp'] for e in net]}")
+        tc = [e for e in env.agent.events[mark:] if e["type"] == "mcp_tool_call"]
+        t = {(e["mcp"]["call"]["tool"], e["phase"]): iso_ns(e["time"]) for e in tc}
+        check(("spawn", "end") in t and ("fetch", "start") in t and
+              t[("fetch", "start")] >= t[("spawn", "end")],
+              f"fetch began before spawn ended: {tc}")
+
+
+@case("calls/a_held_call_the_client_cancels_never_runs")
+def serialized_cancel():
+    """Serialised, a fetch sent while a spawn runs waits in the
+    interposer; the client cancels it at once: it is dropped, so the
+    server never runs it (no start, no connect), and the spawn's deny is
+    its own, exact."""
+    with McpEnv(serial_policy) as env:
+        calls = [SPAWN_CONNECT,
+                 {"tool": "fetch", "arguments": {"url": "http://127.0.0.1:9/c"},
+                  "async": True, "cancel": True}]
+        mark, seen = session(env, calls)
+        r = seen["results"]
+        check("Operation not permitted" in r[0]["text"], f"spawn's connect: {r[0]}")
+        check("error" in r[1], f"the cancelled fetch: {r[1]}")
+        net = denies(env, mark, "network_connect")
+        check([e["mcp"].get("call", {}).get("tool") for e in net] == ["spawn"] and
+              net[0]["mcp"].get("attribution") == "exact",
+              f"the denies: {[e['mcp'] for e in net]}")
+        tc = [e["mcp"]["call"]["tool"] for e in env.agent.events[mark:]
+              if e["type"] == "mcp_tool_call" and e["phase"] == "start"]
+        check(tc == ["spawn"], f"calls begun: {tc}")
+
+
 @case("calls/a_timer_between_calls_is_idle")
 def idle_timer():
     """The server connects from a timer of its own once initialized, with
@@ -144,14 +213,6 @@ def idle_timer():
 # fetch may reach 127.0.0.1 only, anything spawned by spawn nothing at all,
 # hold nothing (a fence of a call running narrows every connect of the
 # tree then), and nothing connects while idle.
-CONNECT = ("import socket, sys\n"
-           "s = socket.socket()\n"
-           "try:\n"
-           "    s.connect((sys.argv[1], 9))\n"
-           "except OSError as e:\n"
-           "    print(e.strerror)\n")
-
-
 def fenced_policy(env):
     p = open_policy()
     p["profiles"]["default"]["tools"] = {

@@ -7,10 +7,11 @@
 //
 // SCRIPT: {"command": "...", "args": [...], "env": {...}, "cwd": "...",
 //          "calls": [{"tool": "read_text_file", "arguments": {...},
-//                     "async": bool}, ...],
+//                     "async": bool, "cancel": bool}, ...],
 //          "await_log": "prefix"}
 // An "async" call is not waited for before the next (its result comes in
-// the order the calls were made, after the others); with "await_log" the
+// the order the calls were made, after the others); a "cancel" call is
+// aborted right after it is sent; with "await_log" the
 // client waits for a log message from the server starting so, then
 // closes.
 // Prints one JSON object: what the client saw, for the test to assert on:
@@ -55,10 +56,16 @@ try {
 	out.server = client.getServerVersion() ?? null;
 	const pending = [];
 	const one = async (call) => {
+		// "cancel": aborted once sent (the SDK sends notifications/cancelled).
+		const ac = new AbortController();
 		try {
-			const r = await client.callTool({ name: call.tool,
-							   arguments: call.arguments ?? {} },
-							 undefined, { timeout: 30000 });
+			const p = client.callTool({ name: call.tool,
+						    arguments: call.arguments ?? {} },
+						  undefined, { timeout: 30000,
+							       signal: ac.signal });
+			if (call.cancel)
+				setImmediate(() => ac.abort('cancelled by the script'));
+			const r = await p;
 			return { tool: call.tool, isError: !!r.isError, text: text(r) };
 		} catch (e) {
 			return { tool: call.tool, error: { code: e.code ?? null,

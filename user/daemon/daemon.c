@@ -146,6 +146,21 @@ void daemon_session_end(struct daemon *d, __u32 session)
 	calls_lost_report(d);
 }
 
+static __u32 profile_session_flags(void *arg, const struct mw_server *server)
+{
+	struct daemon *d = arg;
+	const struct profile *pr;
+
+	pr = policy_profile(d->policy, profile_ids_name(&d->maps.ids,
+							 server->profile));
+	return pr && pr->serialize_calls ? MW_SESSION_SERIAL : 0;
+}
+
+void daemon_session_flags(struct daemon *d)
+{
+	sessions_flags(&d->sessions, profile_session_flags, d);
+}
+
 int ep_add(struct daemon *d, int fd, struct ep_src *src, int kind)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
@@ -403,6 +418,7 @@ static int load_bpf(struct daemon *d)
 		log_msg("%s", err);
 		return ret;
 	}
+	daemon_session_flags(d);	/* adopted pages, by this policy */
 	daemon_save_state(d);
 	return 0;
 }

@@ -197,6 +197,8 @@ static json_object *on_track(struct daemon *d, const struct control_peer *peer,
 		return resp;
 	if (server.pid == (__u32)peer->pid)	/* a new server's root */
 		notice_track(&d->notices, peer->pid, peer->pidfd);
+	if (interpose && *fd >= 0)
+		daemon_session_flags(d);	/* before the page is handed on */
 	resp = ok_response();
 	pr = policy_profile(d->policy, profile_ids_name(&d->maps.ids,
 							 server.profile));

@@ -121,6 +121,7 @@ void reload_run(struct daemon *d)
 	policy_free(d->policy);
 	d->policy = p;
 	reload_apply_exec(d, warn_event);
+	daemon_session_flags(d);
 	/* Newly selected cgroups: their running processes are tracked now. */
 	if (policy_has_k8s(p) || policy_has_cgroups(p))
 		scan_proc(&d->maps, NULL, d->cgroup_root);

@@ -89,6 +89,8 @@ void daemon_emit_record(struct daemon *d);
 void daemon_scan_calls(struct daemon *d, __u32 session);
 /* @session's server root exited: its last calls, then its page goes. */
 void daemon_session_end(struct daemon *d, __u32 session);
+/* Each session page's flags from its server's profile (mcp options). */
+void daemon_session_flags(struct daemon *d);
 /* state.json for the next agent: rule names, losses reported. */
 void daemon_save_state(struct daemon *d);
 int ep_add(struct daemon *d, int fd, struct ep_src *src, int kind);

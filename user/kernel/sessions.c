@@ -262,6 +262,19 @@ void sessions_end(struct sessions *ss, __u32 session, session_call_fn fn,
 	slot_free(ss, MW_SESSION_SLOT(session));
 }
 
+void sessions_flags(struct sessions *ss,
+		    __u32 (*fn)(void *arg, const struct mw_server *server),
+		    void *arg)
+{
+	__u32 i;
+
+	for (i = 0; i < MW_SESSIONS_MAX; i++)
+		if (ss->slot[i].page)
+			__atomic_store_n(&ss->slot[i].page->flags,
+					 fn(arg, &ss->slot[i].server),
+					 __ATOMIC_RELAXED);
+}
+
 void sessions_close(struct sessions *ss)
 {
 	__u32 i;

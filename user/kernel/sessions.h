@@ -84,6 +84,13 @@ const struct mw_session *sessions_page(const struct sessions *ss,
  */
 void sessions_end(struct sessions *ss, __u32 session, session_call_fn fn,
 		  void *arg, __u64 *lost);
+/*
+ * Each page's flags (MW_SESSION_*) to what @fn says of its server: the
+ * interposer reads them at each call, so a reload changes them at once.
+ */
+void sessions_flags(struct sessions *ss,
+		    __u32 (*fn)(void *arg, const struct mw_server *server),
+		    void *arg);
 void sessions_close(struct sessions *ss);
 
 #endif /* MW_SESSIONS_H */

@@ -51,6 +51,29 @@ static int profile_mode(struct ctx *c, const char *key, struct json_object *v,
 	return get_enum(c, v, modes, &prof->mode);
 }
 
+static int mcp_serialize(struct ctx *c, const char *key, struct json_object *v,
+			 void *arg)
+{
+	struct profile *prof = arg;
+	int err = expect_type(c, v, json_type_boolean);
+
+	if (!err)
+		prof->serialize_calls = json_object_get_boolean(v);
+	return err;
+}
+
+/* "mcp": what the interposer of `mcpwarden exec` does with the session. */
+static int parse_mcp(struct ctx *c, const char *key, struct json_object *v,
+		     void *arg)
+{
+	static const struct key_handler keys[] = {
+		{ "serialize_calls", mcp_serialize, false },
+		{ NULL },
+	};
+
+	return walk_object(c, v, keys, WALK_DOCUMENT, arg);
+}
+
 /* "tools" and "idle": parse_tool_fences(), once the profile is known. */
 static int parse_later(struct ctx *c, const char *key, struct json_object *v,
 		       void *arg)
@@ -71,6 +94,7 @@ static int parse_profile(struct ctx *c, struct profile *prof,
 		{ "unix", parse_files, false },
 		{ "tools", parse_later, false },
 		{ "idle", parse_later, false },
+		{ "mcp", parse_mcp, false },
 		{ NULL },
 	};
 	int err;

@@ -90,6 +90,7 @@ struct profile {
 	struct tool_fence *tools;	/* "tools", in the document's order */
 	size_t ntools;
 	struct tool_fence *idle;	/* "idle", or NULL */
+	bool serialize_calls;	/* mcp.serialize_calls: one tool call at a time */
 };
 
 struct policy {

@@ -12,7 +12,10 @@
 #include <unistd.h>
 #include "lib/fdpass.h"
 #include "wrapper/interpose.h"
+#include "wrapper/serial.h"
 #include "wrapper/session.h"
+
+struct relay;
 
 /* One direction: what was read and is not yet written. */
 struct dir {
@@ -22,28 +25,88 @@ struct dir {
 	bool dead;		/* @to refuses: what comes is dropped */
 	size_t head, len;	/* buf[head, len) to write */
 	struct rpc_scanner sc;
-	interpose_msg_fn on_msg;
-	void *arg;
+	struct relay *r;
+	size_t seg_end;		/* scanning buf up to here */
+	size_t cut;		/* bytes before it on_rpc took out (held) */
+	bool mid_line;		/* the last byte written was no newline */
+	bool mid_out;		/* ... of the call serial_pass() passed on */
 	char buf[INTERPOSE_BUF];
 };
 
+struct relay {
+	struct dir dirs[2];
+	struct session_writer sw;
+	struct serial ser;
+};
+
+static bool is_call(const struct rpc_msg *m)
+{
+	return m->kind == RPC_REQUEST && !strcmp(m->method, "tools/call");
+}
+
+/* Serialising, with a call running or waiting: the client's next waits. */
+static bool serial_gate(struct relay *r)
+{
+	return session_serial(&r->sw) && (r->sw.n || serial_busy(&r->ser));
+}
+
+/* No call runs (or the option went): the oldest held one goes on. */
+static void serial_pass(struct relay *r)
+{
+	struct rpc_msg m;
+
+	if (r->sw.n && session_serial(&r->sw))
+		return;
+	if (r->dirs[FROM_CLIENT].dead)
+		serial_clear(&r->ser);
+	else if (serial_next(&r->ser, &m))
+		session_on_msg(&r->sw, FROM_CLIENT, &m);	/* begun first */
+}
+
+/*
+ * A message's line ended at @d->seg_end. A tools/call that must wait is
+ * taken out of the buffer whole, if none of it was written yet (the gate
+ * holds partial lines back while serialising; a line longer than the
+ * buffer was not).
+ */
 static void on_rpc(void *arg, const struct rpc_msg *m)
 {
 	struct dir *d = arg;
+	struct relay *r = d->r;
+	size_t start = d->seg_end - m->bytes;
 
-	if (d->on_msg)
-		d->on_msg(d->arg, d->d, m);
+	if (d->d == FROM_CLIENT && !d->dead && is_call(m) && serial_gate(r) &&
+	    m->bytes <= d->seg_end && start >= d->head &&
+	    serial_hold(&r->ser, m, d->buf + start, m->bytes)) {
+		memmove(d->buf + start, d->buf + d->seg_end,
+			d->len - d->seg_end);
+		d->len -= m->bytes;
+		d->cut = m->bytes;
+		return;
+	}
+	if (d->d == FROM_CLIENT && m->kind == RPC_NOTIFICATION &&
+	    !strcmp(m->method, "notifications/cancelled"))
+		serial_cancel(&r->ser, m->request_id, m->request_id_is_str);
+	session_on_msg(&r->sw, d->d, m);
+	serial_pass(r);
 }
 
+static void dir_compact(struct dir *d)
+{
+	memmove(d->buf, d->buf + d->head, d->len - d->head);
+	d->len -= d->head;
+	d->head = 0;
+}
+
+/* Scanned a line at a time: on_rpc may take the line it ends out. */
 static void dir_read(struct dir *d)
 {
+	const char *nl;
+	size_t pos;
 	ssize_t n;
 
-	if (d->head && d->len == sizeof(d->buf)) {
-		memmove(d->buf, d->buf + d->head, d->len - d->head);
-		d->len -= d->head;
-		d->head = 0;
-	}
+	if (d->head && d->len == sizeof(d->buf))
+		dir_compact(d);
 	n = read(d->from, d->buf + d->len, sizeof(d->buf) - d->len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -51,24 +114,107 @@ static void dir_read(struct dir *d)
 		d->eof = true;
 		return;
 	}
-	rpc_feed(&d->sc, d->buf + d->len, n);
-	if (d->dead)
+	if (d->dead) {
+		rpc_feed(&d->sc, d->buf + d->len, n);
 		return;
+	}
+	pos = d->len;
 	d->len += n;
+	while (pos < d->len) {
+		nl = memchr(d->buf + pos, '\n', d->len - pos);
+		d->seg_end = nl ? (size_t)(nl - d->buf) + 1 : d->len;
+		d->cut = 0;
+		rpc_feed(&d->sc, d->buf + pos, d->seg_end - pos);
+		pos = d->seg_end - d->cut;
+	}
+}
+
+/*
+ * What may be written now (*@n bytes; NULL: nothing), and whether it is
+ * the call serial_pass() passed on (*@held). The client's bytes keep
+ * their order, and the passed call goes between two lines once the lines
+ * before it are out. Serialising, the client's bytes go on to the end of
+ * their last whole line, so that a tools/call behind it can still wait;
+ * a line already begun, or one that fills the buffer, goes on as it is.
+ */
+static const char *dir_next(struct dir *d, size_t *n, bool *held)
+{
+	struct serial *ser = &d->r->ser;
+	const char *nl, *out;
+	size_t k;
+
+	*held = false;
+	*n = d->len - d->head;
+	if (d->d != FROM_CLIENT ||
+	    (!serial_busy(ser) && !serial_gate(d->r)))
+		return *n ? d->buf + d->head : NULL;
+	out = serial_out(ser, &k);
+	if (out && d->mid_out) {
+		*held = true;
+		*n = k;
+		return out;
+	}
+	nl = *n ? memrchr(d->buf + d->head, '\n', *n) : NULL;
+	if (nl && !d->mid_line) {
+		*n = (size_t)(nl - d->buf) + 1 - d->head;
+		return d->buf + d->head;
+	}
+	if (out && !d->mid_line) {
+		*held = true;
+		*n = k;
+		return out;
+	}
+	if (*n && d->mid_line) {
+		/* The rest of the line begun: what follows may still wait. */
+		nl = memchr(d->buf + d->head, '\n', *n);
+		if (nl)
+			*n = (size_t)(nl - d->buf) + 1 - d->head;
+		return d->buf + d->head;
+	}
+	if (*n && !serial_gate(d->r))
+		return d->buf + d->head;
+	if (!*n || d->len < sizeof(d->buf))
+		return NULL;
+	if (d->head) {
+		dir_compact(d);
+		return NULL;
+	}
+	return d->buf;
+}
+
+static bool dir_ready(struct dir *d)
+{
+	size_t n;
+	bool held;
+
+	return dir_next(d, &n, &held) != NULL;
 }
 
 static void dir_write(struct dir *d)
 {
-	size_t n = d->len - d->head;
+	const char *b;
+	size_t n;
 	ssize_t w;
+	bool held;
 
+	b = dir_next(d, &n, &held);
+	if (!b)
+		return;
 	/* At most PIPE_BUF after POLLOUT: a blocking pipe or tty does not block. */
-	w = write(d->to, d->buf + d->head, n < PIPE_BUF ? n : PIPE_BUF);
+	w = write(d->to, b, n < PIPE_BUF ? n : PIPE_BUF);
 	if (w < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (w <= 0) {
 		d->dead = true;		/* EPIPE: its reader is gone */
 		d->head = d->len = 0;
+		if (d->d == FROM_CLIENT)
+			serial_clear(&d->r->ser);
+		return;
+	}
+	d->mid_line = b[w - 1] != '\n';
+	if (held) {
+		serial_wrote(&d->r->ser, w);
+		d->mid_out = d->mid_line;
 		return;
 	}
 	d->head += w;
@@ -76,9 +222,11 @@ static void dir_write(struct dir *d)
 		d->head = d->len = 0;
 }
 
+/* Nothing left to write: held calls count, they are the client's. */
 static bool dir_flushed(const struct dir *d)
 {
-	return d->dead || d->head == d->len;
+	return d->dead || (d->head == d->len &&
+			   (d->d != FROM_CLIENT || !serial_busy(&d->r->ser)));
 }
 
 /* What the client may send us that is the server's: passed on. */
@@ -158,8 +306,8 @@ static void session_take(int sock, struct session_writer *w)
 static int relay(int server_in, int server_out, int sfd, pid_t server,
 		 int sock)
 {
-	static struct dir dirs[2];
-	static struct session_writer sw;
+	static struct relay r;
+	struct dir *dirs = r.dirs;
 	struct dir *up = &dirs[FROM_CLIENT], *down = &dirs[FROM_SERVER];
 	struct pollfd p[6];
 	bool exited = false;
@@ -168,8 +316,7 @@ static int relay(int server_in, int server_out, int sfd, pid_t server,
 	for (i = 0; i < 2; i++) {
 		memset(&dirs[i], 0, offsetof(struct dir, buf));
 		dirs[i].d = i;
-		dirs[i].on_msg = session_on_msg;
-		dirs[i].arg = &sw;
+		dirs[i].r = &r;
 		rpc_scanner_init(&dirs[i].sc, on_rpc, &dirs[i]);
 	}
 	up->from = STDIN_FILENO;
@@ -177,6 +324,8 @@ static int relay(int server_in, int server_out, int sfd, pid_t server,
 	down->from = server_out;
 	down->to = STDOUT_FILENO;
 	while (!exited) {
+		/* A held call's turn: the last one written, or the option gone. */
+		serial_pass(&r);
 		/* No signalfd: the end of the server's stdout is its end. */
 		if (sfd < 0 && down->eof && dir_flushed(down))
 			break;
@@ -205,13 +354,15 @@ static int relay(int server_in, int server_out, int sfd, pid_t server,
 			struct dir *d = &dirs[i];
 
 			/* The client's bytes wait for the session's page. */
+			/* First: dir_ready() may make room to read into. */
+			p[2 * i + 1] = (struct pollfd){
+				.fd = d->to >= 0 && !d->dead && dir_ready(d) ?
+				      d->to : -1,
+				.events = POLLOUT };
 			p[2 * i] = (struct pollfd){
 				.fd = !d->eof && d->len < sizeof(d->buf) &&
 				      (sock < 0 || d != up) ? d->from : -1,
 				.events = POLLIN };
-			p[2 * i + 1] = (struct pollfd){
-				.fd = d->to >= 0 && !dir_flushed(d) ? d->to : -1,
-				.events = POLLOUT };
 		}
 		p[4] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		p[5] = (struct pollfd){ .fd = sock, .events = POLLIN };
@@ -237,7 +388,7 @@ static int relay(int server_in, int server_out, int sfd, pid_t server,
 		if (p[4].revents)
 			on_signal(sfd, server, &status, &exited);
 		if (p[5].revents) {
-			session_take(sock, &sw);
+			session_take(sock, &r.sw);
 			close(sock);
 			sock = -1;
 		}
@@ -248,6 +399,7 @@ static int relay(int server_in, int server_out, int sfd, pid_t server,
 		if (waitpid(server, &status, 0) != server)
 			status = 0;
 	}
+	serial_clear(&r.ser);	/* never passed on: the server is gone */
 	if (down->from >= 0 && down->to >= 0)
 		drain_last(down);
 	return status;

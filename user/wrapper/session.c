@@ -93,6 +93,12 @@ static void call_end(struct session_writer *w, int i, __u32 flags)
 		session_call_put(w->page, &c);
 }
 
+bool session_serial(const struct session_writer *w)
+{
+	return w->page && (__atomic_load_n(&w->page->flags, __ATOMIC_RELAXED) &
+			   MW_SESSION_SERIAL);
+}
+
 void session_on_msg(void *arg, enum interpose_dir dir, const struct rpc_msg *m)
 {
 	struct session_writer *w = arg;

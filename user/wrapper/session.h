@@ -23,6 +23,8 @@ struct session_writer {
 
 /* Map the page of map fd @fd (closed); false if it cannot be. */
 bool session_writer_open(struct session_writer *w, int fd);
+/* mcp.serialize_calls is asked for (the agent sets it, a reload too). */
+bool session_serial(const struct session_writer *w);
 /* An interpose_msg_fn, @arg the writer. */
 void session_on_msg(void *arg, enum interpose_dir dir,
 		    const struct rpc_msg *m);
