@@ -289,6 +289,7 @@ OCSF_CLASSES = {
     1007: (1, ["actor", "device", "process"], {0, 1, 2, 3, 4, 99}),
     4001: (4, [], {0, 1, 2, 3, 4, 5, 6, 7, 99}),
     6002: (6, ["app"], set(range(0, 9)) | {99}),
+    6003: (6, ["actor", "api", "src_endpoint"], {0, 1, 2, 3, 4, 99}),
 }
 OCSF_ENUMS = {
     "severity_id": {0, 1, 2, 3, 4, 5, 6, 99},
@@ -301,6 +302,7 @@ OCSF_OBJECTS = {
     "metadata": (["product", "version"], {}),
     "metadata.product": (["vendor_name"], {}),
     "app": (["vendor_name"], {}),
+    "api": (["operation"], {}),
     "device": (["type_id"], {"type_id": {0, 1, 2, 3, 4, 5, 6, 7, 99}}),
     "file": (["name", "type_id"], {"type_id": {0, 1, 2, 3, 4, 5, 6, 7, 99}}),
     "process.file": (["name", "type_id"], {}),
@@ -310,7 +312,7 @@ OCSF_OBJECTS = {
                          "protocol_ver_id": {0, 4, 6, 99}}),
 }
 OCSF_AT_LEAST_ONE = {4001: ["dst_endpoint", "src_endpoint"],
-                     1007: [], 1001: [], 6002: [], 0: []}
+                     1007: [], 1001: [], 6002: [], 6003: [], 0: []}
 
 
 def get_path(e, path):

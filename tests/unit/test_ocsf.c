@@ -282,4 +282,58 @@ UNIT_TEST(unclassed_events_are_base_events)
 	CHECK(conv("{\"time\":\"x\"}") == NULL);
 }
 
+/* A tool call: API Activity, the client the actor, the tool the resource. */
+UNIT_TEST(tool_calls_are_api_activity)
+{
+	static const char *const call =
+		"\"mcp_server\":{\"profile\":\"fetch\",\"pid\":90},"
+		"\"mcp\":{\"call\":{\"id\":7,\"tool\":\"get_url\","
+		"\"client\":\"claude-code\",\"number\":3}}";
+	char buf[512];
+	json_object *o, *r;
+
+	snprintf(buf, sizeof(buf), "{" TIME ",\"type\":\"mcp_tool_call\","
+		 "\"phase\":\"start\",%s}", call);
+	o = conv(buf);
+	check_base(unit_failed, o, 6003, 99);
+	CHECK_STR(str(o, "actor.app_name"), "claude-code");
+	CHECK_STR(str(o, "api.operation"), "tools/call");
+	CHECK_STR(str(o, "api.request.uid"), "7");
+	CHECK_STR(str(o, "api.service.name"), "fetch");
+	CHECK(!path(o, "api.response") && !path(o, "status_id"));
+	r = json_object_array_get_idx(path(o, "resources"), 0);
+	CHECK_STR(str(r, "name"), "get_url");
+	CHECK_STR(str(o, "src_endpoint.hostname"), "node1");
+	CHECK_STR(str(o, "message"), "mcp_tool_call: get_url (id 7) began");
+	CHECK(num(o, "unmapped.mcp.call.number") == 3);
+	CHECK_STR(str(o, "unmapped.phase"), "start");
+	CHECK(num(o, "severity_id") == 1);
+	json_object_put(o);
+	snprintf(buf, sizeof(buf), "{" TIME ",\"type\":\"mcp_tool_call\","
+		 "\"phase\":\"end\",\"outcome\":\"tool_error\","
+		 "\"duration_ns\":2500000,\"denies\":2,%s}", call);
+	o = conv(buf);
+	check_base(unit_failed, o, 6003, 99);
+	CHECK(num(o, "status_id") == 2);
+	CHECK_STR(str(o, "api.response.error"), "tool_error");
+	CHECK(num(o, "duration") == 2);
+	CHECK(num(o, "severity_id") == 2);
+	CHECK(num(o, "unmapped.denies") == 2);
+	CHECK_STR(str(o, "message"), "mcp_tool_call: get_url (id 7) ended: tool_error, 2 denies");
+	json_object_put(o);
+}
+
+/* The call a kernel event happened in goes along, unmapped. */
+UNIT_TEST(events_keep_their_tool_call)
+{
+	json_object *o = conv("{" TIME ",\"type\":\"network_connect\",\"action\":\"deny\","
+			      "\"network\":{\"daddr\":\"10.0.0.1\",\"dport\":80},"
+			      "\"mcp\":{\"call\":{\"id\":1,\"tool\":\"fetch\"},"
+			      "\"attribution\":\"exact\"}}");
+
+	CHECK_STR(str(o, "unmapped.mcp.call.tool"), "fetch");
+	CHECK_STR(str(o, "unmapped.mcp.attribution"), "exact");
+	json_object_put(o);
+}
+
 UNIT_MAIN("ocsf")

@@ -2,10 +2,11 @@
 /*
  * OCSF 1.1 mapping. Process events become Process Activity (1007), file
  * events File System Activity (1001), network events Network Activity
- * (4001), the agent's start, stop and reloads Application Lifecycle (6002);
- * what has no class (events_lost, policy_error, policy_warning) is a Base
- * Event (0) with a message. What OCSF has no attribute for, the MCP server
- * first, goes to "unmapped" under its native name.
+ * (4001), the agent's start, stop and reloads Application Lifecycle (6002),
+ * MCP tool calls API Activity (6003); what has no class (events_lost,
+ * policy_error, policy_warning) is a Base Event (0) with a message. What
+ * OCSF has no attribute for, the MCP server and the tool call an event
+ * happened in first, goes to "unmapped" under its native name.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -38,6 +39,8 @@ static const struct klass K_FILE = { 1001, "File System Activity", 1,
 static const struct klass K_NETWORK = { 4001, "Network Activity", 4,
 					"Network Activity" };
 static const struct klass K_APP = { 6002, "Application Lifecycle", 6,
+				    "Application Activity" };
+static const struct klass K_API = { 6003, "API Activity", 6,
 				    "Application Activity" };
 static const struct klass K_BASE = { 0, "Base Event", 0, "Uncategorized" };
 
@@ -287,6 +290,7 @@ static json_object *unmapped(json_object *native)
 
 	add_str(u, "type", get_str(native, "type"));
 	add_ref(u, "mcp_server", get(native, "mcp_server"));
+	add_ref(u, "mcp", get(native, "mcp"));
 	add_str(u, "action", get_str(native, "action"));
 	add_str(u, "rule", get_str(native, "rule"));
 	np = get(native, "process");
@@ -511,6 +515,88 @@ static json_object *agent_event(json_object *native, const struct ocsf_ctx *c,
 }
 
 /*
+ * A tool call's start or end: the client (actor.app_name) called
+ * tools/call (api.operation) of the server (api.service.name, its
+ * profile) on the tool (resources[0]); the outcome at the end is the
+ * response and the status.
+ */
+static json_object *tool_call_event(json_object *native,
+				    const struct ocsf_ctx *c)
+{
+	json_object *call = get(get(native, "mcp"), "call"), *id;
+	const char *phase = get_str(native, "phase");
+	const char *outcome = get_str(native, "outcome");
+	const char *tool = get_str(call, "tool");
+	json_object *o, *a, *api, *x, *res, *u;
+	bool end = phase && !strcmp(phase, "end");
+	__s64 v, denies = 0;
+	char buf[300];
+	int status = 0;
+
+	o = header(&K_API, 99, "Other", native, c, false);
+	get_int(native, "denies", &denies);
+	set_severity(o, denies ? SEV_LOW : SEV_INFO);
+	a = json_object_new_object();
+	add_str(a, "app_name", get_str(call, "client"));
+	json_object_object_add(o, "actor", a);
+	api = json_object_new_object();
+	add_str(api, "operation", "tools/call");
+	x = json_object_new_object();
+	id = get(call, "id");
+	if (id)
+		add_str(x, "uid", json_object_get_string(id));
+	json_object_object_add(api, "request", x);
+	x = json_object_new_object();
+	add_str(x, "name", get_str(get(native, "mcp_server"), "profile"));
+	json_object_object_add(api, "service", x);
+	if (end) {
+		x = json_object_new_object();
+		add_str(x, "message", outcome);
+		if (outcome && (!strcmp(outcome, "error") ||
+				!strcmp(outcome, "tool_error")))
+			add_str(x, "error", outcome);
+		json_object_object_add(api, "response", x);
+		status = !outcome ? 0 : !strcmp(outcome, "ok") ? 1 :
+			 !strcmp(outcome, "error") ||
+			 !strcmp(outcome, "tool_error") ? 2 : 99;
+	}
+	json_object_object_add(o, "api", api);
+	if (end) {
+		add_int(o, "status_id", status);
+		add_str(o, "status", status == 1 ? "Success" :
+			status == 2 ? "Failure" : status == 99 ? "Other" :
+			"Unknown");
+		if (get_int(native, "duration_ns", &v))
+			add_int(o, "duration", v / 1000000);
+	}
+	res = json_object_new_array();
+	x = json_object_new_object();
+	add_str(x, "name", tool);
+	add_str(x, "type", "MCP tool");
+	json_object_array_add(res, x);
+	json_object_object_add(o, "resources", res);
+	x = json_object_new_object();
+	add_str(x, "hostname", c->hostname ? c->hostname : "localhost");
+	json_object_object_add(o, "src_endpoint", x);
+	add_device(o, c);
+	if (end)
+		snprintf(buf, sizeof(buf), "%s (id %s) ended: %s, %lld denies",
+			 tool ?: "?", id ? json_object_get_string(id) : "?",
+			 outcome ?: "?", (long long)denies);
+	else
+		snprintf(buf, sizeof(buf), "%s (id %s) began",
+			 tool ?: "?", id ? json_object_get_string(id) : "?");
+	add_message(o, native, buf);
+	u = unmapped(native);
+	add_str(u, "phase", phase);
+	add_str(u, "outcome", outcome);
+	add_ref(u, "duration_ns", get(native, "duration_ns"));
+	add_ref(u, "denies", get(native, "denies"));
+	json_object_object_add(o, "unmapped", u);
+	return o;
+}
+
+/*
  * events_lost, policy_error, policy_warning, agent_tamper, and any type
  * added later.
  */
@@ -574,5 +660,7 @@ json_object *ocsf_from_native(json_object *native, const struct ocsf_ctx *c)
 	if (!strcmp(type, "agent_start") || !strcmp(type, "agent_stop") ||
 	    !strcmp(type, "policy_load"))
 		return agent_event(native, c, type);
+	if (!strcmp(type, "mcp_tool_call"))
+		return tool_call_event(native, c);
 	return base_event(native, c, type);
 }
