@@ -9,8 +9,9 @@ connect from the server's own timer between calls is idle."""
 import hashlib
 import json
 import os
+import threading
 
-from lib import case, check, open_policy
+from lib import Agent, case, check, open_policy
 from test_mcp import MCP, NODE, McpEnv, iso_ns
 
 SERVER = os.path.join(MCP, "injected-server.mjs")
@@ -192,6 +193,58 @@ def serialized_cancel():
         tc = [e["mcp"]["call"]["tool"] for e in env.agent.events[mark:]
               if e["type"] == "mcp_tool_call" and e["phase"] == "start"]
         check(tc == ["spawn"], f"calls begun: {tc}")
+
+
+@case("calls/an_agent_restart_mid_call_follows_it_to_its_end")
+def restart_mid_call():
+    """A call (hold) runs when the agent is stopped and the next starts on
+    the same pins: the new agent adopts the session page, names the held
+    call in a deny made after the restart, and writes its end (not a
+    second start) when it is released."""
+    with McpEnv(policy) as env:
+        go = os.path.join(env.env.tmp, f"go-{os.getpid()}")
+        calls = [{"tool": "hold", "arguments": {}, "async": True},
+                 {"await_file": go},
+                 {"tool": "fetch", "arguments": {"url": "http://127.0.0.1:9/r"}},
+                 {"tool": "release", "arguments": {}}]
+        cmd = env.as_user(env.wrapped("default", [NODE, SERVER]))
+        out = {}
+
+        def run():
+            try:
+                out["seen"] = env.client(cmd[0], cmd[1:], calls, cwd=MCP)[0]
+            except BaseException as e:     # reported by the main thread
+                out["error"] = e
+        t = threading.Thread(target=run)
+        t.start()
+        try:
+            env.agent.wait(lambda e: e["type"] == "mcp_tool_call" and
+                           e["phase"] == "start" and e["mcp"]["call"]["tool"] == "hold",
+                           timeout=60, what="hold's start")
+            old = env.agent
+            pol = json.load(open(old.policy))
+            old.stop(uninstall=False)
+            env.agent = env.env.agent = Agent(policy=pol, cgroup=env.env.cg,
+                                              pin=old.pin, state=old.state)
+            start = env.agent.wait(lambda e: e["type"] == "agent_start")
+            check(start["agent"]["adopted"] == "all", f"{start['agent']}")
+        finally:
+            open(go, "w").close()
+            t.join(150)
+        if "error" in out:
+            raise out["error"]
+        seen = out.get("seen") or {}
+        check(seen.get("connected") and len(seen.get("results", [])) == 3,
+              f"the session: {seen}")
+        evs = env.agent.events
+        net = [e for e in evs if e["type"] == "network_connect" and
+               e.get("action") == "deny" and "mcp" in e]
+        check(net and sorted(c["tool"] for c in net[0]["mcp"].get("calls", [])) ==
+              ["fetch", "hold"], f"the deny after the restart: {[e['mcp'] for e in net]}")
+        tc = [(e["mcp"]["call"]["tool"], e["phase"], e.get("outcome"))
+              for e in evs if e["type"] == "mcp_tool_call"]
+        check(("hold", "end", "ok") in tc and ("hold", "start", None) not in tc and
+              ("fetch", "start", None) in tc, f"the new agent's calls: {tc}")
 
 
 @case("calls/a_timer_between_calls_is_idle")

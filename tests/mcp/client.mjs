@@ -7,18 +7,20 @@
 //
 // SCRIPT: {"command": "...", "args": [...], "env": {...}, "cwd": "...",
 //          "calls": [{"tool": "read_text_file", "arguments": {...},
-//                     "async": bool, "cancel": bool}, ...],
+//                     "async": bool, "cancel": bool}
+//                    | {"await_file": PATH}, ...],
 //          "await_log": "prefix"}
 // An "async" call is not waited for before the next (its result comes in
 // the order the calls were made, after the others); a "cancel" call is
-// aborted right after it is sent; with "await_log" the
+// aborted right after it is sent; an "await_file" step waits for the test
+// to make PATH (no result); with "await_log" the
 // client waits for a log message from the server starting so, then
 // closes.
 // Prints one JSON object: what the client saw, for the test to assert on:
 //   {"connected": bool, "server": {"name", "version"} | null,
 //    "results": [{"tool", "isError", "text"} | {"tool", "error": {"code",
 //    "message"}}], "closed_early": bool, "stderr": "..."}
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -73,6 +75,12 @@ try {
 		}
 	};
 	for (const call of script.calls ?? []) {
+		if (call.await_file) {
+			// A step, not a call: go on once the test made the file.
+			while (!existsSync(call.await_file))
+				await new Promise((r) => setTimeout(r, 10));
+			continue;
+		}
 		if (call.async) {
 			pending.push(one(call));
 			continue;
