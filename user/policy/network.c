@@ -461,23 +461,32 @@ static int net_raw(struct ctx *c, const char *key, struct json_object *v,
 	return err;
 }
 
-int parse_network(struct ctx *c, const char *key, struct json_object *net,
-		  void *prof)
+static const struct key_handler net_keys[] = {
+	{ "default", net_default, false },
+	{ "allow", net_list, false },
+	{ "deny", net_list, false },
+	{ "audit", net_list, false },
+	{ "raw_sockets", net_raw, false },
+	{ NULL },
+};
+
+/* A "network" object, its keys @keys, into @prof's rules. */
+static int net_object(struct ctx *c, struct json_object *net,
+		      const struct key_handler *keys, struct profile *prof,
+		      __u32 *default_id)
 {
-	static const struct key_handler keys[] = {
-		{ "default", net_default, false },
-		{ "allow", net_list, false },
-		{ "deny", net_list, false },
-		{ "audit", net_list, false },
-		{ "raw_sockets", net_raw, false },
-		{ NULL },
-	};
-	struct net_walk w = { .prof = prof };
+	struct net_walk w = { .prof = prof, .default_id = default_id };
 	__u32 first_id = (__u32)c->p->nrule_names;
 	int err;
 
 	err = walk_object(c, net, keys, WALK_DOCUMENT, &w);
 	return err ? err : finalize_net(c, prof, first_id);
+}
+
+int parse_network(struct ctx *c, const char *key, struct json_object *net,
+		  void *prof)
+{
+	return net_object(c, net, net_keys, prof, NULL);
 }
 
 /* A tool fence's "network": @prof holds its rules, no raw_sockets. */
@@ -492,10 +501,6 @@ int parse_fence_network(struct ctx *c, const char *key,
 		{ "audit", net_list, false },
 		{ NULL },
 	};
-	struct net_walk w = { .prof = prof, .default_id = default_id };
-	__u32 first_id = (__u32)c->p->nrule_names;
-	int err;
 
-	err = walk_object(c, net, keys, WALK_DOCUMENT, &w);
-	return err ? err : finalize_net(c, prof, first_id);
+	return net_object(c, net, keys, prof, default_id);
 }

@@ -164,9 +164,7 @@ static int fence_parse(struct ctx *c, struct profile *prof,
 	int err;
 
 	w.net.net_default = MW_ACTION_ALLOW;
-	err = expect_type(c, obj, json_type_object);
-	if (!err)
-		err = walk_object(c, obj, keys, WALK_DOCUMENT, &w);
+	err = walk_object(c, obj, keys, WALK_DOCUMENT, &w);
 	out->net_default = w.net.net_default;
 	out->default_id = w.default_id;
 	out->net = w.net.net;
