@@ -39,27 +39,25 @@ struct relay {
 	struct serial ser;
 };
 
-static bool is_call(const struct rpc_msg *m)
-{
-	return m->kind == RPC_REQUEST && !strcmp(m->method, "tools/call");
-}
-
 /* Serialising, with a call running or waiting: the client's next waits. */
 static bool serial_gate(struct relay *r)
 {
 	return session_serial(&r->sw) && (r->sw.n || serial_busy(&r->ser));
 }
 
-/* No call runs (or the option went): the oldest held one goes on. */
+/*
+ * No call runs (or the option went): the oldest held one goes on. Called
+ * at the top of each turn of relay(), before its poll: a held call waits
+ * for a response, a cancel or its forerunner's last byte, each of which
+ * happens within a turn.
+ */
 static void serial_pass(struct relay *r)
 {
 	struct rpc_msg m;
 
 	if (r->sw.n && session_serial(&r->sw))
 		return;
-	if (r->dirs[FROM_CLIENT].dead)
-		serial_clear(&r->ser);
-	else if (serial_next(&r->ser, &m))
+	if (serial_next(&r->ser, &m))
 		session_on_msg(&r->sw, FROM_CLIENT, &m);	/* begun first */
 }
 
@@ -75,7 +73,8 @@ static void on_rpc(void *arg, const struct rpc_msg *m)
 	struct relay *r = d->r;
 	size_t start = d->seg_end - m->bytes;
 
-	if (d->d == FROM_CLIENT && !d->dead && is_call(m) && serial_gate(r) &&
+	if (d->d == FROM_CLIENT && !d->dead &&
+	    rpc_is(m, RPC_REQUEST, "tools/call") && serial_gate(r) &&
 	    m->bytes <= d->seg_end && start >= d->head &&
 	    serial_hold(&r->ser, m, d->buf + start, m->bytes)) {
 		memmove(d->buf + start, d->buf + d->seg_end,
@@ -84,11 +83,10 @@ static void on_rpc(void *arg, const struct rpc_msg *m)
 		d->cut = m->bytes;
 		return;
 	}
-	if (d->d == FROM_CLIENT && m->kind == RPC_NOTIFICATION &&
-	    !strcmp(m->method, "notifications/cancelled"))
+	if (d->d == FROM_CLIENT &&
+	    rpc_is(m, RPC_NOTIFICATION, "notifications/cancelled"))
 		serial_cancel(&r->ser, m->request_id, m->request_id_is_str);
 	session_on_msg(&r->sw, d->d, m);
-	serial_pass(r);
 }
 
 static void dir_compact(struct dir *d)

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <nettle/sha2.h>
 
 #define RPC_DEPTH_MAX	1024
@@ -74,6 +75,13 @@ struct rpc_scanner {
 	char stack[RPC_DEPTH_MAX];	/* '{' or '[' */
 	unsigned char state[RPC_DEPTH_MAX + 1];	/* see jsonrpc.c */
 };
+
+/* @m is a @kind (request or notification) of @method. */
+static inline bool rpc_is(const struct rpc_msg *m, enum rpc_kind kind,
+			  const char *method)
+{
+	return m->kind == kind && !strcmp(m->method, method);
+}
 
 void rpc_scanner_init(struct rpc_scanner *s,
 		      void (*on_msg)(void *arg, const struct rpc_msg *m),

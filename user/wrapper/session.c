@@ -106,16 +106,14 @@ void session_on_msg(void *arg, enum interpose_dir dir, const struct rpc_msg *m)
 
 	if (!w->page)
 		return;
-	if (dir == FROM_CLIENT && m->kind == RPC_REQUEST &&
-	    !strcmp(m->method, "initialize")) {
+	if (dir == FROM_CLIENT && rpc_is(m, RPC_REQUEST, "initialize")) {
 		copy_str(w->page->client, sizeof(w->page->client), m->client);
 		copy_str(w->page->client_version,
 			 sizeof(w->page->client_version), m->client_version);
-	} else if (dir == FROM_CLIENT && m->kind == RPC_REQUEST &&
-		   !strcmp(m->method, "tools/call")) {
+	} else if (dir == FROM_CLIENT && rpc_is(m, RPC_REQUEST, "tools/call")) {
 		call_begin(w, m);
-	} else if (dir == FROM_CLIENT && m->kind == RPC_NOTIFICATION &&
-		   !strcmp(m->method, "notifications/cancelled") &&
+	} else if (dir == FROM_CLIENT &&
+		   rpc_is(m, RPC_NOTIFICATION, "notifications/cancelled") &&
 		   (i = call_find(w, m->request_id, m->request_id_is_str)) >= 0) {
 		call_end(w, i, MW_CALL_CANCELLED);
 	} else if (dir == FROM_SERVER && m->kind == RPC_RESPONSE &&
