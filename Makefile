@@ -104,7 +104,7 @@ $(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*) | $(OUT)/fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
 		-Wno-unused-parameter -fsanitize=fuzzer,address,undefined \
-		-Iuser -Iinclude $(filter %.c,$^) -lnettle -o $@
+		-Iuser -Iinclude $(filter %.c,$^) -lnettle -ljson-c -o $@
 
 unit: $(UNIT_BINS) $(FUZZ_BINS)
 	$(Q)tests/run --unit-only

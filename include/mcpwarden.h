@@ -172,6 +172,7 @@ enum mw_call_flags {
 	MW_CALL_ARGS		= 64,	/* arguments_sha256 is set */
 	/* tool is not the name: empty, or cut (longer than MW_CALL_TOOL_MAX - 1) */
 	MW_CALL_TOOL_CUT	= 128,
+	MW_CALL_ARGS_TEXT	= 256,	/* its arguments are in the page's args */
 };
 
 /* One tool call, in a session page's log. */
@@ -190,6 +191,31 @@ struct mw_call {
 /* mw_session.flags: what the server's profile asks of its interposer. */
 enum {
 	MW_SESSION_SERIAL	= 1,	/* mcp.serialize_calls */
+	MW_SESSION_ARGS		= 2,	/* mcp.arguments "full": write them */
+};
+
+/*
+ * mcp.arguments "full": the page's map has MW_ARGS_SLOTS more entries,
+ * each a call's arguments as the client sent them (strings longer than
+ * MW_ARGS_STR_MAX bytes of JSON text cut short), the call numbered n at
+ * entry 1 + (n - 1) % MW_ARGS_SLOTS. Userspace only: the hooks never read
+ * them; the agent redacts them (mcp.redact) for the call's start event.
+ */
+#define MW_ARGS_SLOTS		16
+#define MW_ARGS_TEXT_MAX	16384
+#define MW_ARGS_STR_MAX		256
+
+enum mw_args_flags {
+	MW_ARGS_CUT		= 1,	/* strings were cut short */
+	MW_ARGS_OVER		= 2,	/* longer than MW_ARGS_TEXT_MAX: no text */
+};
+
+struct mw_call_args {
+	__u32 seq;		/* odd while the interposer writes it */
+	__u32 number;		/* the call's */
+	__u32 len;		/* of text */
+	__u32 flags;		/* enum mw_args_flags */
+	char text[MW_ARGS_TEXT_MAX];
 };
 
 struct mw_session {

@@ -220,12 +220,14 @@ struct {
 
 /*
  * MCP sessions (mcpwarden.h): a page per wrapped server with an
- * interposer, which maps it; the agent makes each and puts it here.
+ * interposer, which maps it; the agent makes each and puts it here. The
+ * page is entry 0; a session with arguments has their slots after it
+ * (BPF_F_INNER_MAP: maps of either size fit).
  */
 struct mw_session_page {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
 	/* Sizes, not types: the agent makes the pages without BTF. */
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(struct mw_session));

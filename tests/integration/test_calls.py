@@ -172,6 +172,61 @@ def serialized():
               f"fetch began before spawn ended: {tc}")
 
 
+def args_policy(env):
+    p = serial_policy(env)
+    p["profiles"]["default"]["mcp"]["arguments"] = "full"
+    return p
+
+
+@case("calls/full_arguments_are_redacted_and_cut")
+def full_arguments():
+    """mcp.arguments "full" (with serialize_calls, so that a call waits
+    in the interposer with its arguments): each start event carries the
+    arguments as sent, but a key of the default redact list shows
+    "[redacted]" and its value is nowhere in the agent's output; a 10 kB
+    string is cut short (at a character: the rest is a prefix); arguments
+    past the slot are left out, with why; the digest is always of the
+    arguments as sent, and deny events carry the digest only."""
+    secret = "s3cr3t-" + os.urandom(6).hex()
+    big = "\u00e9" * 5000
+    with McpEnv(args_policy) as env:
+        calls = [SPAWN_CONNECT,
+                 {"tool": "fetch", "async": True,
+                  "arguments": {"url": "http://127.0.0.1:9/t", "api_token": secret}},
+                 {"tool": "write_file",
+                  "arguments": {"path": "/nonexistent/mw-args", "content": big}},
+                 {"tool": "read_file",
+                  "arguments": {"path": env.key, "pad": ["x" * 100] * 200}}]
+        mark, seen = session(env, calls)
+        env.agent.barrier()
+        evs = env.agent.events[mark:]
+        starts = {e["mcp"]["call"]["tool"]: e["mcp"]["call"] for e in evs
+                  if e["type"] == "mcp_tool_call" and e["phase"] == "start"}
+        check(sorted(starts) == sorted(c["tool"] for c in calls), f"starts: {starts}")
+        for call in calls:
+            c = starts[call["tool"]]
+            check(c["arguments_sha256"] == args_sha(call["arguments"]),
+                  f"{call['tool']}: the digest is not of the arguments as sent")
+        f = starts["fetch"]
+        check(f.get("arguments") == {"url": "http://127.0.0.1:9/t",
+                                     "api_token": "[redacted]"} and
+              f.get("arguments_redacted") == 1, f"fetch: {f}")
+        check(starts["spawn"].get("arguments") == SPAWN_CONNECT["arguments"] and
+              "arguments_truncated" not in starts["spawn"], f"spawn: {starts['spawn']}")
+        w = starts["write_file"]
+        content = w.get("arguments", {}).get("content", "")
+        check(w.get("arguments_truncated") is True and content and
+              big.startswith(content) and len(content.encode()) <= 256 and
+              w["arguments"]["path"] == "/nonexistent/mw-args", f"write_file: {w}")
+        r = starts["read_file"]
+        check("arguments" not in r and r.get("arguments_omitted") == "too_large",
+              f"read_file: {r}")
+        check(secret not in json.dumps(evs), "the redacted value is in the output")
+        net = denies(env, mark, "network_connect")
+        check(net and not any("arguments" in e["mcp"].get("call", {}) for e in net),
+              f"deny events: {[e['mcp'] for e in net]}")
+
+
 @case("calls/a_held_call_the_client_cancels_never_runs")
 def serialized_cancel():
     """Serialised, a fetch sent while a spawn runs waits in the

@@ -361,7 +361,7 @@ UNIT_TEST(mcp_call_of_a_decision)
 		struct mw_server s = { .pid = 90, .profile = 3,
 				       .session = 7u << 16 | 1 };
 
-		event_tool_call(&e, &w, &m, &s, test_page, &d, true, 3, false);
+		event_tool_call(&e, &w, &m, &s, test_page, &d, NULL, true, 3, false);
 		o = jw_parse(&w);
 		CHECK_STR(get(o, "type"), "mcp_tool_call");
 		CHECK_STR(get(o, "phase"), "end");

@@ -252,4 +252,127 @@ UNIT_TEST(random_bytes_never_crash)
 	CHECK(1);
 }
 
+/* The arguments a scan keeps (mcp.arguments "full"), of its last call. */
+struct kept {
+	bool has;
+	char text[MW_ARGS_TEXT_MAX + 1];
+	size_t len;
+	unsigned int flags;
+	unsigned char sha[SHA256_DIGEST_SIZE];
+};
+
+static void on_kept(void *arg, const struct rpc_msg *m)
+{
+	struct kept *k = arg;
+
+	if (!m->args)
+		return;
+	k->has = true;
+	memcpy(k->text, m->args, m->args_len);
+	k->text[m->args_len] = '\0';
+	k->len = m->args_len;
+	k->flags = m->args_flags;
+	memcpy(k->sha, m->arguments_sha256, sizeof(k->sha));
+}
+
+static struct kept *keep(const char *text, size_t chunk, bool on)
+{
+	struct rpc_scanner *sc = malloc(sizeof(*sc));
+	struct kept *k = calloc(1, sizeof(*k));
+	size_t off, n, len = strlen(text);
+
+	rpc_scanner_init(sc, on_kept, k);
+	sc->keep_args = on;
+	for (off = 0; off < len; off += n) {
+		n = chunk && len - off > chunk ? chunk : len - off;
+		rpc_feed(sc, text + off, n);
+	}
+	free(sc);
+	return k;
+}
+
+/* A tools/call line whose arguments are @args. */
+static char *call_line(const char *args)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"write_file\",\"arguments\":";
+	char *line = malloc(sizeof(head) + strlen(args) + 8);
+
+	sprintf(line, "%s%s}}\n", head, args);
+	return line;
+}
+
+UNIT_TEST(arguments_kept_as_sent)
+{
+	static const char args[] = "{\"path\": \"/tmp/a b\",\"n\":[1,-2.5e3,true,null,{}],\"s\":\"\\u00e9\\n\"}";
+	unsigned char sha[SHA256_DIGEST_SIZE];
+	char *line = call_line(args);
+	size_t chunks[] = { 0, 1, 7, 64 };
+	struct kept *k;
+
+	sha_of(args, sha);
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		k = keep(line, chunks[i], true);
+		CHECK(k->has);
+		CHECK_STR(k->text, args);
+		CHECK(k->flags == 0);
+		CHECK(!memcmp(k->sha, sha, sizeof(sha)));
+		free(k);
+	}
+	k = keep(line, 0, false);
+	CHECK(!k->has);		/* not asked: nothing kept */
+	free(k);
+	free(line);
+}
+
+/* Each string cut short is still a JSON string, cut where a character starts. */
+UNIT_TEST(long_strings_cut_at_a_character)
+{
+	static const char *units[] = { "a", "\xc3\xa9", "\xf0\x9f\x98\x80",
+				       "\\u00e9", "\\\"", "\\ud83d\\ude00" };
+	char args[4096], *line;
+	struct kept *k;
+	size_t u, i, off;
+
+	for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+		off = sprintf(args, "{\"path\":\"/x\",\"content\":\"");
+		for (i = 0; i < 300; i++)
+			off += sprintf(args + off, "%s", units[u]);
+		sprintf(args + off, "\",\"mode\":1}");
+		line = call_line(args);
+		for (size_t chunk = 0; chunk < 8; chunk += 3) {
+			k = keep(line, chunk, true);
+			CHECK(k->has && (k->flags & MW_ARGS_CUT));
+			CHECK(k->len <= 35 + MW_ARGS_STR_MAX + strlen(units[u]));
+			CHECK(!strncmp(k->text, "{\"path\":\"/x\",\"content\":\"",
+				       24));
+			CHECK(k->len > 12 && !strcmp(k->text + k->len - 11,
+						     "\",\"mode\":1}"));
+			/* Whole units only: the content is a run of them. */
+			off = k->len - 11 - 24;
+			CHECK(off % strlen(units[u]) == 0);
+			CHECK(off >= MW_ARGS_STR_MAX - 2 * strlen(units[u]) - 2);
+			free(k);
+		}
+		free(line);
+	}
+}
+
+UNIT_TEST(arguments_past_the_slot_are_kept_as_none)
+{
+	size_t n = 2 * MW_ARGS_TEXT_MAX / 100, i, off = 0;
+	char *args = malloc(n * 100 + 16), *line;
+	struct kept *k;
+
+	args[off++] = '[';
+	for (i = 0; i < n; i++)
+		off += sprintf(args + off, "%s\"%096zu\"", i ? "," : "", i);
+	strcpy(args + off, "]");
+	line = call_line(args);
+	k = keep(line, 4096, true);
+	CHECK(k->has && (k->flags & MW_ARGS_OVER) && k->len == 0);
+	free(k);
+	free(line);
+	free(args);
+}
+
 UNIT_MAIN("jsonrpc")

@@ -288,7 +288,8 @@ UNIT_TEST(tool_calls_are_api_activity)
 	static const char *const call =
 		"\"mcp_server\":{\"profile\":\"fetch\",\"pid\":90},"
 		"\"mcp\":{\"call\":{\"id\":7,\"tool\":\"get_url\","
-		"\"client\":\"claude-code\",\"number\":3}}";
+		"\"client\":\"claude-code\",\"arguments\":{\"url\":\"https://x\"},"
+		"\"number\":3}}";
 	char buf[512];
 	json_object *o, *r;
 
@@ -299,6 +300,7 @@ UNIT_TEST(tool_calls_are_api_activity)
 	CHECK_STR(str(o, "actor.app_name"), "claude-code");
 	CHECK_STR(str(o, "api.operation"), "tools/call");
 	CHECK_STR(str(o, "api.request.uid"), "7");
+	CHECK_STR(str(o, "api.request.data.url"), "https://x");
 	CHECK_STR(str(o, "api.service.name"), "fetch");
 	CHECK(!path(o, "api.response") && !path(o, "status_id"));
 	r = json_object_array_get_idx(path(o, "resources"), 0);

@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 #include "lib/time.h"
 #include "daemon/state.h"
+#include "kernel/calls.h"
 #include "kernel/mounts.h"
 #include "kernel/scan.h"
 #include "lib/hostpath.h"
@@ -111,13 +112,30 @@ void daemon_emit_record(struct daemon *d)
 	output_emit_record(&d->out, &d->line, &d->meta);
 }
 
+static const struct profile *profile_of(const struct daemon *d, __u32 id)
+{
+	return policy_profile(d->policy, profile_ids_name(&d->maps.ids, id));
+}
+
 static void on_call(void *arg, const struct session *s, const struct mw_call *c,
 		    bool end, __u64 denies, bool unfinished)
 {
+	static struct mw_call_args raw;	/* 16 KiB: not on the stack */
+	const struct profile *pr = profile_of(arg, s->server.profile);
 	struct daemon *d = arg;
+	struct call_args a;
+	bool args;
 
+	/* Shown only while the profile (a reload too) still asks for them. */
+	args = !end && s->args && (c->flags & MW_CALL_ARGS_TEXT) && pr &&
+	       pr->arguments_full;
+	if (args)
+		call_args_build(&a, session_args(s->page, c->number, &raw) ?
+				&raw : NULL, pr->redact, pr->nredact);
 	event_tool_call(&d->ev, &d->call_line, &d->call_meta, &s->server,
-			s->page, c, end, denies, unfinished);
+			s->page, c, args ? &a : NULL, end, denies, unfinished);
+	if (args)
+		call_args_release(&a);
 	output_emit_record(&d->out, &d->call_line, &d->call_meta);
 }
 
@@ -146,14 +164,22 @@ void daemon_session_end(struct daemon *d, __u32 session)
 	calls_lost_report(d);
 }
 
-static __u32 profile_session_flags(void *arg, const struct mw_server *server)
+bool daemon_profile_args(const struct daemon *d, __u32 profile)
+{
+	const struct profile *pr = profile_of(d, profile);
+
+	return pr && pr->arguments_full;
+}
+
+static __u32 profile_session_flags(void *arg, const struct session *s)
 {
 	struct daemon *d = arg;
-	const struct profile *pr;
+	const struct profile *pr = profile_of(d, s->server.profile);
 
-	pr = policy_profile(d->policy, profile_ids_name(&d->maps.ids,
-							 server->profile));
-	return pr && pr->serialize_calls ? MW_SESSION_SERIAL : 0;
+	if (!pr)
+		return 0;
+	return (pr->serialize_calls ? MW_SESSION_SERIAL : 0) |
+	       (pr->arguments_full && s->args ? MW_SESSION_ARGS : 0);
 }
 
 void daemon_session_flags(struct daemon *d)

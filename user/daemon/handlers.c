@@ -116,8 +116,9 @@ static json_object *track_peer(struct daemon *d, const struct control_peer *peer
 	server->profile = id;
 	server->start_time = pi.start_time;
 	/* The wrapper's interposer maps the page (fd): before the tracking. */
-	if (fd && (ret = sessions_new(&d->sessions, server, &server->session,
-				      fd)))
+	if (fd && (ret = sessions_new(&d->sessions, server,
+				      daemon_profile_args(d, id),
+				      &server->session, fd)))
 		log_msg("pid %d: no MCP session page: %s; its events name no tool call",
 			peer->pid, strerror(-ret));
 	ret = maps_track(&d->maps, NULL, peer->pid, pi.start_time,

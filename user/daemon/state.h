@@ -91,6 +91,8 @@ void daemon_scan_calls(struct daemon *d, __u32 session);
 void daemon_session_end(struct daemon *d, __u32 session);
 /* Each session page's flags from its server's profile (mcp options). */
 void daemon_session_flags(struct daemon *d);
+/* Profile @profile wants its calls' arguments (mcp.arguments "full"). */
+bool daemon_profile_args(const struct daemon *d, __u32 profile);
 /* state.json for the next agent: rule names, losses reported. */
 void daemon_save_state(struct daemon *d);
 int ep_add(struct daemon *d, int fd, struct ep_src *src, int kind);

@@ -27,6 +27,58 @@ bool session_call(const struct mw_session *page, __u32 number,
 	return false;
 }
 
+static struct mw_call_args *args_slot(const struct mw_session *page,
+				      __u32 number)
+{
+	return (struct mw_call_args *)(page + 1 + (number - 1) % MW_ARGS_SLOTS);
+}
+
+bool session_args(const struct mw_session *page, __u32 number,
+		  struct mw_call_args *out)
+{
+	const struct mw_call_args *a = args_slot(page, number);
+	__u32 seq, len;
+	int tries;
+
+	if (!number)
+		return false;
+	for (tries = 0; tries < 64; tries++) {
+		seq = __atomic_load_n(&a->seq, __ATOMIC_ACQUIRE);
+		if (seq & 1)
+			continue;
+		out->number = __atomic_load_n(&a->number, __ATOMIC_RELAXED);
+		out->flags = __atomic_load_n(&a->flags, __ATOMIC_RELAXED);
+		len = __atomic_load_n(&a->len, __ATOMIC_RELAXED);
+		out->len = len < MW_ARGS_TEXT_MAX ? len : MW_ARGS_TEXT_MAX - 1;
+		memcpy(out->text, a->text, out->len);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&a->seq, __ATOMIC_RELAXED) != seq)
+			continue;
+		out->text[out->len] = '\0';
+		return out->number == number;
+	}
+	return false;
+}
+
+void session_args_put(struct mw_session *page, __u32 number,
+		      const char *text, size_t len, __u32 flags)
+{
+	struct mw_call_args *a = args_slot(page, number);
+	__u32 seq = __atomic_load_n(&a->seq, __ATOMIC_RELAXED);
+
+	if (len >= MW_ARGS_TEXT_MAX) {
+		len = 0;
+		flags |= MW_ARGS_OVER;
+	}
+	__atomic_store_n(&a->seq, seq | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	a->number = number;
+	a->len = len;
+	a->flags = flags;
+	memcpy(a->text, text, len);
+	__atomic_store_n(&a->seq, (seq | 1) + 1, __ATOMIC_RELEASE);
+}
+
 void session_call_put(struct mw_session *page, const struct mw_call *c)
 {
 	struct mw_call *slot = &page->log[(c->number - 1) % MW_CALL_LOG];

@@ -13,6 +13,14 @@
 
 /* What an mmap of a page takes: its value, to whole pages. */
 #define SESSION_PAGE_BYTES	((sizeof(struct mw_session) + 4095) & ~(size_t)4095)
+/* ... and of a page with the arguments' slots, each an entry of its map. */
+#define SESSION_ARGS_BYTES	(((1 + MW_ARGS_SLOTS) * sizeof(struct mw_session) + \
+				  4095) & ~(size_t)4095)
+
+_Static_assert(sizeof(struct mw_call_args) <= sizeof(struct mw_session),
+	       "an arguments slot is an entry of the page's map");
+_Static_assert(sizeof(struct mw_session) % 8 == 0,
+	       "entries of an array map are 8-byte aligned");
 
 /*
  * A consistent copy of call @number of @page into @out: false if the log
@@ -31,5 +39,16 @@ void session_call_put(struct mw_session *page, const struct mw_call *c);
 /* The writer's side: @page's inflight list becomes @n numbers of @calls. */
 void session_inflight_set(struct mw_session *page, const __u32 *calls,
 			  __u32 n);
+
+/*
+ * The arguments of call @number, from the slots that follow @page in a
+ * mapping of SESSION_ARGS_BYTES, into @out (its text NUL-terminated):
+ * false if the slot holds another call's by now.
+ */
+bool session_args(const struct mw_session *page, __u32 number,
+		  struct mw_call_args *out);
+/* The writer's side: @len bytes of @text (@flags) as call @number's. */
+void session_args_put(struct mw_session *page, __u32 number,
+		      const char *text, size_t len, __u32 flags);
 
 #endif /* MW_CALLS_H */

@@ -22,7 +22,7 @@
 /* Ours no more: the mapping and the fd go, the slot is free here. */
 static void slot_unmap(struct session *s)
 {
-	munmap(s->page, SESSION_PAGE_BYTES);
+	munmap(s->page, s->args ? SESSION_ARGS_BYTES : SESSION_PAGE_BYTES);
 	close(s->fd);
 	free(s->open);
 	memset(s, 0, sizeof(*s));
@@ -38,18 +38,32 @@ static void slot_free(struct sessions *ss, __u32 i)
 	ss->used--;
 }
 
+/* A page, and its arguments' slots if its map has them. */
+static void *page_map(int fd, bool *args)
+{
+	void *p = mmap(NULL, SESSION_ARGS_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, 0);
+
+	*args = p != MAP_FAILED;
+	if (p == MAP_FAILED)
+		p = mmap(NULL, SESSION_PAGE_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fd, 0);
+	return p;
+}
+
 static int slot_map(struct session *s, int fd)
 {
-	void *p = mmap(NULL, SESSION_PAGE_BYTES, PROT_READ | PROT_WRITE,
-		       MAP_SHARED, fd, 0);
+	bool args;
+	void *p = page_map(fd, &args);
 
 	if (p == MAP_FAILED)
 		return -errno;
 	s->open = calloc(SESSION_TRACK_MAX, sizeof(*s->open));
 	if (!s->open) {
-		munmap(p, SESSION_PAGE_BYTES);
+		munmap(p, args ? SESSION_ARGS_BYTES : SESSION_PAGE_BYTES);
 		return -ENOMEM;
 	}
+	s->args = args;
 	s->fd = fd;
 	s->page = p;
 	s->gen = __atomic_load_n(&s->page->gen, __ATOMIC_RELAXED);
@@ -114,9 +128,10 @@ int sessions_adopt(struct sessions *ss, const struct mw_server *server)
 }
 
 int sessions_new(struct sessions *ss, const struct mw_server *server,
-		 __u32 *session, int *fd)
+		 bool args, __u32 *session, int *fd)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	LIBBPF_OPTS(bpf_map_create_opts, opts,
+		    .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
 	struct session *s;
 	__u32 i, zero = 0;
 	int mfd, ret;
@@ -127,7 +142,8 @@ int sessions_new(struct sessions *ss, const struct mw_server *server,
 		return -ENOSPC;
 	s = &ss->slot[i];
 	mfd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mw_session", sizeof(zero),
-			     sizeof(struct mw_session), 1, &opts);
+			     sizeof(struct mw_session),
+			     args ? 1 + MW_ARGS_SLOTS : 1, &opts);
 	if (mfd < 0)
 		return -errno;
 	ret = slot_map(s, mfd);
@@ -147,6 +163,9 @@ int sessions_new(struct sessions *ss, const struct mw_server *server,
 	if (bpf_map_update_elem(ss->outer, &i, &mfd, BPF_ANY)) {
 		ret = -errno;
 		slot_free(ss, i);
+		/* Pins of an older build take pages of one size only. */
+		if (ret == -EINVAL && args)
+			return sessions_new(ss, server, false, session, fd);
 		return ret;
 	}
 	*fd = fcntl(mfd, F_DUPFD_CLOEXEC, 0);
@@ -263,7 +282,7 @@ void sessions_end(struct sessions *ss, __u32 session, session_call_fn fn,
 }
 
 void sessions_flags(struct sessions *ss,
-		    __u32 (*fn)(void *arg, const struct mw_server *server),
+		    __u32 (*fn)(void *arg, const struct session *s),
 		    void *arg)
 {
 	__u32 i;
@@ -271,7 +290,7 @@ void sessions_flags(struct sessions *ss,
 	for (i = 0; i < MW_SESSIONS_MAX; i++)
 		if (ss->slot[i].page)
 			__atomic_store_n(&ss->slot[i].page->flags,
-					 fn(arg, &ss->slot[i].server),
+					 fn(arg, &ss->slot[i]),
 					 __ATOMIC_RELAXED);
 }
 

@@ -28,6 +28,7 @@ struct session {
 	int fd;				/* the page's map */
 	__u32 gen;
 	struct mw_session *page;	/* mapped; NULL: the slot is free */
+	bool args;			/* the arguments' slots follow it */
 	struct mw_server server;	/* whose (calls zero) */
 	__u32 reported;			/* calls 1..reported: start written */
 	__u32 nopen;
@@ -53,12 +54,13 @@ struct sessions {
 /* Pages of pinned map @outer, none adopted yet. A zeroed one closes. */
 int sessions_init(struct sessions *ss, int outer);
 /*
- * A page for the server rooted at @pid (started @start): its session id
- * into *@session and a new fd of its map into *@fd (the caller's, to hand
- * over). -ENOSPC when every slot is taken.
+ * A page for the server rooted at @pid (started @start), with the slots
+ * of its calls' arguments if @args: its session id into *@session and a
+ * new fd of its map into *@fd (the caller's, to hand over). -ENOSPC when
+ * every slot is taken.
  */
 int sessions_new(struct sessions *ss, const struct mw_server *server,
-		 __u32 *session, int *fd);
+		 bool args, __u32 *session, int *fd);
 /*
  * The page of @server's session, which an earlier agent made (a tracked
  * process names it): mapped, its running calls followed. 0, or -errno.
@@ -85,11 +87,11 @@ const struct mw_session *sessions_page(const struct sessions *ss,
 void sessions_end(struct sessions *ss, __u32 session, session_call_fn fn,
 		  void *arg, __u64 *lost);
 /*
- * Each page's flags (MW_SESSION_*) to what @fn says of its server: the
+ * Each page's flags (MW_SESSION_*) to what @fn says of its session: the
  * interposer reads them at each call, so a reload changes them at once.
  */
 void sessions_flags(struct sessions *ss,
-		    __u32 (*fn)(void *arg, const struct mw_server *server),
+		    __u32 (*fn)(void *arg, const struct session *s),
 		    void *arg);
 void sessions_close(struct sessions *ss);
 

@@ -293,10 +293,25 @@ static bool json_number(const char *s)
 	return !*s;
 }
 
+/* "arguments" and what it says of them (@a NULL: the digest only). */
+static void args_write(struct jw *w, const struct call_args *a)
+{
+	if (!a)
+		return;
+	if (a->json)
+		jw_raw(w, "arguments", a->json, a->len);
+	else
+		jw_safe(w, "arguments_omitted", a->omitted);
+	if (a->truncated)
+		jw_bool(w, "arguments_truncated", true);
+	if (a->redacted)
+		jw_int(w, "arguments_redacted", a->redacted);
+}
+
 /* One tool call's object: what the client sent, as the interposer saw it. */
 static void call_obj(struct jw *w, const char *key,
 		     const struct mw_session *page, const struct mw_call *c,
-		     bool version)
+		     bool version, const struct call_args *a)
 {
 	char hex[2 * sizeof(c->args_sha256) + 1];
 	size_t i;
@@ -325,6 +340,7 @@ static void call_obj(struct jw *w, const char *key,
 		hex[sizeof(hex) - 1] = '\0';
 		jw_safe(w, "arguments_sha256", hex);
 	}
+	args_write(w, a);
 	jw_int(w, "number", c->number);
 	jw_close(w, '}');
 }
@@ -336,7 +352,7 @@ static void call_write(struct jw *w, const char *key,
 	struct mw_call c;
 
 	if (session_call(page, number, &c)) {
-		call_obj(w, key, page, &c, false);
+		call_obj(w, key, page, &c, false, NULL);
 		return;
 	}
 	jw_open(w, key, '{');
@@ -380,8 +396,8 @@ static void mcp_write(struct events *e, struct jw *w, struct event_meta *m,
 
 void event_tool_call(struct events *e, struct jw *w, struct event_meta *m,
 		     const struct mw_server *s, const struct mw_session *page,
-		     const struct mw_call *c, bool end, __u64 denies,
-		     bool unfinished)
+		     const struct mw_call *c, const struct call_args *args,
+		     bool end, __u64 denies, bool unfinished)
 {
 	memset(m, 0, sizeof(*m));
 	jw_reset(w);
@@ -395,7 +411,7 @@ void event_tool_call(struct events *e, struct jw *w, struct event_meta *m,
 	jw_safe(w, "type", m->type);
 	server_write(e, w, s);
 	jw_open(w, "mcp", '{');
-	call_obj(w, "call", page, c, true);
+	call_obj(w, "call", page, c, true, end ? NULL : args);
 	jw_close(w, '}');
 	jw_safe(w, "phase", end ? "end" : "start");
 	if (end) {

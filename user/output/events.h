@@ -11,6 +11,7 @@
 #include "lib/jsonstr.h"
 #include "lib/jw.h"
 #include "lib/proc.h"
+#include "output/arguments.h"
 #include "output/proc_cache.h"
 
 struct events {
@@ -52,14 +53,15 @@ struct event_meta {
  * @m filled in; -EINVAL if it is malformed. The fast path: no tree.
  */
 /*
- * mcp_tool_call: the start of call @c of @s's session @page, or (@end) its
- * end with the @denies its events counted; @unfinished: the server's root
- * exited first. Into @w, for output_emit_record() with @m.
+ * mcp_tool_call: the start of call @c of @s's session @page (with its
+ * @args, NULL: the digest only), or (@end) its end with the @denies its
+ * events counted; @unfinished: the server's root exited first. Into @w,
+ * for output_emit_record() with @m.
  */
 void event_tool_call(struct events *e, struct jw *w, struct event_meta *m,
 		     const struct mw_server *s, const struct mw_session *page,
-		     const struct mw_call *c, bool end, __u64 denies,
-		     bool unfinished);
+		     const struct mw_call *c, const struct call_args *args,
+		     bool end, __u64 denies, bool unfinished);
 int event_write(struct events *e, const void *data, size_t size,
 		struct jw *w, struct event_meta *m);
 /* A new event with "time" and "type"; @boot_ns 0 means now. */

@@ -545,6 +545,7 @@ static json_object *tool_call_event(json_object *native,
 	id = get(call, "id");
 	if (id)
 		add_str(x, "uid", json_object_get_string(id));
+	add_ref(x, "data", get(call, "arguments"));	/* mcp.arguments "full" */
 	json_object_object_add(api, "request", x);
 	x = json_object_new_object();
 	add_str(x, "name", get_str(get(native, "mcp_server"), "profile"));

@@ -51,29 +51,6 @@ static int profile_mode(struct ctx *c, const char *key, struct json_object *v,
 	return get_enum(c, v, modes, &prof->mode);
 }
 
-static int mcp_serialize(struct ctx *c, const char *key, struct json_object *v,
-			 void *arg)
-{
-	struct profile *prof = arg;
-	int err = expect_type(c, v, json_type_boolean);
-
-	if (!err)
-		prof->serialize_calls = json_object_get_boolean(v);
-	return err;
-}
-
-/* "mcp": what the interposer of `mcpwarden exec` does with the session. */
-static int parse_mcp(struct ctx *c, const char *key, struct json_object *v,
-		     void *arg)
-{
-	static const struct key_handler keys[] = {
-		{ "serialize_calls", mcp_serialize, false },
-		{ NULL },
-	};
-
-	return walk_object(c, v, keys, WALK_DOCUMENT, arg);
-}
-
 /* "tools" and "idle": parse_tool_fences(), once the profile is known. */
 static int parse_later(struct ctx *c, const char *key, struct json_object *v,
 		       void *arg)
@@ -528,6 +505,7 @@ void policy_free(struct policy *p)
 		free_strv(prof->syscalls, prof->nsyscalls);
 		free_fences(prof->tools, prof->ntools);
 		free_fences(prof->idle, prof->idle ? 1 : 0);
+		free_strv(prof->redact, prof->nredact);
 		free(prof->k8s_namespace);
 		free(prof->k8s_pod);
 		free(prof->k8s_container);

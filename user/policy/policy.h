@@ -91,6 +91,9 @@ struct profile {
 	size_t ntools;
 	struct tool_fence *idle;	/* "idle", or NULL */
 	bool serialize_calls;	/* mcp.serialize_calls: one tool call at a time */
+	bool arguments_full;	/* mcp.arguments "full": in the start events */
+	char **redact;		/* mcp.redact, or the default list if not given */
+	size_t nredact;
 };
 
 struct policy {

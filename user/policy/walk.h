@@ -175,6 +175,9 @@ int parse_fence_network(struct ctx *c, const char *key,
 /* "tools" and "idle", after the rest of @prof (tools.c). */
 int parse_tool_fences(struct ctx *c, struct json_object *obj,
 		      struct profile *prof);
+/* mcp.c: a profile's "mcp" */
+int parse_mcp(struct ctx *c, const char *key, struct json_object *mcp,
+	      void *prof);
 /* select.c: a profile's "select", and the top-level "launchers" */
 int parse_select(struct ctx *c, const char *key, struct json_object *sel,
 		 void *prof);

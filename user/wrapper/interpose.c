@@ -118,6 +118,8 @@ static void dir_read(struct dir *d)
 	}
 	pos = d->len;
 	d->len += n;
+	/* mcp.arguments "full", which a reload may change. */
+	d->sc.keep_args = d->d == FROM_CLIENT && session_args_on(&d->r->sw);
 	while (pos < d->len) {
 		nl = memchr(d->buf + pos, '\n', d->len - pos);
 		d->seg_end = nl ? (size_t)(nl - d->buf) + 1 : d->len;

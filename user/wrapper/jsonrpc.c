@@ -203,13 +203,69 @@ static void value_done(struct rpc_scanner *s, bool is_str)
 		s->state[s->depth] = s->stack[s->depth - 1] == '{' ? O_NEXT : A_NEXT;
 }
 
+/* @n bytes of the arguments' text, into the capture: a string's cut. */
+static void cap_take(struct rpc_capture *k, const char *b, size_t n)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < n && !(k->flags & MW_ARGS_OVER); i++) {
+		c = b[i];
+		if (!k->in_str) {
+			k->in_str = c == '"';
+			k->str = 0;
+		} else if (k->uni) {
+			/* The scanner checked the digits: hex. */
+			k->cp = k->cp << 4 | (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+			if (!--k->uni)
+				k->hi = k->cp >= 0xd800 && k->cp <= 0xdbff;
+		} else if (k->esc) {
+			k->esc = false;
+			k->uni = c == 'u' ? 4 : 0;
+			k->cp = 0;
+		} else if (c == '"') {
+			k->in_str = k->skip = false;
+		} else if ((c & 0xc0) != 0x80) {
+			/* Cut only where a character starts, not in a pair. */
+			if (k->str >= MW_ARGS_STR_MAX && !k->hi)
+				k->skip = true;
+			k->hi = false;
+			k->esc = c == '\\';
+		}
+		if (k->skip && k->in_str) {
+			k->flags |= MW_ARGS_CUT;
+			continue;
+		}
+		if (k->in_str)
+			k->str++;
+		if (k->len == sizeof(k->text)) {
+			k->flags |= MW_ARGS_OVER;
+			break;
+		}
+		k->text[k->len++] = c;
+	}
+}
+
+/* @buf[hash_from, @end) of the arguments' text. */
+static void hash_take(struct rpc_scanner *s, const char *buf, size_t end)
+{
+	sha256_update(&s->sha, end - s->hash_from, (const uint8_t *)buf + s->hash_from);
+	if (s->cap.on)
+		cap_take(&s->cap, buf + s->hash_from, end - s->hash_from);
+}
+
 /* The hashed value ends before @end (exclusive) of @buf. */
 static void hash_end(struct rpc_scanner *s, const char *buf, size_t end)
 {
-	sha256_update(&s->sha, end - s->hash_from, (const uint8_t *)buf + s->hash_from);
+	hash_take(s, buf, end);
 	sha256_digest(&s->sha, SHA256_DIGEST_SIZE, s->m.arguments_sha256);
 	s->m.has_arguments = true;
 	s->hashing = false;
+	if (s->cap.on) {
+		s->m.args = s->cap.text;
+		s->m.args_len = s->cap.flags & MW_ARGS_OVER ? 0 : s->cap.len;
+		s->m.args_flags = s->cap.flags;
+	}
 }
 
 static void end_line(struct rpc_scanner *s, size_t line_bytes)
@@ -378,6 +434,8 @@ static void value_start(struct rpc_scanner *s, size_t i, char c)
 		s->has_result = true;
 	else if (s->capture == C_ARGUMENTS) {
 		sha256_init(&s->sha);
+		memset(&s->cap, 0, offsetof(struct rpc_capture, text));
+		s->cap.on = s->keep_args;
 		s->hashing = true;
 		s->hash_depth = s->depth;
 		s->hash_from = i;
@@ -563,8 +621,7 @@ void rpc_feed(struct rpc_scanner *s, const char *buf, size_t n)
 		structural(s, buf, i, c);
 	}
 	if (s->hashing && !s->broken) {
-		sha256_update(&s->sha, n - s->hash_from,
-			      (const uint8_t *)buf + s->hash_from);
+		hash_take(s, buf, n);
 		s->hash_from = 0;
 	}
 }

@@ -6,7 +6,8 @@
  * newline the line's message, if it was one, is reported. Memory is this
  * struct whatever the peer sends: strings are kept only where a field of
  * interest is, cut at its size; "params.arguments" is hashed as it passes
- * (sha256 of its JSON text as sent), never held; a line nested deeper than
+ * (sha256 of its JSON text as sent), and kept only if asked (rpc_capture:
+ * strings cut short, at most MW_ARGS_TEXT_MAX bytes); a line nested deeper than
  * RPC_DEPTH_MAX, not JSON, or not JSON-RPC is no message, and is ignored.
  */
 #ifndef MW_JSONRPC_H
@@ -16,6 +17,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <nettle/sha2.h>
+#include "mcpwarden.h"
 
 #define RPC_DEPTH_MAX	1024
 #define RPC_ID_MAX	80	/* an id's JSON text, a longer one is cut */
@@ -37,9 +39,31 @@ struct rpc_msg {
 	bool request_id_is_str;
 	bool has_arguments;
 	unsigned char arguments_sha256[SHA256_DIGEST_SIZE];
+	/* Kept (capture on): the text, with MW_ARGS_* flags; NULL if not. */
+	const char *args;
+	size_t args_len;
+	unsigned int args_flags;
 	bool error;			/* a response with "error" */
 	bool is_error;			/* a result with "isError": true */
 	size_t bytes;			/* of the line, its newline too */
+};
+
+/*
+ * params.arguments' text as it passes, for the start events: each string
+ * (a key too) cut after MW_ARGS_STR_MAX bytes of its JSON text, at a
+ * character's start, so that what is kept is still JSON; none at all if
+ * that is longer than the buffer.
+ */
+struct rpc_capture {
+	bool on;		/* keep_args when they began */
+	bool in_str, esc, skip;	/* skip: the rest of this string is cut */
+	int uni;		/* \u digits left */
+	unsigned int cp;	/* their value so far */
+	bool hi;		/* the last character a high surrogate */
+	size_t str;		/* bytes of the string at hand kept */
+	size_t len;
+	unsigned int flags;	/* MW_ARGS_CUT, MW_ARGS_OVER */
+	char text[MW_ARGS_TEXT_MAX];
 };
 
 struct rpc_scanner {
@@ -74,6 +98,8 @@ struct rpc_scanner {
 	/* Last: not cleared per line (a level's state is set as it opens). */
 	char stack[RPC_DEPTH_MAX];	/* '{' or '[' */
 	unsigned char state[RPC_DEPTH_MAX + 1];	/* see jsonrpc.c */
+	struct rpc_capture cap;
+	bool keep_args;		/* the caller's: capture the next arguments */
 };
 
 /* @m is a @kind (request or notification) of @method. */

@@ -22,6 +22,17 @@ bool serial_hold(struct serial *s, const struct rpc_msg *m, const char *b,
 	memcpy(c->bytes, b, n);
 	c->n = n;
 	c->m = *m;
+	c->args = NULL;
+	if (m->args && m->args_len && !(c->args = malloc(m->args_len))) {
+		free(c->bytes);
+		return false;
+	}
+	if (c->args) {
+		memcpy(c->args, m->args, m->args_len);
+		c->m.args = c->args;
+	} else if (m->args) {
+		c->m.args = "";		/* none kept: MW_ARGS_OVER says why */
+	}
 	s->n++;
 	s->bytes += n;
 	return true;
@@ -38,6 +49,7 @@ bool serial_cancel(struct serial *s, const char *id, bool is_str)
 			continue;
 		s->bytes -= c->n;
 		free(c->bytes);
+		free(c->args);
 		/* The younger ones move up a place: the order stays. */
 		for (j = i; j + 1 < s->n; j++)
 			s->q[(s->head + j) % SERIAL_HELD_MAX] =
@@ -56,6 +68,8 @@ bool serial_next(struct serial *s, struct rpc_msg *m)
 		return false;
 	c = &s->q[s->head];
 	*m = c->m;
+	free(s->out_args);
+	s->out_args = c->args;
 	s->out = c->bytes;
 	s->out_head = 0;
 	s->out_len = c->n;
@@ -87,9 +101,11 @@ void serial_clear(struct serial *s)
 {
 	while (s->n) {
 		free(s->q[s->head].bytes);
+		free(s->q[s->head].args);
 		s->head = (s->head + 1) % SERIAL_HELD_MAX;
 		s->n--;
 	}
 	free(s->out);
+	free(s->out_args);
 	memset(s, 0, sizeof(*s));
 }

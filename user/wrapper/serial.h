@@ -9,7 +9,8 @@
  * once, so a server that asks the client something during a call does not
  * wait forever. A held call the client cancels is dropped (the cancel
  * goes on, for a call the server never saw). Memory is bounded: at most
- * SERIAL_HELD_MAX calls and SERIAL_BYTES_MAX bytes wait. A call that does
+ * SERIAL_HELD_MAX calls and SERIAL_BYTES_MAX bytes wait (and the kept
+ * arguments of each, fewer bytes than its line). A call that does
  * not fit (a line longer than the interposer's buffer, or past the
  * bounds) runs at once, with the others: its events are ambiguous, as
  * without the option. The client is read on whatever waits: its answer to
@@ -28,6 +29,7 @@ struct serial_call {
 	struct rpc_msg m;	/* as scanned: begun in the page when passed on */
 	char *bytes;		/* the line, its newline too */
 	size_t n;
+	char *args;		/* m.args' copy, or NULL */
 };
 
 struct serial {
@@ -35,7 +37,7 @@ struct serial {
 	unsigned int head, n;
 	size_t bytes;
 	/* The call passed on last: written before anything else. */
-	char *out;
+	char *out, *out_args;
 	size_t out_head, out_len;
 };
 
@@ -47,8 +49,9 @@ bool serial_hold(struct serial *s, const struct rpc_msg *m, const char *b,
 /* Drop the held call of id @id (@is_str: a string id); true if one was. */
 bool serial_cancel(struct serial *s, const char *id, bool is_str);
 /*
- * The oldest held call, passed on: its message into *@m, its bytes to be
- * written (serial_out()); false if none waits or the last is not written.
+ * The oldest held call, passed on: its message into *@m (its args valid
+ * until the next call), its bytes to be written (serial_out()); false if
+ * none waits or the last is not written.
  */
 bool serial_next(struct serial *s, struct rpc_msg *m);
 /* The passed-on bytes left to write: *@n of them, or NULL. */

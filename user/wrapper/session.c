@@ -12,8 +12,12 @@ bool session_writer_open(struct session_writer *w, int fd)
 	void *p;
 
 	memset(w, 0, sizeof(*w));
-	p = mmap(NULL, SESSION_PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+	p = mmap(NULL, SESSION_ARGS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 fd, 0);
+	w->args = p != MAP_FAILED;
+	if (p == MAP_FAILED)
+		p = mmap(NULL, SESSION_PAGE_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fd, 0);
 	close(fd);
 	if (p == MAP_FAILED)
 		return false;
@@ -55,6 +59,12 @@ static void call_begin(struct session_writer *w, const struct rpc_msg *m)
 	copy_str(c.id, sizeof(c.id), m->id);
 	copy_str(c.tool, sizeof(c.tool), m->tool);
 	memcpy(c.args_sha256, m->arguments_sha256, sizeof(c.args_sha256));
+	/* Before the call is in the log: the agent finds them with it. */
+	if (m->args && session_args_on(w)) {
+		session_args_put(w->page, c.number, m->args, m->args_len,
+				 m->args_flags);
+		c.flags |= MW_CALL_ARGS_TEXT;
+	}
 	session_call_put(w->page, &c);
 	__atomic_store_n(&w->page->started, c.number, __ATOMIC_RELEASE);
 	if (w->n == SESSION_OPEN_MAX)
@@ -97,6 +107,13 @@ bool session_serial(const struct session_writer *w)
 {
 	return w->page && (__atomic_load_n(&w->page->flags, __ATOMIC_RELAXED) &
 			   MW_SESSION_SERIAL);
+}
+
+bool session_args_on(const struct session_writer *w)
+{
+	return w->page && w->args &&
+	       (__atomic_load_n(&w->page->flags, __ATOMIC_RELAXED) &
+		MW_SESSION_ARGS);
 }
 
 void session_on_msg(void *arg, enum interpose_dir dir, const struct rpc_msg *m)

@@ -17,6 +17,7 @@
 
 struct session_writer {
 	struct mw_session *page;	/* NULL: no page, nothing to write */
+	bool args;			/* mapped with the arguments' slots */
 	unsigned int n;			/* open calls */
 	struct mw_call open[SESSION_OPEN_MAX];	/* oldest first */
 };
@@ -25,6 +26,8 @@ struct session_writer {
 bool session_writer_open(struct session_writer *w, int fd);
 /* mcp.serialize_calls is asked for (the agent sets it, a reload too). */
 bool session_serial(const struct session_writer *w);
+/* mcp.arguments "full" is, and the page has the slots for them. */
+bool session_args_on(const struct session_writer *w);
 /* An interpose_msg_fn, @arg the writer. */
 void session_on_msg(void *arg, enum interpose_dir dir,
 		    const struct rpc_msg *m);

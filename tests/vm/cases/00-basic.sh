@@ -43,6 +43,25 @@ case_agent_starts() {
 	agent_stop || fail "agent did not stop cleanly on SIGTERM"
 }
 
+# mcp.arguments "full" on 6.1: the session page's map is bigger than the
+# template (BPF_F_INNER_MAP), the interposer writes a call's arguments
+# into its slot, the agent redacts them into the start event.
+case_tool_call_arguments_on_6_1() {
+	pol=/tmp/args-policy.json
+	echo '{"version":1,"profiles":{"default":{"mcp":{"arguments":"full"}}}}' >"$pol"
+	agent_start a --policy "$pol" || fail "agent did not start"
+	printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"vmtool","arguments":{"api_token":"vmsecret","n":1}}}' |
+		run_tracked a /bin/cat || fail "mcpwarden exec: status $?: $(cat /tmp/a.cmd.out)"
+	ev=$(wait_for_event "$AGENT_OUT" 10 '"phase":"start"' '"tool":"vmtool"' \
+		'"arguments":{"api_token":"[[]redacted[]]","n":1}') || {
+		cat "$AGENT_OUT" "$AGENT_ERR"
+		fail "no start event with the redacted arguments"
+	}
+	echo "# $ev"
+	! grep -q vmsecret "$AGENT_OUT" || fail "the redacted value is in the output"
+	agent_stop || fail "agent did not stop cleanly"
+}
+
 # --backend lsm refuses on a kernel without BPF-LSM (the host); here it runs.
 case_backend_lsm_accepted() {
 	agent_start l --backend lsm || fail "agent --backend lsm did not start"
