@@ -357,6 +357,28 @@ UNIT_TEST(long_strings_cut_at_a_character)
 	}
 }
 
+/* Keys are kept whole, in objects at any depth; values beside them are cut. */
+UNIT_TEST(keys_are_never_cut)
+{
+	char key[400], val[400], args[1400], want[1400], *line;
+	struct kept *k;
+
+	memset(key, 'k', 300);
+	strcpy(key + 300, "_token");
+	memset(val, 'v', 300);
+	val[300] = '\0';
+	snprintf(args, sizeof(args), "[1,{\"a\":[\"%s\"],\"%s\":\"%s\"}]", val,
+		 key, val);
+	line = call_line(args);
+	k = keep(line, 5, true);
+	CHECK(k->has && (k->flags & MW_ARGS_CUT));
+	snprintf(want, sizeof(want), "\"%s\":\"", key);
+	CHECK(strstr(k->text, want) != NULL);
+	CHECK(k->len < strlen(args) - 2 * 300 + 2 * MW_ARGS_STR_MAX);
+	free(k);
+	free(line);
+}
+
 UNIT_TEST(arguments_past_the_slot_are_kept_as_none)
 {
 	size_t n = 2 * MW_ARGS_TEXT_MAX / 100, i, off = 0;

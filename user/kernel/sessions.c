@@ -127,11 +127,11 @@ int sessions_adopt(struct sessions *ss, const struct mw_server *server)
 	return 0;
 }
 
-int sessions_new(struct sessions *ss, const struct mw_server *server,
-		 bool args, __u32 *session, int *fd)
+/* One page of map @entries with @flags into a free slot; see sessions_new(). */
+static int page_new(struct sessions *ss, const struct mw_server *server,
+		    __u32 entries, __u32 flags, __u32 *session, int *fd)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts,
-		    .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
 	struct session *s;
 	__u32 i, zero = 0;
 	int mfd, ret;
@@ -142,8 +142,7 @@ int sessions_new(struct sessions *ss, const struct mw_server *server,
 		return -ENOSPC;
 	s = &ss->slot[i];
 	mfd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mw_session", sizeof(zero),
-			     sizeof(struct mw_session),
-			     args ? 1 + MW_ARGS_SLOTS : 1, &opts);
+			     sizeof(struct mw_session), entries, &opts);
 	if (mfd < 0)
 		return -errno;
 	ret = slot_map(s, mfd);
@@ -163,9 +162,6 @@ int sessions_new(struct sessions *ss, const struct mw_server *server,
 	if (bpf_map_update_elem(ss->outer, &i, &mfd, BPF_ANY)) {
 		ret = -errno;
 		slot_free(ss, i);
-		/* Pins of an older build take pages of one size only. */
-		if (ret == -EINVAL && args)
-			return sessions_new(ss, server, false, session, fd);
 		return ret;
 	}
 	*fd = fcntl(mfd, F_DUPFD_CLOEXEC, 0);
@@ -177,6 +173,28 @@ int sessions_new(struct sessions *ss, const struct mw_server *server,
 	*session = s->gen << 16 | (i + 1);
 	s->server.session = *session;
 	return 0;
+}
+
+int sessions_new(struct sessions *ss, const struct mw_server *server,
+		 bool args, __u32 *session, int *fd)
+{
+	/* Each a fallback of the one before: a page is worth more than its arguments. */
+	static const struct { __u32 entries, flags; } kinds[] = {
+		{ 1 + MW_ARGS_SLOTS, BPF_F_MMAPABLE | BPF_F_INNER_MAP },
+		{ 1, BPF_F_MMAPABLE | BPF_F_INNER_MAP },
+		/* Pins of an older build: the inner maps are its template's. */
+		{ 1, BPF_F_MMAPABLE },
+	};
+	size_t k;
+	int ret = -EINVAL;
+
+	for (k = args ? 0 : 1; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		ret = page_new(ss, server, kinds[k].entries, kinds[k].flags,
+			       session, fd);
+		if (!ret || ret == -ENOSPC)
+			break;
+	}
+	return ret;
 }
 
 static struct session *slot_of(struct sessions *ss, __u32 session)

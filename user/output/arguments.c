@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <fnmatch.h>
+#include <math.h>
 #include <string.h>
 #include "output/arguments.h"
 
@@ -7,33 +8,38 @@ static bool redacted_key(const char *key, char *const *redact, size_t n)
 {
 	size_t i;
 
-	/* A key the interposer cut may have lost what a pattern matches. */
-	if (n && strlen(key) >= MW_ARGS_STR_MAX - 2)
-		return true;
 	for (i = 0; i < n; i++)
 		if (!fnmatch(redact[i], key, FNM_CASEFOLD))
 			return true;
 	return false;
 }
 
-/* Every value under @o whose key matches: replaced. The tokener bounds depth. */
-static void redact_walk(json_object *o, char *const *redact, size_t n,
+/*
+ * Every value under @o whose key matches: replaced. The tokener bounds
+ * depth. False if a number is NaN or infinite (JSON has none: json-c
+ * reads them, and would write them back).
+ */
+static bool redact_walk(json_object *o, char *const *redact, size_t n,
 			unsigned int *count)
 {
 	size_t i, len;
 
+	if (json_object_is_type(o, json_type_double))
+		return isfinite(json_object_get_double(o));
 	if (json_object_is_type(o, json_type_array)) {
 		len = json_object_array_length(o);
 		for (i = 0; i < len; i++)
-			redact_walk(json_object_array_get_idx(o, i), redact, n,
-				    count);
-		return;
+			if (!redact_walk(json_object_array_get_idx(o, i),
+					 redact, n, count))
+				return false;
+		return true;
 	}
 	if (!json_object_is_type(o, json_type_object))
-		return;
+		return true;
 	json_object_object_foreach(o, key, v) {
 		if (!redacted_key(key, redact, n)) {
-			redact_walk(v, redact, n, count);
+			if (!redact_walk(v, redact, n, count))
+				return false;
 			continue;
 		}
 		/* The key's entry keeps its place: the walk goes on. */
@@ -41,6 +47,7 @@ static void redact_walk(json_object *o, char *const *redact, size_t n,
 				       json_object_new_string(ARGS_REDACTED));
 		(*count)++;
 	}
+	return true;
 }
 
 void call_args_build(struct call_args *a, const struct mw_call_args *raw,
@@ -81,7 +88,12 @@ void call_args_build(struct call_args *a, const struct mw_call_args *raw,
 		a->omitted = NULL;
 		return;
 	}
-	redact_walk(a->obj, redact, n, &a->redacted);
+	if (!redact_walk(a->obj, redact, n, &a->redacted)) {
+		json_object_put(a->obj);
+		a->obj = NULL;
+		a->redacted = 0;
+		return;
+	}
 	a->json = json_object_to_json_string_length(a->obj,
 		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 		&a->len);

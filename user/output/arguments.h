@@ -3,8 +3,7 @@
  * A tool call's arguments for its start event (mcp.arguments "full",
  * docs/events.md): the text the interposer kept, parsed (json-c, as deep
  * as ARGS_DEPTH_MAX), the value of every object key that matches a
- * pattern of mcp.redact (fnmatch(3), any case), or that is long enough
- * to have been cut short, replaced by "[redacted]",
+ * pattern of mcp.redact (fnmatch(3), any case) replaced by "[redacted]",
  * written back compact. The text comes from the user's side of the page:
  * it is bounded, and what does not parse is left out, never passed on.
  */
@@ -16,7 +15,8 @@
 #include <json-c/json.h>
 #include "mcpwarden.h"
 
-#define ARGS_DEPTH_MAX	64
+/* Within an event, inside json-c's default depth (32) of its readers. */
+#define ARGS_DEPTH_MAX	24
 #define ARGS_REDACTED	"[redacted]"
 
 struct call_args {

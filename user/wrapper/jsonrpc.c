@@ -203,7 +203,45 @@ static void value_done(struct rpc_scanner *s, bool is_str)
 		s->state[s->depth] = s->stack[s->depth - 1] == '{' ? O_NEXT : A_NEXT;
 }
 
-/* @n bytes of the arguments' text, into the capture: a string's cut. */
+/* A byte outside strings: the level it opens or closes, a key's place. */
+static void cap_structure(struct rpc_capture *k, unsigned char c)
+{
+	switch (c) {
+	case '"':
+		k->in_str = true;
+		k->str = 0;
+		k->is_key = k->expect_key;
+		k->expect_key = false;
+		break;
+	case '{':
+	case '[':
+		/* The scanner bounds the depth (RPC_DEPTH_MAX). */
+		if (k->depth < RPC_DEPTH_MAX) {
+			if (c == '{')
+				k->obj[k->depth / 8] |= 1 << (k->depth % 8);
+			else
+				k->obj[k->depth / 8] &= ~(1 << (k->depth % 8));
+			k->depth++;
+		}
+		k->expect_key = c == '{';
+		break;
+	case '}':
+	case ']':
+		if (k->depth)
+			k->depth--;
+		k->expect_key = false;
+		break;
+	case ',':
+		k->expect_key = k->depth &&
+			(k->obj[(k->depth - 1) / 8] >> ((k->depth - 1) % 8) & 1);
+		break;
+	case ':':
+		k->expect_key = false;
+		break;
+	}
+}
+
+/* @n bytes of the arguments' text, into the capture: a value's string cut. */
 static void cap_take(struct rpc_capture *k, const char *b, size_t n)
 {
 	size_t i;
@@ -212,8 +250,7 @@ static void cap_take(struct rpc_capture *k, const char *b, size_t n)
 	for (i = 0; i < n && !(k->flags & MW_ARGS_OVER); i++) {
 		c = b[i];
 		if (!k->in_str) {
-			k->in_str = c == '"';
-			k->str = 0;
+			cap_structure(k, c);
 		} else if (k->uni) {
 			/* The scanner checked the digits: hex. */
 			k->cp = k->cp << 4 | (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
@@ -227,7 +264,7 @@ static void cap_take(struct rpc_capture *k, const char *b, size_t n)
 			k->in_str = k->skip = false;
 		} else if ((c & 0xc0) != 0x80) {
 			/* Cut only where a character starts, not in a pair. */
-			if (k->str >= MW_ARGS_STR_MAX && !k->hi)
+			if (k->str >= MW_ARGS_STR_MAX && !k->hi && !k->is_key)
 				k->skip = true;
 			k->hi = false;
 			k->esc = c == '\\';

@@ -50,9 +50,10 @@ struct rpc_msg {
 
 /*
  * params.arguments' text as it passes, for the start events: each string
- * (a key too) cut after MW_ARGS_STR_MAX bytes of its JSON text, at a
- * character's start, so that what is kept is still JSON; none at all if
- * that is longer than the buffer.
+ * value cut after MW_ARGS_STR_MAX bytes of its JSON text, at a
+ * character's start, so that what is kept is still JSON; keys whole (a
+ * pattern of mcp.redact matches all of a key); none at all if that is
+ * longer than the buffer.
  */
 struct rpc_capture {
 	bool on;		/* keep_args when they began */
@@ -63,6 +64,10 @@ struct rpc_capture {
 	size_t str;		/* bytes of the string at hand kept */
 	size_t len;
 	unsigned int flags;	/* MW_ARGS_CUT, MW_ARGS_OVER */
+	/* Where it is, to tell a key from a value. */
+	bool expect_key, is_key;
+	int depth;
+	unsigned char obj[RPC_DEPTH_MAX / 8 + 1];	/* a bit a level: '{' */
 	char text[MW_ARGS_TEXT_MAX];
 };
 
