@@ -121,14 +121,14 @@ static void on_call(void *arg, const struct session *s, const struct mw_call *c,
 		    bool end, __u64 denies, bool unfinished)
 {
 	static struct mw_call_args raw;	/* 16 KiB: not on the stack */
-	const struct profile *pr = profile_of(arg, s->server.profile);
 	struct daemon *d = arg;
+	const struct profile *pr;
 	struct call_args a;
 	bool args;
 
 	/* Shown only while the profile (a reload too) still asks for them. */
-	args = !end && s->args && (c->flags & MW_CALL_ARGS_TEXT) && pr &&
-	       pr->arguments_full;
+	args = !end && s->args && (c->flags & MW_CALL_ARGS_TEXT) &&
+	       (pr = profile_of(d, s->server.profile)) && pr->arguments_full;
 	if (args)
 		call_args_build(&a, session_args(s->page, c->number, &raw) ?
 				&raw : NULL, pr->redact, pr->nredact);

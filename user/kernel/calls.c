@@ -1,6 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <string.h>
+#include <sys/mman.h>
 #include "kernel/calls.h"
+
+void *session_page_map(int fd, bool *args)
+{
+	void *p = mmap(NULL, SESSION_ARGS_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, 0);
+
+	*args = p != MAP_FAILED;
+	if (p == MAP_FAILED)
+		p = mmap(NULL, SESSION_PAGE_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fd, 0);
+	return p;
+}
 
 bool session_call(const struct mw_session *page, __u32 number,
 		  struct mw_call *out)

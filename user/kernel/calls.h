@@ -17,11 +17,19 @@
 #define SESSION_ARGS_BYTES	(((1 + MW_ARGS_SLOTS) * sizeof(struct mw_session) + \
 				  4095) & ~(size_t)4095)
 
+/* What a mapping of a page takes, with its arguments' slots or not. */
+#define SESSION_MAP_BYTES(args)	((args) ? SESSION_ARGS_BYTES : SESSION_PAGE_BYTES)
+
 _Static_assert(sizeof(struct mw_call_args) <= sizeof(struct mw_session),
 	       "an arguments slot is an entry of the page's map");
 _Static_assert(sizeof(struct mw_session) % 8 == 0,
 	       "entries of an array map are 8-byte aligned");
 
+/*
+ * Map the page of map fd @fd read-write, with its arguments' slots if its
+ * map has them (*@args): MAP_FAILED if it cannot be mapped at all.
+ */
+void *session_page_map(int fd, bool *args);
 /*
  * A consistent copy of call @number of @page into @out: false if the log
  * no longer holds it (MW_CALL_LOG calls began since).

@@ -22,7 +22,7 @@
 /* Ours no more: the mapping and the fd go, the slot is free here. */
 static void slot_unmap(struct session *s)
 {
-	munmap(s->page, s->args ? SESSION_ARGS_BYTES : SESSION_PAGE_BYTES);
+	munmap(s->page, SESSION_MAP_BYTES(s->args));
 	close(s->fd);
 	free(s->open);
 	memset(s, 0, sizeof(*s));
@@ -38,29 +38,16 @@ static void slot_free(struct sessions *ss, __u32 i)
 	ss->used--;
 }
 
-/* A page, and its arguments' slots if its map has them. */
-static void *page_map(int fd, bool *args)
-{
-	void *p = mmap(NULL, SESSION_ARGS_BYTES, PROT_READ | PROT_WRITE,
-		       MAP_SHARED, fd, 0);
-
-	*args = p != MAP_FAILED;
-	if (p == MAP_FAILED)
-		p = mmap(NULL, SESSION_PAGE_BYTES, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, fd, 0);
-	return p;
-}
-
 static int slot_map(struct session *s, int fd)
 {
 	bool args;
-	void *p = page_map(fd, &args);
+	void *p = session_page_map(fd, &args);
 
 	if (p == MAP_FAILED)
 		return -errno;
 	s->open = calloc(SESSION_TRACK_MAX, sizeof(*s->open));
 	if (!s->open) {
-		munmap(p, args ? SESSION_ARGS_BYTES : SESSION_PAGE_BYTES);
+		munmap(p, SESSION_MAP_BYTES(args));
 		return -ENOMEM;
 	}
 	s->args = args;

@@ -12,12 +12,7 @@ bool session_writer_open(struct session_writer *w, int fd)
 	void *p;
 
 	memset(w, 0, sizeof(*w));
-	p = mmap(NULL, SESSION_ARGS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 fd, 0);
-	w->args = p != MAP_FAILED;
-	if (p == MAP_FAILED)
-		p = mmap(NULL, SESSION_PAGE_BYTES, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, fd, 0);
+	p = session_page_map(fd, &w->args);
 	close(fd);
 	if (p == MAP_FAILED)
 		return false;
