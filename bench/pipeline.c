@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 	e.cache = proc_cache_new();
 	/* The server's process, known from its exec event as in the agent. */
 	proc_cache_put(e.cache, 2000, 5000000000ULL + 2000,
-		       strdup("/usr/bin/node"), "node\0server.js", 15);
+		       "/usr/bin/node", 13, "node\0server.js", 15);
 	if (output_open(&out, &oo, epfd, NULL, NULL))
 		return 1;
 	for (i = 0; i < n; i++) {

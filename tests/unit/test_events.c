@@ -525,13 +525,17 @@ UNIT_TEST(proc_cache)
 	__u32 pid;
 
 	for (pid = 1; pid <= 10000; pid++)
-		CHECK(proc_cache_put(c, pid, pid * MW_TICK_NS, strdup("x"),
+		CHECK(proc_cache_put(c, pid, pid * MW_TICK_NS, "xy", 1,
 				     NULL, 0) == 0);
 	CHECK(proc_cache_count(c) == 10000);
 	CHECK(proc_cache_get(c, 4097, 4097 * MW_TICK_NS + 5) != NULL);
 	CHECK(proc_cache_get(c, 4097, 4098 * MW_TICK_NS) == NULL);
-	proc_cache_put(c, 4097, 1, NULL, "a\0b\\\"", 5);	/* replaced */
+	CHECK_STR(proc_cache_get(c, 4097, 4097 * MW_TICK_NS)->exe, "x");
+	CHECK(proc_cache_get(c, 4097, 4097 * MW_TICK_NS)->args == NULL);
+	proc_cache_put(c, 4097, 1, NULL, 0, "a\0b\\\"", 5);	/* replaced */
+	CHECK(proc_cache_get(c, 4097, 1)->exe == NULL);
 	CHECK_STR(proc_cache_get(c, 4097, 1)->args, "[\"a\",\"b\\\\\\\"\"]");
+	CHECK(proc_cache_get(c, 4097, 1)->args_len == 13);
 	CHECK(proc_cache_count(c) == 10000);
 	for (pid = 1; pid <= 10000; pid += 2)
 		proc_cache_del(c, pid);

@@ -2,10 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+#include "lib/digits.h"
 #include "lib/jsonstr.h"
 #include "lib/jw.h"
 
-static bool grow(struct jw *w, size_t n)
+bool jw_grow(struct jw *w, size_t n)
 {
 	size_t cap;
 	char *b;
@@ -24,14 +25,9 @@ static bool grow(struct jw *w, size_t n)
 	return true;
 }
 
-static inline bool room(struct jw *w, size_t n)
-{
-	return w->len + n <= w->cap || grow(w, n);
-}
-
 static inline void put(struct jw *w, const char *s, size_t n)
 {
-	if (room(w, n)) {
+	if (jw_room(w, n)) {
 		memcpy(w->buf + w->len, s, n);
 		w->len += n;
 	}
@@ -39,7 +35,7 @@ static inline void put(struct jw *w, const char *s, size_t n)
 
 static inline void putc_(struct jw *w, char c)
 {
-	if (room(w, 1))
+	if (jw_room(w, 1))
 		w->buf[w->len++] = c;
 }
 
@@ -56,31 +52,8 @@ void jw_free(struct jw *w)
 	*w = (struct jw){};
 }
 
-/* ',' if a member precedes, then "key": for an object member. */
-static inline void member(struct jw *w, const char *key)
+void jw_open_v(struct jw *w, char bracket)
 {
-	size_t k = key ? strlen(key) : 0;
-	char *p;
-
-	if (!room(w, k + 4))
-		return;
-	p = w->buf + w->len;
-	if (w->comma)
-		*p++ = ',';
-	w->comma = true;
-	if (key) {
-		*p++ = '"';
-		memcpy(p, key, k);
-		p += k;
-		*p++ = '"';
-		*p++ = ':';
-	}
-	w->len = p - w->buf;
-}
-
-void jw_open(struct jw *w, const char *key, char bracket)
-{
-	member(w, key);
 	putc_(w, bracket);
 	w->comma = false;
 }
@@ -105,7 +78,7 @@ static void escaped(struct jw *w, const char *s, size_t n)
 	char e[6];
 
 	/* Worst case six bytes for one: reserve once, write without checks. */
-	if (!room(w, n * 6 + 2))
+	if (!jw_room(w, n * 6 + 2))
 		return;
 	w->buf[w->len++] = '"';
 	while (i < n) {
@@ -155,27 +128,20 @@ static void escaped(struct jw *w, const char *s, size_t n)
 
 const char *jw_cstr(struct jw *w)
 {
-	if (!room(w, 1))
+	if (!jw_room(w, 1))
 		return NULL;
 	w->buf[w->len] = 0;
 	return w->buf;
 }
 
-void jw_strn(struct jw *w, const char *key, const char *s, size_t n)
+void jw_strn_v(struct jw *w, const char *s, size_t n)
 {
-	member(w, key);
 	escaped(w, s, n);
 }
 
-void jw_safe(struct jw *w, const char *key, const char *s)
+void jw_safe_v(struct jw *w, const char *s, size_t n)
 {
-	size_t n;
-
-	if (!s)
-		return;
-	n = strlen(s);
-	member(w, key);
-	if (!room(w, n + 2))
+	if (!jw_room(w, n + 2))
 		return;
 	w->buf[w->len++] = '"';
 	memcpy(w->buf + w->len, s, n);
@@ -183,48 +149,55 @@ void jw_safe(struct jw *w, const char *key, const char *s)
 	w->buf[w->len++] = '"';
 }
 
-void jw_str(struct jw *w, const char *key, const char *s)
+void jw_int_v(struct jw *w, __s64 v)
 {
-	if (s)
-		jw_strn(w, key, s, strlen(s));
-}
-
-void jw_int(struct jw *w, const char *key, __s64 v)
-{
-	char b[24], *p = b + sizeof(b);
+	static const __u64 pow10[19] = {
+		1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+		1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 10000000000000000000ULL,
+	};
 	__u64 u = v < 0 ? -(__u64)v : (__u64)v;
+	size_t d = 1, n;
+	char *p;
 
-	member(w, key);
-	do
-		*--p = '0' + u % 10;
-	while (u /= 10);
+	while (d < 20 && u >= pow10[d - 1])
+		d++;
+	n = d + (v < 0);
+	if (!jw_room(w, n))
+		return;
+	/* Backwards from the last digit, straight into the line. */
+	w->len += n;
+	p = w->buf + w->len;
+	while (u >= 100) {
+		p -= 2;
+		memcpy(p, mw_digits2 + 2 * (u % 100), 2);
+		u /= 100;
+	}
+	if (u >= 10) {
+		p -= 2;
+		memcpy(p, mw_digits2 + 2 * u, 2);
+	} else {
+		*--p = '0' + u;
+	}
 	if (v < 0)
 		*--p = '-';
-	put(w, p, b + sizeof(b) - p);
 }
 
-void jw_bool(struct jw *w, const char *key, bool v)
+void jw_raw_v(struct jw *w, const char *json, size_t n)
 {
-	member(w, key);
-	put(w, v ? "true" : "false", v ? 4 : 5);
-}
-
-void jw_raw(struct jw *w, const char *key, const char *json, size_t n)
-{
-	member(w, key);
 	put(w, json, n);
 }
 
-void jw_args(struct jw *w, const char *key, const char *buf, size_t len)
+void jw_args_v(struct jw *w, const char *buf, size_t len)
 {
 	size_t i = 0, start;
 
-	jw_open(w, key, '[');
+	jw_open_v(w, '[');
 	while (i < len) {
 		start = i;
 		while (i < len && buf[i])
 			i++;
-		jw_strn(w, NULL, buf + start, i - start);
+		jw_member(w, NULL);
+		escaped(w, buf + start, i - start);
 		i++;	/* the NUL */
 	}
 	jw_close(w, ']');

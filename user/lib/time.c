@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "lib/digits.h"
 #include "lib/time.h"
 
 __u64 time_mono_ms(void)
@@ -44,7 +45,7 @@ void time_format(__s64 real_ns, char *buf, size_t len)
 		size_t len;
 		char date[24];
 	} cache[TIME_CACHE];
-	static __thread unsigned int next;
+	static __thread unsigned int next, last;
 	time_t sec = real_ns / 1000000000LL;
 	long nsec = real_ns % 1000000000LL;
 	unsigned int i;
@@ -56,9 +57,13 @@ void time_format(__s64 real_ns, char *buf, size_t len)
 		snprintf(buf, len, "%s", "1970-01-01T00:00:00.000000000Z");
 		return;
 	}
-	for (i = 0; i < TIME_CACHE; i++)
-		if (cache[i].len && cache[i].sec == sec)
-			break;
+	/* Most often the second of the last call. */
+	if (cache[last].len && cache[last].sec == sec)
+		i = last;
+	else
+		for (i = 0; i < TIME_CACHE; i++)
+			if (cache[i].len && cache[i].sec == sec)
+				break;
 	if (i == TIME_CACHE) {
 		if (!gmtime_r(&sec, &tm)) {
 			snprintf(buf, len, "%s", "1970-01-01T00:00:00.000000000Z");
@@ -69,16 +74,21 @@ void time_format(__s64 real_ns, char *buf, size_t len)
 		cache[i].len = strftime(cache[i].date, sizeof(cache[i].date),
 					"%Y-%m-%dT%H:%M:%S", &tm);
 	}
+	last = i;
 	date = cache[i].date;
 	dlen = cache[i].len;
 	if (!dlen || len < dlen + 12) {
 		snprintf(buf, len, "%s.%09ldZ", date, nsec);
 		return;
 	}
-	memcpy(buf, date, dlen);
+	if (dlen == 19)		/* years 1000 to 9999: a fixed copy */
+		memcpy(buf, date, 19);
+	else
+		memcpy(buf, date, dlen);
 	buf[dlen] = '.';
-	for (i = 9; i >= 1; i--, nsec /= 10)
-		buf[dlen + i] = '0' + nsec % 10;
+	for (i = 8; i >= 2; i -= 2, nsec /= 100)
+		memcpy(buf + dlen + i, mw_digits2 + 2 * (nsec % 100), 2);
+	buf[dlen + 1] = '0' + nsec;
 	buf[dlen + 10] = 'Z';
 	buf[dlen + 11] = 0;
 }

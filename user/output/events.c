@@ -639,8 +639,8 @@ static int exec_write(struct events *e, struct jw *w, struct event_meta *m,
 	} else {
 		/* The exec replaced the image: what the cache knew is stale. */
 		proc_cache_put(e->cache, ev->proc.pid, ev->proc.start_time,
-			       ev->exe_len ? strndup(ev->data, exe_n) : NULL,
-			       args, ev->args_len);
+			       ev->exe_len ? ev->data : NULL, exe_n, args,
+			       ev->args_len);
 		common(e, w, m, "process_exec", &ev->hdr, &ev->proc,
 		       &ev->server, ev->args_truncated);
 		file_write(w, "exec", NULL, 0, ev->exe_dev, ev->exe_ino,
@@ -684,7 +684,8 @@ static int fanotify_write(struct events *e, struct jw *w,
 	ci = proc_cache_get(e->cache, ev->proc.pid, ev->proc.start_time);
 	if ((ev->exe_len || ev->args_len) && (!ci || (!ci->exe && !ci->args)))
 		proc_cache_put(e->cache, ev->proc.pid, ev->proc.start_time,
-			       ev->exe_len ? strdup(exe) : NULL,
+			       ev->exe_len ? exe : NULL,
+			       ev->exe_len ? ev->exe_len - 1 : 0,
 			       ev->args_len ? exe + ev->exe_len : NULL,
 			       ev->args_len);
 	common(e, w, m, exec ? "process_exec" : "file_open", &ev->hdr,

@@ -4,6 +4,7 @@
  * from exec events and from /proc once per process, never per event.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lib/jw.h"
@@ -17,9 +18,11 @@
  */
 #define CACHE_EXITED	4096
 
+/* One allocation a process: the entry, then its exe and args' text. */
 struct proc_node {
 	struct proc_entry e;
 	struct proc_node *next;
+	char text[];
 };
 
 struct proc_cache {
@@ -30,15 +33,13 @@ struct proc_cache {
 		__u64 start_time;
 	} exited[CACHE_EXITED];
 	size_t nexited;			/* exits so far; the ring's head */
+	struct jw args;			/* argv as JSON, before it is copied */
 };
 
-static void entry_clear(struct proc_entry *e)
+static void node_free(struct proc_node *n)
 {
-	free(e->exe);
-	free(e->args);
-	free(e->memo);
-	e->exe = e->args = e->memo = NULL;
-	e->args_len = e->memo_len = 0;
+	free(n->e.memo);
+	free(n);
 }
 
 struct proc_cache *proc_cache_new(void)
@@ -56,10 +57,10 @@ void proc_cache_free(struct proc_cache *c)
 	for (i = 0; i < CACHE_BUCKETS; i++) {
 		for (n = c->b[i]; n; n = next) {
 			next = n->next;
-			entry_clear(&n->e);
-			free(n);
+			node_free(n);
 		}
 	}
+	jw_free(&c->args);
 	free(c);
 }
 
@@ -72,44 +73,57 @@ static struct proc_node **proc_cache_slot(struct proc_cache *c, __u32 pid)
 	return pp;
 }
 
-static int put(struct proc_cache *c, __u32 pid, __u64 start_time, char *exe,
-	       char *args, size_t args_len)
+/* A new entry for @pid, in place of its older one if any. */
+static int put(struct proc_cache *c, __u32 pid, __u64 start_time,
+	       const char *exe, size_t exe_len, const char *args,
+	       size_t args_len)
 {
-	struct proc_node **pp = proc_cache_slot(c, pid), *n = *pp;
+	struct proc_node **pp = proc_cache_slot(c, pid), *old = *pp, *n;
+	size_t size = sizeof(*n) + (exe ? exe_len + 1 : 0) +
+		      (args ? args_len + 1 : 0);
+	char *t;
 
-	if (!n) {
-		n = calloc(1, sizeof(*n));
-		if (!n) {
-			free(exe);
-			free(args);
-			return -ENOMEM;
-		}
-		n->e.pid = pid;
-		*pp = n;
+	n = malloc(size);
+	if (!n)
+		return -ENOMEM;
+	memset(n, 0, sizeof(*n));
+	n->e.pid = pid;
+	n->e.start_time = start_time;
+	t = n->text;
+	if (exe) {
+		n->e.exe = t;
+		memcpy(t, exe, exe_len);
+		t[exe_len] = 0;
+		t += exe_len + 1;
+	}
+	if (args) {
+		n->e.args = t;
+		n->e.args_len = args_len;
+		memcpy(t, args, args_len);
+		t[args_len] = 0;
+	}
+	if (old) {
+		n->next = old->next;
+		node_free(old);
+	} else {
 		c->count++;
 	}
-	entry_clear(&n->e);
-	n->e.start_time = start_time;
-	n->e.exe = exe;
-	n->e.args = args;
-	n->e.args_len = args_len;
+	*pp = n;
 	return 0;
 }
 
 int proc_cache_put(struct proc_cache *c, __u32 pid, __u64 start_time,
-		   char *exe, const char *argv, size_t argv_len)
+		   const char *exe, size_t exe_len, const char *argv,
+		   size_t argv_len)
 {
-	struct jw w = {};
-
-	if (argv) {
-		jw_args(&w, NULL, argv, argv_len);
-		if (!jw_cstr(&w) || w.oom) {
-			jw_free(&w);
-			free(exe);
-			return -ENOMEM;
-		}
-	}
-	return put(c, pid, start_time, exe, w.buf, w.len);
+	if (!argv)
+		return put(c, pid, start_time, exe, exe_len, NULL, 0);
+	jw_reset(&c->args);
+	jw_args(&c->args, NULL, argv, argv_len);
+	if (c->args.oom)
+		return -ENOMEM;
+	return put(c, pid, start_time, exe, exe_len, c->args.buf,
+		   c->args.len);
 }
 
 int proc_cache_put_info(struct proc_cache *c, __u32 pid, __u64 start_time,
@@ -117,17 +131,10 @@ int proc_cache_put_info(struct proc_cache *c, __u32 pid, __u64 start_time,
 {
 	const char *s = pi->args ? json_object_to_json_string_ext(pi->args,
 		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
-	char *args = s ? strdup(s) : NULL;
-	char *exe = pi->exe;
 	int ret;
 
-	pi->exe = NULL;
-	if (s && !args) {
-		free(exe);
-		proc_info_clear(pi);
-		return -ENOMEM;
-	}
-	ret = put(c, pid, start_time, exe, args, args ? strlen(args) : 0);
+	ret = put(c, pid, start_time, pi->exe, pi->exe ? strlen(pi->exe) : 0,
+		  s, s ? strlen(s) : 0);
 	proc_info_clear(pi);
 	return ret;
 }
@@ -149,29 +156,38 @@ const struct proc_entry *proc_cache_get_pid(struct proc_cache *c, __u32 pid)
 	return n ? &n->e : NULL;
 }
 
+/* The node at *@pp out of its chain, and freed. */
+static void node_unlink(struct proc_cache *c, struct proc_node **pp)
+{
+	struct proc_node *n = *pp;
+
+	*pp = n->next;
+	node_free(n);
+	c->count--;
+}
+
 void proc_cache_del(struct proc_cache *c, __u32 pid)
 {
-	struct proc_node **pp = proc_cache_slot(c, pid), *n = *pp;
+	struct proc_node **pp = proc_cache_slot(c, pid);
 
-	if (!n)
-		return;
-	*pp = n->next;
-	entry_clear(&n->e);
-	free(n);
-	c->count--;
+	if (*pp)
+		node_unlink(c, pp);
 }
 
 void proc_cache_memo(struct proc_cache *c, const struct proc_entry *e,
 		     const struct mw_process *p, bool truncated,
 		     const char *json, size_t len)
 {
-	struct proc_node *n = *proc_cache_slot(c, e->pid);
+	/* @e is an entry of ours (proc_cache_get()): no lookup again. */
+	struct proc_node *n = (struct proc_node *)((char *)e -
+						   offsetof(struct proc_node, e));
 	char *m;
 
-	if (!n || &n->e != e || !(m = malloc(len)))
+	(void)c;
+	/* A thread's object, a process's: of about the same length. */
+	if (!(m = realloc(n->e.memo, len)))
 		return;
 	memcpy(m, json, len);
-	free(n->e.memo);
 	n->e.memo = m;
 	n->e.memo_len = len;
 	n->e.memo_of = *p;
@@ -181,12 +197,15 @@ void proc_cache_memo(struct proc_cache *c, const struct proc_entry *e,
 void proc_cache_exit(struct proc_cache *c, __u32 pid, __u64 start_time)
 {
 	size_t i = c->nexited++ % CACHE_EXITED;
-	const struct proc_entry *old;
+	struct proc_node **pp, *n;
 
 	/* The oldest exit goes, unless its pid is another process's now. */
-	if (c->nexited > CACHE_EXITED &&
-	    (old = proc_cache_get(c, c->exited[i].pid, c->exited[i].start_time)))
-		proc_cache_del(c, old->pid);
+	if (c->nexited > CACHE_EXITED) {
+		pp = proc_cache_slot(c, c->exited[i].pid);
+		if ((n = *pp) &&
+		    mw_same_start(n->e.start_time, c->exited[i].start_time))
+			node_unlink(c, pp);
+	}
 	c->exited[i].pid = pid;
 	c->exited[i].start_time = start_time;
 }

@@ -31,12 +31,14 @@ struct proc_entry {
 struct proc_cache *proc_cache_new(void);
 void proc_cache_free(struct proc_cache *c);
 /*
- * Takes ownership of @exe; @argv is NUL-separated bytes (NULL: unknown).
+ * @exe (@exe_len bytes, NULL: unknown) and @argv, NUL-separated bytes
+ * (NULL: unknown), are copied.
  * Replaces an older entry of the pid. An entry with neither says the
  * process could not be read, so that it is not read again.
  */
 int proc_cache_put(struct proc_cache *c, __u32 pid, __u64 start_time,
-		   char *exe, const char *argv, size_t argv_len);
+		   const char *exe, size_t exe_len, const char *argv,
+		   size_t argv_len);
 /* The same from what proc_read() found (@pi's exe and args are taken). */
 int proc_cache_put_info(struct proc_cache *c, __u32 pid, __u64 start_time,
 			struct proc_info *pi);
@@ -46,7 +48,10 @@ const struct proc_entry *proc_cache_get(struct proc_cache *c, __u32 pid,
 /* The entry of @pid, whatever its start time, or NULL. */
 const struct proc_entry *proc_cache_get_pid(struct proc_cache *c, __u32 pid);
 void proc_cache_del(struct proc_cache *c, __u32 pid);
-/* Keep @json as the "process" object of @e for @p (a copy). */
+/*
+ * Keep @json as the "process" object of @e for @p (a copy). @e is what
+ * proc_cache_get() gave, with no put or removal of its pid since.
+ */
 void proc_cache_memo(struct proc_cache *c, const struct proc_entry *e,
 		     const struct mw_process *p, bool truncated,
 		     const char *json, size_t len);

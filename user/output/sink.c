@@ -151,37 +151,33 @@ static size_t frame_end(const struct sink *s, size_t off)
 	return nl ? (size_t)(nl - s->q) + 1 : s->tail;
 }
 
-static __u64 frames_between(const struct sink *s, size_t from, size_t to)
-{
-	__u64 n = 0;
-
-	while (from < to) {
-		from = frame_end(s, from);
-		n++;
-	}
-	return n;
-}
-
 static void advance(struct sink *s, size_t n)
 {
 	size_t e;
 
 	s->head += n;
+	/* All written (the usual case): every frame is whole, none sought. */
+	if (s->head == s->tail) {
+		s->lines[0] += s->nframes;
+		s->nframes = 0;
+		s->head = s->tail = s->fstart = 0;
+		return;
+	}
 	while (s->fstart < s->head) {
 		e = frame_end(s, s->fstart);
 		if (e > s->head)
 			break;
 		s->fstart = e;
 		s->lines[0]++;
+		s->nframes--;
 	}
-	if (s->head == s->tail)
-		s->head = s->tail = s->fstart = 0;
 }
 
 /* Drop everything queued (a dead pipe, a failing disk). */
 static void drop_queue(struct sink *s)
 {
-	s->lost_error += frames_between(s, s->fstart, s->tail);
+	s->lost_error += s->nframes;
+	s->nframes = 0;
 	s->head = s->tail = s->fstart = 0;
 }
 
@@ -615,13 +611,14 @@ void sink_write(struct sink *s, const char *line, size_t len,
 		s->q[s->tail + len] = '\n';
 	}
 	s->tail += need;
+	s->nframes++;
 	if (s->blocking && s->qcap > BLOCKING_QUEUE) {
 		/* Back to the usual batch after an oversized line. */
 		flush_blocking(s);
 		free(s->q);
 		s->qcap = BLOCKING_QUEUE;
 		s->q = malloc(s->qcap);
-		s->head = s->tail = s->fstart = 0;
+		s->head = s->tail = s->fstart = s->nframes = 0;
 	}
 }
 

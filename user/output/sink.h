@@ -48,6 +48,7 @@ struct sink {
 	char *q;			/* queue: [head, tail) waits to be written */
 	size_t qcap, head, tail;
 	size_t fstart;			/* start of the frame holding head */
+	size_t nframes;			/* frames from fstart to tail */
 	__u64 size, rotate_size;	/* files */
 	bool rotatable;			/* a regular file: never a device */
 	bool need_newline;		/* a partial line is left: start anew */
