@@ -135,7 +135,7 @@ static __always_inline int mw_sock_addr(struct bpf_sock_addr *ctx, __u8 op,
 		ev->pad = 0;
 		ev->rule_id = vd.rule_id;
 		ev->pad2 = 0;
-		mw_ring_submit(ev, flags);
+		mw_ring_submit(ev, flags, vd.action != MW_ACTION_ALLOW);
 	}
 	return vd.action == MW_ACTION_DENY ? 0 : 1;
 }

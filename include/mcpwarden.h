@@ -682,12 +682,18 @@ struct mw_agg_value {
 };
 
 /*
- * mw_consumer[0]: the agent's side of the ring. @asleep: it drained the
- * ring, found it empty a whole tick, and waits for no tick now; the first
- * routine record wakes it (emit.bpf.h), which clears the word.
+ * mw_consumer[0]: the agent's side of the ring, @bell: which records ring
+ * it awake (emit.bpf.h). The first that does clears the word; the agent
+ * sets it again before it waits once more.
  */
+enum mw_bell {
+	MW_BELL_NONE,		/* it reads soon anyway: nobody rings */
+	MW_BELL_VERDICT,	/* on its 100 ms tick: a verdict rings */
+	MW_BELL_ANY,		/* asleep on an empty ring: any record rings */
+};
+
 struct mw_consumer {
-	__u64 asleep;		/* 64 bits: BPF's xchg without -mcpu=v3 */
+	__u64 bell;		/* enum mw_bell; 64 bits: BPF's xchg without -mcpu=v3 */
 };
 
 /* mw_agg_config[0], written by the agent: 0 turns aggregation off. */
@@ -716,6 +722,9 @@ struct mw_agg_flush_args {
 	__u64 entries;		/* out: entries in mw_agg */
 	__u64 flushed;		/* out: summaries written */
 	__u64 kept;		/* out: summaries the ring had no room for */
+	__u64 due;		/* out: when (boot ns) an entry next needs a
+				 * sweep, for a window that closes or an entry
+				 * idle past its grace; ~0: none */
 };
 
 #endif /* MCPWARDEN_H */

@@ -108,6 +108,6 @@ MW_ABI_SIZE(mw_event_agg, 208);
 MW_ABI_OFF(mw_event_agg, key, 72);
 MW_ABI_OFF(mw_event_agg, count, 160);
 MW_ABI_OFF(mw_event_agg, checked, 184);
-MW_ABI_SIZE(mw_agg_flush_args, 32);
+MW_ABI_SIZE(mw_agg_flush_args, 40);
 
 #endif /* MW_ABI_H */

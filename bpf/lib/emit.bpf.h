@@ -44,26 +44,38 @@ static __always_inline void mw_count_verdict(__u8 action)
  * losses (ring_buffer_full for verdicts, ring_buffer_routine). A record
  * that is kept to be written again (a summary, @counted 0) is no loss.
  *
- * The agent is woken only for a verdict (@wake) or when the ring is a
- * quarter full; it drains the rest on a 100 ms tick, and once a tick found
- * the ring empty it sleeps until the next record rings its bell. A wake-up
- * per event costs a self-IPI, about a microsecond in a VM.
+ * The agent is woken for a verdict (@wake) or when the ring is a quarter
+ * full; it drains the rest on a 100 ms tick, and once a tick found the
+ * ring empty it sleeps until the next record. The kernel wakes a reader
+ * only for the record that finds it caught up: a verdict behind unread
+ * routine records (an exec, then its denied connect) would wait for the
+ * tick, so it rings the agent's bell. A wake-up per event costs a
+ * self-IPI, about a microsecond in a VM: the bell rings once, then is
+ * silent until the agent, awake and reading, sets it again.
  */
 /*
- * Ring the bell of an agent asleep on an empty ring (mw_consumer): the
- * output's commit before this is a full barrier (an xchg), and so is its
- * setting of @asleep before it reads the ring again; so either it sees our
- * record, or we see @asleep. The bell is a reservation discarded with a
- * forced wake-up: no record reaches the agent. Global: verified once.
+ * Ring the bell (mw_consumer) of an agent on its tick (for a @verdict) or
+ * asleep on an empty ring (any record). The output's commit before this
+ * is a full barrier (an xchg), and so is the agent's setting of the bell
+ * before it reads the ring again; so either it sees our record, or we see
+ * its bell. The bell is a reservation discarded with a forced wake-up: no
+ * record reaches the agent. Global: verified once.
  */
-__noinline long mw_ring_bell(void)
+__noinline long mw_ring_bell(long verdict)
 {
 	struct mw_consumer *c;
 	__u32 zero = 0;
 	void *r;
 
 	c = bpf_map_lookup_elem(&mw_consumer, &zero);
-	if (!c || !c->asleep || !__sync_lock_test_and_set(&c->asleep, 0))
+	if (!c || c->bell == MW_BELL_NONE ||
+	    (!verdict && c->bell != MW_BELL_ANY))
+		return 0;
+	/* A routine record takes only the sleeper's bell, not the tick's. */
+	if (verdict ? __sync_lock_test_and_set(&c->bell, MW_BELL_NONE) ==
+		      MW_BELL_NONE :
+		      __sync_val_compare_and_swap(&c->bell, MW_BELL_ANY,
+						  MW_BELL_NONE) != MW_BELL_ANY)
 		return 0;
 	r = bpf_ringbuf_reserve(&mw_events, 8, 0);
 	if (r)
@@ -97,11 +109,10 @@ static __always_inline void mw_ring_lost(int verdict, int counted)
 		mw_count(verdict ? MW_CNT_RINGBUF_FULL : MW_CNT_RINGBUF_ROUTINE);
 }
 
-static __always_inline void mw_ring_written(__u64 flags)
+static __always_inline void mw_ring_written(int wake)
 {
 	mw_count(MW_CNT_EVENTS);
-	if (flags)
-		mw_ring_bell();
+	mw_ring_bell(wake);
 }
 
 static __always_inline int mw_ring_write(void *ev, __u32 type, __u32 size,
@@ -120,7 +131,7 @@ static __always_inline int mw_ring_write(void *ev, __u32 type, __u32 size,
 		mw_ring_lost(verdict, counted);
 		return -1;
 	}
-	mw_ring_written(flags);
+	mw_ring_written(wake);
 	return 0;
 }
 
@@ -148,10 +159,11 @@ static __always_inline void *mw_ring_reserve(__u32 type, __u32 size,
 	return h;
 }
 
-static __always_inline void mw_ring_submit(void *r, __u64 flags)
+/* @verdict as given to mw_ring_reserve(). */
+static __always_inline void mw_ring_submit(void *r, __u64 flags, int verdict)
 {
 	bpf_ringbuf_submit(r, flags);
-	mw_ring_written(flags);
+	mw_ring_written(verdict);
 }
 
 /*

@@ -182,15 +182,32 @@ def full_map():
         check(len(singles) == n, f"{len(singles)} events for {n} distinct")
 
 
-def consumer_asleep(agent):
-    """mw_consumer's word: the agent sleeps on an empty ring (no tick)."""
+# enum mw_bell: who may ring the agent awake (mw_consumer).
+BELL_NONE, BELL_VERDICT, BELL_ANY = 0, 1, 2
+
+
+def consumer_bell(agent):
+    """mw_consumer's word: which record rings the agent (enum mw_bell)."""
     p = subprocess.run(["bpftool", "-j", "map", "lookup", "pinned",
                         agent.pin + "/mw_consumer", "key", "0", "0", "0", "0"],
                        capture_output=True, text=True)
     check(p.returncode == 0, f"bpftool: {p.stderr}")
     v = json.loads(p.stdout)
     f = v.get("formatted", v)["value"]
-    return (f["asleep"] if isinstance(f, dict) else int(f[0], 16)) != 0
+    return f["bell"] if isinstance(f, dict) else int(f[0], 16)
+
+
+def set_consumer_bell(agent, bell):
+    p = subprocess.run(["bpftool", "map", "update", "pinned",
+                        agent.pin + "/mw_consumer", "key", "0", "0", "0", "0",
+                        "value", str(bell)] + ["0"] * 7,
+                       capture_output=True, text=True)
+    check(p.returncode == 0, f"bpftool: {p.stderr}")
+
+
+def consumer_asleep(agent):
+    """The agent sleeps on an empty ring (no tick): any record rings it."""
+    return consumer_bell(agent) == BELL_ANY
 
 
 @case("pipeline/idle_agent_sleeps_and_a_routine_record_wakes_it")
@@ -211,3 +228,78 @@ def idle_sleeps():
                e["process"]["pid"] == pid, after=mark,
                what="the exit of a tracked process, routine")
         a.until(lambda: consumer_asleep(a), what="the agent asleep again")
+
+
+@case("pipeline/a_verdict_rings_the_ticking_agent_a_routine_record_does_not")
+def verdict_bell():
+    """On its tick the agent reads routine records every 100 ms, and the
+    kernel wakes a reader only for the record that finds it caught up: a
+    verdict behind unread routine records (an exec, then its denied
+    connect) rings the bell instead. The agent is stopped meanwhile, so
+    that the bell the test sets stays as the hooks leave it."""
+    with Env(open_policy(deny=["loopback"])) as env:
+        a = env.agent
+        go, done = (os.path.join(env.tmp, f) for f in ("go", "done"))
+        for f in (go, done):
+            os.mkfifo(f)
+        srv = env.script("mcp-server-bell", f"""#!/bin/sh
+read x < {go}
+/bin/true
+echo exec > {done}
+read x < {go}
+exec {flood()} connect 127.0.0.1 9 1
+""")
+        mark = a.mark()
+        w = env.spawn([BIN, "exec", "--socket", a.sock, "--", srv])
+        a.server_of(w.pid, after=mark)
+        os.kill(a.proc.pid, signal.SIGSTOP)
+        try:
+            set_consumer_bell(a, BELL_VERDICT)
+            with open(go, "w") as f:
+                f.write("1\n")
+            with open(done) as f:
+                check(f.read().strip() == "exec", "the exec ran")
+            check(consumer_bell(a) == BELL_VERDICT,
+                  "a routine record (exec, exit) took the tick's bell")
+            with open(go, "w") as f:
+                f.write("2\n")
+            # Not communicate(): the stopped agent holds the wrapper's
+            # stderr, to tell the client of a refusal (daemon/notice.c).
+            w.wait(timeout=20)
+            out, err = w.stdout.read(), ""
+            check(w.returncode == 0 and "eperm 1" in out, f"{out} {err}")
+            check(consumer_bell(a) == BELL_NONE,
+                  "the denied connect did not ring the bell")
+        finally:
+            os.kill(a.proc.pid, signal.SIGCONT)
+        a.wait(lambda e: e["type"] == "network_connect" and
+               e.get("action") == "deny" and e["network"]["dport"] == 9,
+               after=mark, what="the deny")
+
+
+@case("pipeline/a_routine_trickle_rings_only_a_sleeping_agent")
+def routine_trickle():
+    """Execs one after another, no verdict: their records never wake the
+    agent on its tick; only a sleeping agent (an empty ring for a whole
+    tick) is rung, once per sleep. A count, whatever the machine's speed:
+    a loop woken at each record it finds (the ring level-triggered) wakes
+    about once per exec."""
+    n = 300
+    with Env(open_policy(deny=["loopback"])) as env:
+        a = env.agent
+        # Asleep: the first record rings it, then it ticks.
+        a.until(lambda: consumer_asleep(a), what="the agent asleep")
+        st0 = a.barrier()["loop"]
+        pid, c = run_flood(env, "exec", "exec", str(n))
+        check(c["ok"] == n, f"{c}")
+        a.until(lambda: len([e for e in a.events
+                             if e["type"] == "process_exit" and
+                             e["process"]["ppid"] == pid]) >= n,
+                timeout=30, what=f"{n} exits")
+        st1 = a.barrier()["loop"]
+        wakes = st1["ring_wakeups"] - st0["ring_wakeups"]
+        sleeps = st1["sleeps"] - st0["sleeps"]
+        verdicts = len([e for e in a.events if e.get("action") not in
+                        (None, "allow")])
+        check(wakes <= sleeps + verdicts + 1,
+              f"{wakes} ring wake-ups for {sleeps} sleeps and {verdicts} verdicts ({n} execs)")

@@ -191,6 +191,15 @@ int ep_add(struct daemon *d, int fd, struct ep_src *src, int kind)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
 
+	/*
+	 * The ring rings only when the kernel wakes its readers (a verdict,
+	 * a quarter full, the bell): level-triggered, any record found at
+	 * an epoll_wait() would count as a wake-up, and a trickle of routine
+	 * records (an exec a millisecond) would keep the loop at a wake-up
+	 * a millisecond instead of its 100 ms tick.
+	 */
+	if (kind == EP_RINGBUF)
+		ev.events |= EPOLLET;
 	src->kind = kind;
 	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }

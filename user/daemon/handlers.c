@@ -254,6 +254,7 @@ static json_object *on_status(struct daemon *d)
 		[MW_CNT_AGG_FULL] = "aggregation_full",
 	};
 	json_object *agg = json_object_new_object();
+	json_object *lp = json_object_new_object();
 	size_t i;
 
 	loop_sync(d);
@@ -283,6 +284,14 @@ static json_object *on_status(struct daemon *d)
 	json_object_object_add(agg, "full", json_object_new_int64(
 				       c[MW_CNT_AGG_FULL]));
 	json_object_object_add(resp, "aggregation", agg);
+	/* How often the loop woke, and why (docs/mcpwarden.8). */
+	json_object_object_add(lp, "ticks",
+			       json_object_new_int64(d->loop_counts.ticks));
+	json_object_object_add(lp, "ring_wakeups",
+			       json_object_new_int64(d->loop_counts.ring_wakeups));
+	json_object_object_add(lp, "sleeps",
+			       json_object_new_int64(d->loop_counts.sleeps));
+	json_object_object_add(resp, "loop", lp);
 	json_object_object_add(resp, "cgroup",
 			       json_object_new_string(d->cgroup_path));
 	json_object_object_add(resp, "outputs", outputs_json(d));

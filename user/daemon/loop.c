@@ -114,12 +114,20 @@ void loop_check_counters(struct daemon *d)
  */
 bool loop_agg_sweep(struct daemon *d, bool force)
 {
-	__u64 inserted = loader_agg_inserted(&d->bpf);
+	__u64 inserted = loader_agg_inserted(&d->bpf), now = time_boot_ns();
+	__u64 due = d->agg.due;
 	struct mw_agg_flush_args a;
 	int ret;
 
-	/* An empty map that nothing entered since: nothing to walk. */
-	if (!force && !d->agg.entries && inserted == d->agg_inserted)
+	/*
+	 * Nothing due: no window closes, no entry is idle past its grace
+	 * (a walk of a full map costs milliseconds). An entry made since the
+	 * last sweep began closes a window after it.
+	 */
+	if (inserted != d->agg_inserted &&
+	    d->agg_swept + d->o->agg_window_ns < due)
+		due = d->agg_swept + d->o->agg_window_ns;
+	if (!force && now < due)
 		return true;
 	ret = loader_agg_flush(&d->bpf, force, &a);
 	if (ret) {
@@ -130,6 +138,7 @@ bool loop_agg_sweep(struct daemon *d, bool force)
 	}
 	d->agg = a;
 	d->agg_inserted = inserted;
+	d->agg_swept = now;
 	d->agg_summaries += a.flushed - a.kept;
 	return true;
 }
@@ -232,6 +241,7 @@ static void dispatch(struct daemon *d, struct ep_src *src, __u32 events)
 		/* Woken by a verdict, or a quarter-full ring: a flood, maybe. */
 		d->consumed += ring_buffer__consume(d->rb);
 		d->woken = true;
+		d->loop_counts.ring_wakeups++;
 		break;
 	case EP_SIGNAL:
 		on_signal(d);
@@ -265,27 +275,37 @@ static void dispatch(struct daemon *d, struct ep_src *src, __u32 events)
 }
 
 /*
- * A tick that found the ring empty: sleep until a record rings the bell
- * (mw_ring_bell()) or the 1 s timer fires, instead of waking ten times a
- * second for nothing. Asleep is said before the ring is read once more: a
- * record committed meanwhile is either read here or rings. Records read
- * (a verdict woke us, the bell rang): back to the tick.
+ * Set the bell for the wait to come (mw_ring_bell()): a verdict rings us
+ * on the tick, any record while we sleep on an empty ring. A tick that
+ * found the ring empty puts us to sleep, instead of waking ten times a
+ * second for nothing; records read (the bell or a verdict woke us) bring
+ * the tick back. Records committed before the bell was set rang nobody:
+ * the ring is read once more after it, so each is read or rings.
  */
 static void doze(struct daemon *d, bool quiet_tick)
 {
-	/* Woken by the ring, even if loop_sync() read it first. */
-	if (d->consumed > 0 || d->woken) {
-		if (d->asleep && !loader_consumer_asleep(&d->bpf, false))
-			d->asleep = false;
+	bool read = d->consumed > 0 || d->woken;
+	enum mw_bell want;
+	int got;
+
+	/* Woken by the ring: the record that rang took the bell. */
+	if (d->woken)
+		d->bell = MW_BELL_NONE;
+	want = !read && (d->asleep || (quiet_tick && sinks_idle(&d->out.sinks))) ?
+	       MW_BELL_ANY : MW_BELL_VERDICT;
+	if (want == d->bell || loader_consumer_bell(&d->bpf, want))
 		return;
-	}
-	if (d->asleep || !quiet_tick || !sinks_idle(&d->out.sinks) ||
-	    loader_consumer_asleep(&d->bpf, true))
+	d->bell = want;
+	d->asleep = want == MW_BELL_ANY;
+	d->loop_counts.sleeps += d->asleep;
+	got = ring_buffer__consume(d->rb);
+	if (got <= 0)
 		return;
-	d->consumed = ring_buffer__consume(d->rb);
-	d->asleep = true;
-	if (d->consumed > 0 && !loader_consumer_asleep(&d->bpf, false))
+	d->consumed += got;
+	if (d->asleep && !loader_consumer_bell(&d->bpf, MW_BELL_VERDICT)) {
+		d->bell = MW_BELL_VERDICT;
 		d->asleep = false;
+	}
 }
 
 void loop_run(struct daemon *d)
@@ -300,13 +320,14 @@ void loop_run(struct daemon *d)
 		if (d->woken && d->consumed > 0)
 			nanosleep(&coalesce, NULL);
 		d->woken = false;
-		/* Routine events do not wake us (mw_ring_write()): a tick drains. */
+		/* Routine events do not ring us (mw_ring_write()): a tick drains. */
 		n = epoll_wait(d->epfd, evs, 32, d->asleep ? -1 : DRAIN_MS);
 		if (n < 0 && errno != EINTR) {
 			log_msg("epoll_wait: %s", strerror(errno));
 			break;
 		}
 		d->consumed = 0;
+		d->loop_counts.ticks += n == 0;
 		for (i = 0; i < n; i++)
 			dispatch(d, evs[i].data.ptr, evs[i].events);
 		drained = time_boot_ns();

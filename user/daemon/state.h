@@ -44,8 +44,15 @@ struct daemon {
 	int consumed;			/* records this loop turn read */
 	bool woken;			/* by the ring buffer, this turn */
 	bool asleep;			/* no tick: a record rings (mw_consumer) */
+	enum mw_bell bell;		/* as we last set it; NONE: unknown */
+	struct {
+		__u64 ticks;		/* turns that timed out: the tick */
+		__u64 ring_wakeups;	/* turns the ring woke */
+		__u64 sleeps;		/* times it slept on an empty ring */
+	} loop_counts;			/* status "loop" */
 	__u64 agg_summaries;		/* summaries the sweeps wrote */
 	__u64 agg_inserted;		/* mw_agg_config.inserted, last sweep */
+	__u64 agg_swept;		/* boot ns the last sweep began */
 	unsigned int agg_errors;
 	struct event_meta meta;
 	struct ring_buffer *rb;

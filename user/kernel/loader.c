@@ -649,9 +649,9 @@ int loader_agg_window(const struct loader *l, __u64 window_ns)
 	return bpf_map_update_elem(fd, &zero, &c, BPF_ANY) ? -errno : 0;
 }
 
-int loader_consumer_asleep(const struct loader *l, bool asleep)
+int loader_consumer_bell(const struct loader *l, enum mw_bell bell)
 {
-	struct mw_consumer c = { .asleep = asleep };
+	struct mw_consumer c = { .bell = bell };
 	__u32 zero = 0;
 	int ret;
 

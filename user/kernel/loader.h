@@ -79,10 +79,10 @@ int loader_sessions_fd(const struct loader *l);
 /* The aggregation window the hooks use (0: every decision an event). */
 int loader_agg_window(const struct loader *l, __u64 window_ns);
 /*
- * Say whether the agent sleeps on an empty ring (mw_consumer): the first
- * routine record then wakes it. Followed by a full barrier.
+ * Set the agent's bell (mw_consumer): which record rings it awake next.
+ * Followed by a full barrier.
  */
-int loader_consumer_asleep(const struct loader *l, bool asleep);
+int loader_consumer_bell(const struct loader *l, enum mw_bell bell);
 /* Entries the hooks made in mw_agg, ever (a sweep finds none otherwise). */
 __u64 loader_agg_inserted(const struct loader *l);
 /*
