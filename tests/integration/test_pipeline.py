@@ -242,12 +242,16 @@ def verdict_bell():
         go, done = (os.path.join(env.tmp, f) for f in ("go", "done"))
         for f in (go, done):
             os.mkfifo(f)
-        srv = env.script("mcp-server-bell", f"""#!/bin/sh
+        # No exec after the agent stops but /bin/true's: the denied
+        # connect is bash's own (/dev/tcp). Named so that no detection
+        # pattern matches.
+        srv = env.script("bell-workload", f"""#!/bin/bash
 read x < {go}
 /bin/true
 echo exec > {done}
 read x < {go}
-exec {flood()} connect 127.0.0.1 9 1
+(exec 3<>/dev/tcp/127.0.0.1/9) 2>/dev/null
+echo "connect $?"
 """)
         mark = a.mark()
         w = env.spawn([BIN, "exec", "--socket", a.sock, "--", srv])
@@ -266,8 +270,9 @@ exec {flood()} connect 127.0.0.1 9 1
             # Not communicate(): the stopped agent holds the wrapper's
             # stderr, to tell the client of a refusal (daemon/notice.c).
             w.wait(timeout=20)
-            out, err = w.stdout.read(), ""
-            check(w.returncode == 0 and "eperm 1" in out, f"{out} {err}")
+            out = w.stdout.read()
+            check(w.returncode == 0 and out.strip() == "connect 1",
+                  f"the connect: rc {w.returncode}, {out!r}")
             check(consumer_bell(a) == BELL_NONE,
                   "the denied connect did not ring the bell")
         finally:
