@@ -291,21 +291,20 @@ static void doze(struct daemon *d, bool quiet_tick)
 	/* Woken by the ring: the record that rang took the bell. */
 	if (d->woken)
 		d->bell = MW_BELL_NONE;
-	want = !read && (d->asleep || (quiet_tick && sinks_idle(&d->out.sinks))) ?
+	want = !read && (d->bell == MW_BELL_ANY ||
+			 (quiet_tick && sinks_idle(&d->out.sinks))) ?
 	       MW_BELL_ANY : MW_BELL_VERDICT;
 	if (want == d->bell || loader_consumer_bell(&d->bpf, want))
 		return;
 	d->bell = want;
-	d->asleep = want == MW_BELL_ANY;
-	d->loop_counts.sleeps += d->asleep;
+	d->loop_counts.sleeps += want == MW_BELL_ANY;
 	got = ring_buffer__consume(d->rb);
 	if (got <= 0)
 		return;
 	d->consumed += got;
-	if (d->asleep && !loader_consumer_bell(&d->bpf, MW_BELL_VERDICT)) {
+	if (want == MW_BELL_ANY &&
+	    !loader_consumer_bell(&d->bpf, MW_BELL_VERDICT))
 		d->bell = MW_BELL_VERDICT;
-		d->asleep = false;
-	}
 }
 
 void loop_run(struct daemon *d)
@@ -321,7 +320,7 @@ void loop_run(struct daemon *d)
 			nanosleep(&coalesce, NULL);
 		d->woken = false;
 		/* Routine events do not ring us (mw_ring_write()): a tick drains. */
-		n = epoll_wait(d->epfd, evs, 32, d->asleep ? -1 : DRAIN_MS);
+		n = epoll_wait(d->epfd, evs, 32, d->bell == MW_BELL_ANY ? -1 : DRAIN_MS);
 		if (n < 0 && errno != EINTR) {
 			log_msg("epoll_wait: %s", strerror(errno));
 			break;

@@ -43,8 +43,8 @@ struct daemon {
 	struct mw_agg_flush_args agg;	/* what the last sweep found */
 	int consumed;			/* records this loop turn read */
 	bool woken;			/* by the ring buffer, this turn */
-	bool asleep;			/* no tick: a record rings (mw_consumer) */
-	enum mw_bell bell;		/* as we last set it; NONE: unknown */
+	/* As we last set it (NONE: unknown); ANY: asleep, no tick. */
+	enum mw_bell bell;
 	struct {
 		__u64 ticks;		/* turns that timed out: the tick */
 		__u64 ring_wakeups;	/* turns the ring woke */

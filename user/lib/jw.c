@@ -25,7 +25,7 @@ bool jw_grow(struct jw *w, size_t n)
 	return true;
 }
 
-static inline void put(struct jw *w, const char *s, size_t n)
+void jw_raw_v(struct jw *w, const char *s, size_t n)
 {
 	if (jw_room(w, n)) {
 		memcpy(w->buf + w->len, s, n);
@@ -70,7 +70,7 @@ static const bool special[256] = {
 };
 
 /* The escapes json-c writes; other control bytes as \u00XX. */
-static void escaped(struct jw *w, const char *s, size_t n)
+void jw_strn_v(struct jw *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
@@ -134,11 +134,6 @@ const char *jw_cstr(struct jw *w)
 	return w->buf;
 }
 
-void jw_strn_v(struct jw *w, const char *s, size_t n)
-{
-	escaped(w, s, n);
-}
-
 void jw_safe_v(struct jw *w, const char *s, size_t n)
 {
 	if (!jw_room(w, n + 2))
@@ -182,11 +177,6 @@ void jw_int_v(struct jw *w, __s64 v)
 		*--p = '-';
 }
 
-void jw_raw_v(struct jw *w, const char *json, size_t n)
-{
-	put(w, json, n);
-}
-
 void jw_args_v(struct jw *w, const char *buf, size_t len)
 {
 	size_t i = 0, start;
@@ -197,7 +187,7 @@ void jw_args_v(struct jw *w, const char *buf, size_t len)
 		while (i < len && buf[i])
 			i++;
 		jw_member(w, NULL);
-		escaped(w, buf + start, i - start);
+		jw_strn_v(w, buf + start, i - start);
 		i++;	/* the NUL */
 	}
 	jw_close(w, ']');

@@ -158,7 +158,7 @@ static void process_write(struct events *e, struct jw *w,
 	m->exe = exe;
 	/* Only what is the process's own: a parent's image may change. */
 	if (ci && ci->exe && ci->args && !w->oom)
-		proc_cache_memo(e->cache, ci, p, args_truncated, w->buf + obj,
+		proc_cache_memo(ci, p, args_truncated, w->buf + obj,
 				w->len - obj);
 }
 

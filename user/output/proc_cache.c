@@ -174,16 +174,14 @@ void proc_cache_del(struct proc_cache *c, __u32 pid)
 		node_unlink(c, pp);
 }
 
-void proc_cache_memo(struct proc_cache *c, const struct proc_entry *e,
-		     const struct mw_process *p, bool truncated,
-		     const char *json, size_t len)
+void proc_cache_memo(const struct proc_entry *e, const struct mw_process *p,
+		     bool truncated, const char *json, size_t len)
 {
 	/* @e is an entry of ours (proc_cache_get()): no lookup again. */
 	struct proc_node *n = (struct proc_node *)((char *)e -
 						   offsetof(struct proc_node, e));
 	char *m;
 
-	(void)c;
 	/* A thread's object, a process's: of about the same length. */
 	if (!(m = realloc(n->e.memo, len)))
 		return;

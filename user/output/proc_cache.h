@@ -52,9 +52,8 @@ void proc_cache_del(struct proc_cache *c, __u32 pid);
  * Keep @json as the "process" object of @e for @p (a copy). @e is what
  * proc_cache_get() gave, with no put or removal of its pid since.
  */
-void proc_cache_memo(struct proc_cache *c, const struct proc_entry *e,
-		     const struct mw_process *p, bool truncated,
-		     const char *json, size_t len);
+void proc_cache_memo(const struct proc_entry *e, const struct mw_process *p,
+		     bool truncated, const char *json, size_t len);
 /*
  * Process @pid exited: its entry is kept for the last CACHE_EXITED exits
  * (events about it may follow), then removed.
